@@ -1,0 +1,1 @@
+//! Loopback emulators of Okta and Microsoft Graph.

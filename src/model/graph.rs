@@ -1,0 +1,215 @@
+//! Microsoft Graph objects in the shapes Graph returns them (`user`, `group`,
+//! `subscribedSku`), with the properties the planner reads typed and every
+//! other property kept in `other`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ObjectId, ServicePlanId, SkuId};
+
+/// A Graph `user`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Directory object id.
+    pub id: ObjectId,
+    /// Sign-in name.
+    pub user_principal_name: String,
+    /// Whether sign-in is allowed.
+    #[serde(default = "default_true")]
+    pub account_enabled: bool,
+    /// `Member` or `Guest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    /// Licences, direct and inherited alike.
+    #[serde(default)]
+    pub assigned_licenses: Vec<AssignedLicense>,
+    /// One entry per licence source (direct, or a group).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub license_assignment_states: Vec<LicenseAssignmentState>,
+    /// `extensionAttribute1` … `extensionAttribute15`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_premises_extension_attributes: Option<BTreeMap<String, Option<String>>>,
+    /// Every other property (displayName, mail, usageLocation, directory extensions, …).
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl User {
+    /// A string property by its Graph name, typed or not.
+    pub fn property(&self, name: &str) -> Option<String> {
+        match name {
+            "userPrincipalName" => Some(self.user_principal_name.clone()),
+            "accountEnabled" => Some(self.account_enabled.to_string()),
+            "userType" => self.user_type.clone(),
+            _ => match self.other.get(name)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            },
+        }
+    }
+
+    /// Whether this is a B2B guest.
+    pub fn is_guest(&self) -> bool {
+        self.user_type.as_deref() == Some("Guest")
+    }
+
+    /// SKUs assigned directly (not only through group-based licensing).
+    pub fn direct_skus(&self) -> Vec<&SkuId> {
+        if self.license_assignment_states.is_empty() {
+            return self.assigned_licenses.iter().map(|l| &l.sku_id).collect();
+        }
+        self.license_assignment_states
+            .iter()
+            .filter(|s| s.assigned_by_group.is_none())
+            .map(|s| &s.sku_id)
+            .collect()
+    }
+
+    /// Whether `sku` reaches the user through a group (group-based licensing).
+    pub fn inherits_sku(&self, sku: &SkuId) -> bool {
+        self.license_assignment_states
+            .iter()
+            .any(|s| &s.sku_id == sku && s.assigned_by_group.is_some())
+    }
+}
+
+/// An entry of `assignedLicenses`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignedLicense {
+    /// The SKU.
+    pub sku_id: SkuId,
+    /// Service plans turned off inside it.
+    #[serde(default)]
+    pub disabled_plans: Vec<ServicePlanId>,
+}
+
+/// An entry of `licenseAssignmentStates`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseAssignmentState {
+    /// The SKU.
+    pub sku_id: SkuId,
+    /// The group the licence comes from; `None` when assigned directly.
+    #[serde(default)]
+    pub assigned_by_group: Option<ObjectId>,
+    /// Service plans turned off.
+    #[serde(default)]
+    pub disabled_plans: Vec<ServicePlanId>,
+    /// `Active`, `ActiveWithError`, `Disabled` or `Error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// `None`, `CountViolation`, `MutuallyExclusiveViolation`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Every other property.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// A Graph `group`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Directory object id (also the Team id when team-enabled).
+    pub id: ObjectId,
+    /// Display name.
+    pub display_name: String,
+    /// Mail alias; unique for Microsoft 365 groups. okta365 keys managed groups on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_nickname: Option<String>,
+    /// `["Unified"]` for Microsoft 365 groups, `[]` for security groups.
+    #[serde(default)]
+    pub group_types: Vec<String>,
+    /// Mail-enabled.
+    #[serde(default)]
+    pub mail_enabled: bool,
+    /// Security-enabled.
+    #[serde(default)]
+    pub security_enabled: bool,
+    /// Contains `"Team"` when the group has a Team.
+    #[serde(default)]
+    pub resource_provisioning_options: Vec<String>,
+    /// Every other property.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+impl Group {
+    /// Whether a Team is provisioned on this group.
+    pub fn has_team(&self) -> bool {
+        self.resource_provisioning_options.iter().any(|o| o == "Team")
+    }
+
+    /// Whether this is a Microsoft 365 (`Unified`) group.
+    pub fn is_unified(&self) -> bool {
+        self.group_types.iter().any(|t| t == "Unified")
+    }
+
+    /// Whether membership is rule-driven and cannot be edited.
+    pub fn is_dynamic(&self) -> bool {
+        self.group_types.iter().any(|t| t == "DynamicMembership")
+    }
+}
+
+/// A Graph `subscribedSku`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribedSku {
+    /// The SKU id.
+    pub sku_id: SkuId,
+    /// Part number such as `SPE_E3`.
+    pub sku_part_number: String,
+    /// Seats in use.
+    #[serde(default)]
+    pub consumed_units: i64,
+    /// Seats bought.
+    #[serde(default)]
+    pub prepaid_units: PrepaidUnits,
+    /// Service plans inside the SKU.
+    #[serde(default)]
+    pub service_plans: Vec<ServicePlan>,
+    /// Every other property.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+impl SubscribedSku {
+    /// Seats free now: `prepaidUnits.enabled − consumedUnits`.
+    pub fn available(&self) -> i64 {
+        self.prepaid_units.enabled - self.consumed_units
+    }
+}
+
+/// `prepaidUnits` of a subscribed SKU.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrepaidUnits {
+    /// Seats usable.
+    #[serde(default)]
+    pub enabled: i64,
+    /// Every other count (suspended, warning, lockedOut).
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// A service plan inside a SKU.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePlan {
+    /// The plan id.
+    pub service_plan_id: ServicePlanId,
+    /// Its name, such as `EXCHANGE_S_ENTERPRISE`.
+    pub service_plan_name: String,
+    /// Every other property.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}

@@ -1,0 +1,128 @@
+//! Okta objects in the shapes `GET /api/v1/users` and `GET /api/v1/groups` return.
+//!
+//! Fields okta365 does not read are kept in `other` so a snapshot written back
+//! loses nothing.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{OktaGroupId, OktaUserId};
+
+/// An Okta user (`components/schemas/User`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// The user's id.
+    pub id: OktaUserId,
+    /// Lifecycle status.
+    pub status: UserStatus,
+    /// When the status last changed (RFC 3339), if Okta recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_changed: Option<String>,
+    /// When the user was last updated (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// Profile attributes, custom ones included, as Okta sends them.
+    #[serde(default)]
+    pub profile: BTreeMap<String, Value>,
+    /// Every other field, kept untouched.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+impl User {
+    /// A profile attribute as a string, if it is set to a scalar.
+    pub fn profile_str(&self, name: &str) -> Option<String> {
+        scalar_string(self.profile.get(name)?)
+    }
+
+    /// The user's login (`profile.login`).
+    pub fn login(&self) -> Option<String> {
+        self.profile_str("login")
+    }
+}
+
+/// Renders a JSON scalar as a string; `None` for null, arrays and objects.
+pub fn scalar_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Okta's `UserStatus` enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserStatus {
+    /// Created, activation not started.
+    Staged,
+    /// Activated, waiting for the user to finish activation.
+    Provisioned,
+    /// Can sign in.
+    Active,
+    /// Password reset in progress.
+    Recovery,
+    /// Must change password at next sign-in.
+    PasswordExpired,
+    /// Locked out after failed sign-ins.
+    LockedOut,
+    /// Suspended by an admin: cannot sign in, assignments kept.
+    Suspended,
+    /// Deactivated: assignments removed downstream.
+    Deprovisioned,
+}
+
+impl UserStatus {
+    /// The status as Okta spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Staged => "STAGED",
+            Self::Provisioned => "PROVISIONED",
+            Self::Active => "ACTIVE",
+            Self::Recovery => "RECOVERY",
+            Self::PasswordExpired => "PASSWORD_EXPIRED",
+            Self::LockedOut => "LOCKED_OUT",
+            Self::Suspended => "SUSPENDED",
+            Self::Deprovisioned => "DEPROVISIONED",
+        }
+    }
+
+    /// Whether Okta considers the person gone or barred (offboarding applies).
+    pub fn is_leaver(self) -> bool {
+        matches!(self, Self::Suspended | Self::Deprovisioned)
+    }
+}
+
+/// An Okta group (`components/schemas/Group`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// The group's id.
+    pub id: OktaGroupId,
+    /// `OKTA_GROUP`, `APP_GROUP` or `BUILT_IN`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub group_type: Option<String>,
+    /// `name` and `description`.
+    pub profile: GroupProfile,
+    /// Every other field, kept untouched.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// The profile of an Okta group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupProfile {
+    /// The group's name.
+    pub name: String,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Other profile fields (app groups carry many).
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}

@@ -1,0 +1,67 @@
+//! The I/O edge that reads the two sides: snapshots on disk, or the live Okta
+//! and Microsoft Graph APIs. Each side is read through a trait so the planner
+//! never knows which it got.
+//!
+//! Fail closed: a reader returns the whole state or an error, never a part.
+
+pub mod snapshot;
+
+use std::future::Future;
+
+use crate::model::state::{LiveState, SourceScope, SourceState};
+
+/// Why a side could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A snapshot file is missing or unreadable.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A snapshot file is not valid JSON of the expected shape.
+    #[error("{path}:{line}:{column}: error: {message}")]
+    Json {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A live API read failed; the message says what to do.
+    #[error("{0}")]
+    Api(String),
+}
+
+/// Reads the Okta side.
+pub trait OktaReader {
+    /// Reads users of every status, groups, and the members of the groups in `scope`.
+    fn read(&self, scope: &SourceScope) -> impl Future<Output = Result<SourceState, ReadError>> + Send;
+}
+
+/// Reads the Office 365 side.
+pub trait M365Reader {
+    /// Reads users, groups, memberships of the groups in `scope`, and subscribed SKUs.
+    fn read(&self, scope: &LiveScope) -> impl Future<Output = Result<LiveState, ReadError>> + Send;
+}
+
+/// Which Microsoft 365 groups' members and owners a plan needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveScope {
+    /// Mail nicknames, display names or object ids of the groups to read.
+    pub groups: std::collections::BTreeSet<String>,
+}
+
+impl LiveScope {
+    /// Whether the members of `group` are needed.
+    pub fn wants(&self, group: &crate::model::graph::Group) -> bool {
+        self.groups.contains(group.id.as_str())
+            || self.groups.contains(&group.display_name)
+            || group.mail_nickname.as_ref().is_some_and(|n| self.groups.contains(n))
+    }
+}
