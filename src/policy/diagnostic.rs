@@ -1,0 +1,186 @@
+//! Diagnostics: every problem okta365 finds in policies (and in the plan they
+//! produce) is a [`Diagnostic`] with a source position and a hint, printed as
+//! `path:line:col: error: message`.
+
+use serde::{Deserialize, Serialize};
+
+/// A position in a policy file (1-based line and column).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Location {
+    /// The file, as given on the command line or in the config.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Stops the run.
+    Error,
+    /// Worth reading; does not stop the run.
+    Warning,
+}
+
+/// One problem, with where it is and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Where; `None` for problems that are not in a policy file.
+    pub location: Option<Location>,
+    /// What is wrong: lowercase, no final period, user input in backticks.
+    pub message: String,
+    /// What to do, when there is something to say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at `location`.
+    pub fn error(location: Option<Location>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Error, location, message: message.into(), hint: None }
+    }
+
+    /// A warning at `location`.
+    pub fn warning(location: Option<Location>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, location, message: message.into(), hint: None }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Whether this stops the run.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `path:line:col: error: message` and, on the next line, `  hint: …`.
+    pub fn render_plain(&self) -> String {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = match &self.location {
+            Some(at) => format!("{at}: {level}: {}", self.message),
+            None => format!("{level}: {}", self.message),
+        };
+        if let Some(hint) = &self.hint {
+            out.push_str("\n  hint: ");
+            out.push_str(hint);
+        }
+        out
+    }
+
+    /// A GitHub Actions workflow command (`::error file=…,line=…,col=…::message`).
+    pub fn render_github(&self) -> String {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut text = self.message.clone();
+        if let Some(hint) = &self.hint {
+            text.push_str(" (hint: ");
+            text.push_str(hint);
+            text.push(')');
+        }
+        let text = escape_github_data(&text);
+        match &self.location {
+            Some(at) => format!(
+                "::{level} file={},line={},col={}::{text}",
+                escape_github_property(&at.file),
+                at.line,
+                at.col
+            ),
+            None => format!("::{level}::{text}"),
+        }
+    }
+}
+
+fn escape_github_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_github_property(s: &str) -> String {
+    escape_github_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Sorts diagnostics by file, line, column (those without a location last).
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (a.location.is_none(), &a.location, &a.message).cmp(&(b.location.is_none(), &b.location, &b.message))
+    });
+}
+
+/// The closest candidate to `word` (edit distance ≤ a third of its length), for "did you mean".
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment).
+fn levenshtein(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_github_forms() {
+        let d = Diagnostic::error(
+            Some(Location { file: "policies/a.yaml".into(), line: 3, col: 7 }),
+            "unknown field `nmae`",
+        )
+        .with_hint("did you mean `name`?");
+        assert_eq!(
+            d.render_plain(),
+            "policies/a.yaml:3:7: error: unknown field `nmae`\n  hint: did you mean `name`?"
+        );
+        assert_eq!(
+            d.render_github(),
+            "::error file=policies/a.yaml,line=3,col=7::unknown field `nmae` (hint: did you mean `name`?)"
+        );
+    }
+
+    #[test]
+    fn suggestions_are_close_or_absent() {
+        assert_eq!(did_you_mean("nmae", ["name", "when", "groups"]), Some("name"));
+        assert_eq!(did_you_mean("xyzzy", ["name", "when"]), None);
+    }
+}

@@ -1,0 +1,416 @@
+//! The policy language, as Rust types. The JSON Schema in
+//! `schemas/policy.schema.json` is generated from these (doc comments become
+//! the descriptions editors show), and policy files deserialise into them.
+//!
+//! Keep these plain structs and externally tagged enums: positions come from
+//! the span index by JSON pointer, and simple shapes give simple pointers.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::okta::UserStatus;
+
+/// One policy file. Every section is optional; all files in the policy folder
+/// are merged into one policy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "okta365 policy file")]
+pub struct PolicyFile {
+    /// Lookup tables: table name → key → value (a string, or a list of strings).
+    /// Use them in templates: `{{ profile.countryCode | lookup('usage_location') }}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lookups: BTreeMap<String, BTreeMap<String, LookupValue>>,
+    /// Microsoft 365 and security groups okta365 owns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupDef>,
+    /// Mirroring rules: for each Okta group matching a pattern, a group (and
+    /// optionally a Team) whose members follow the Okta group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<Mirror>,
+    /// Provisioning rules: which Okta users get an Office 365 account, with
+    /// which attributes, licences, groups and Teams.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// Guest rules: Okta users who get a B2B guest account (invitation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guests: Vec<GuestRule>,
+    /// What happens when users join before activation, or leave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+    /// Accounts okta365 never modifies (break-glass admins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected: Option<Protected>,
+}
+
+/// A lookup table value: one string, or a list of strings (for licence bundles
+/// and group lists).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum LookupValue {
+    /// A single value.
+    One(String),
+    /// Several values.
+    Many(Vec<String>),
+}
+
+/// The kind of a group okta365 creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKind {
+    /// A Microsoft 365 group (`groupTypes: ["Unified"]`, mail-enabled); can carry a Team.
+    Unified,
+    /// A security group (not mail-enabled).
+    Security,
+}
+
+/// A group okta365 owns, keyed by its mail nickname.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupDef {
+    /// The group's `mailNickname` (ASCII, no spaces): how okta365 finds it and
+    /// how rules refer to it.
+    pub name: String,
+    /// `displayName`; defaults to `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// `description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `unified` (Microsoft 365 group) or `security`.
+    pub kind: GroupKind,
+    /// Provision a Team on the group (Microsoft 365 groups only).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub team: bool,
+}
+
+/// For each Okta group matching `okta_groups`, a group okta365 owns whose
+/// members are the Okta group's members (those who have an account).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mirror {
+    /// A unique name for this mirroring rule (shown as the reason in plans).
+    pub name: String,
+    /// Glob over Okta group names (`eng-*`), or an exact name.
+    pub okta_groups: String,
+    /// `unified` or `security`.
+    pub kind: GroupKind,
+    /// Provision a Team on each mirrored group.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub team: bool,
+    /// Template of the group's `mailNickname`; `group.name` is the Okta group's name.
+    #[serde(default = "default_mirror_name")]
+    pub group_name: String,
+    /// Template of the group's `displayName`; defaults to the Okta group's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Okta user ids or logins who own the mirrored group (and its Team).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
+}
+
+fn default_mirror_name() -> String {
+    "{{ group.name | slug }}".to_owned()
+}
+
+/// A provisioning rule. Every rule whose `when` matches an Okta user applies:
+/// licences, groups and Teams add up (union); a single-valued attribute set to
+/// two different values by two rules is an error unless their `priority`
+/// differs (the higher wins).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// A unique name (shown as the reason in plans and `explain`).
+    pub name: String,
+    /// Free text for reviewers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Higher wins when two rules set the same attribute differently. Default 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i32,
+    /// Which Okta users the rule applies to. Users who are SUSPENDED or
+    /// DEPROVISIONED never match (they are offboarded, see `lifecycle`).
+    pub when: Selector,
+    /// Account state; default `enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountState>,
+    /// Office 365 user attributes (Graph property names) → templates over the
+    /// Okta user: `displayName: "{{ profile.firstName }} {{ profile.lastName }}"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// Licences to assign.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<LicenseGrant>,
+    /// Groups (by `name`) the user is a member of; templates allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Teams (groups with `team: true`, by `name`) with a role.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<TeamGrant>,
+}
+
+/// Whether the Office 365 account may sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    /// `accountEnabled: true`.
+    Enabled,
+    /// `accountEnabled: false`.
+    Disabled,
+}
+
+/// A licence to assign.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseGrant {
+    /// SKU part number (`SPE_E3`, `ENTERPRISEPACK`); a template may yield
+    /// several through a lookup table.
+    pub sku: String,
+    /// Service plans to turn off, by name (`YAMMER_ENTERPRISE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled_plans: Vec<String>,
+}
+
+/// Membership of a Team with a role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamGrant {
+    /// The group `name` of a group with `team: true`; templates allowed.
+    pub team: String,
+    /// `member` (default) or `owner`.
+    #[serde(default)]
+    pub role: TeamRole,
+}
+
+/// A Team role.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TeamRole {
+    /// A member.
+    #[default]
+    Member,
+    /// An owner (also a member).
+    Owner,
+}
+
+/// Selects Okta users. Combine with `all`, `any` and `not`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Selector {
+    /// Every sub-selector matches.
+    All(Vec<Selector>),
+    /// At least one sub-selector matches.
+    Any(Vec<Selector>),
+    /// The sub-selector does not match.
+    Not(Box<Selector>),
+    /// Member of an Okta group, by name, id or glob (`eng-*`).
+    Group(String),
+    /// Okta status is one of these.
+    Status(OneOrMany<UserStatus>),
+    /// A profile attribute test.
+    Attribute(AttributeTest),
+    /// Every user (`everyone: true`).
+    Everyone(bool),
+}
+
+/// One value or a list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// One value.
+    One(T),
+    /// Several values.
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    /// The values as a list.
+    pub fn to_vec(&self) -> Vec<T> {
+        match self {
+            Self::One(v) => vec![v.clone()],
+            Self::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// A test on one Okta profile attribute. Give `name` and exactly one test.
+/// String comparisons ignore case.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeTest {
+    /// Profile attribute name (`department`, `countryCode`, a custom attribute).
+    pub name: String,
+    /// Equal to this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// One of these values.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "in")]
+    pub one_of: Option<Vec<String>>,
+    /// Matches this glob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glob: Option<String>,
+    /// Matches this regular expression (Rust `regex` syntax, unanchored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// Present and non-empty (`true`) or absent (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exists: Option<bool>,
+    /// Numerically greater than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<f64>,
+    /// Numerically greater than or equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gte: Option<f64>,
+    /// Numerically less than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt: Option<f64>,
+    /// Numerically less than or equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lte: Option<f64>,
+    /// A date (`2026-01-31`) or timestamp the value is before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// A date or timestamp the value is after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// A guest rule: matching Okta users get a B2B guest account in the tenant
+/// (an invitation), and lose it when they stop matching.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuestRule {
+    /// A unique name.
+    pub name: String,
+    /// Which Okta users become guests (typically `group: O365Guest`).
+    pub when: Selector,
+    /// Template of the address invited; default `{{ profile.email }}`.
+    #[serde(default = "default_guest_mail")]
+    pub mail: String,
+    /// Template of the guest's display name; default first and last name.
+    #[serde(default = "default_guest_display_name")]
+    pub display_name: String,
+    /// Where the invitation lands after redemption.
+    pub redirect_url: String,
+    /// Whether Microsoft sends the invitation mail.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub send_invitation: bool,
+    /// Groups (by `name`) the guest joins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Teams the guest joins (role `member`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<String>,
+    /// What happens when the user stops matching: `remove` (soft delete, the
+    /// default) or `disable`.
+    #[serde(default)]
+    pub on_leave: GuestLeave,
+}
+
+fn default_guest_mail() -> String {
+    "{{ profile.email }}".to_owned()
+}
+
+fn default_guest_display_name() -> String {
+    "{{ profile.firstName }} {{ profile.lastName }}".to_owned()
+}
+
+/// What to do with a guest who no longer matches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GuestLeave {
+    /// Soft-delete the guest (restorable for 30 days).
+    #[default]
+    Remove,
+    /// Block sign-in and keep the account.
+    Disable,
+}
+
+/// Joiner and leaver behaviour.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// Users STAGED or PROVISIONED in Okta: `wait` until ACTIVE (default), or
+    /// `create_disabled`.
+    #[serde(default)]
+    pub pending_users: PendingUsers,
+    /// Offboarding, for users who become SUSPENDED or DEPROVISIONED in Okta,
+    /// disappear from Okta, or leave every rule's scope.
+    #[serde(default)]
+    pub offboarding: Offboarding,
+}
+
+/// What to do with Okta users who are not yet active.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingUsers {
+    /// Do nothing until the user is ACTIVE.
+    #[default]
+    Wait,
+    /// Create the account with sign-in blocked.
+    CreateDisabled,
+}
+
+/// Offboarding stages, each at a number of days after the user left (Okta's
+/// `statusChanged`, or the time okta365 first disabled the account).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Offboarding {
+    /// Revoke sign-in sessions when the account is disabled (default true).
+    #[serde(default = "yes")]
+    pub revoke_sessions: bool,
+    /// Remove the user from the groups and Teams okta365 owns (default true).
+    #[serde(default = "yes")]
+    pub remove_memberships: bool,
+    /// Days after leaving to remove directly assigned licences (default 30;
+    /// 0 = at once). Keeping the licence keeps the mailbox.
+    #[serde(default = "thirty")]
+    pub reclaim_licenses_after_days: u32,
+    /// Days after leaving to delete the account (soft delete, restorable for
+    /// 30 days). Absent = never: deletion is opt-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_after_days: Option<u32>,
+}
+
+impl Default for Offboarding {
+    fn default() -> Self {
+        Self {
+            revoke_sessions: true,
+            remove_memberships: true,
+            reclaim_licenses_after_days: 30,
+            delete_after_days: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn thirty() -> u32 {
+    30
+}
+
+/// Accounts okta365 never modifies, even when a rule selects them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Protected {
+    /// User principal names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upns: Vec<String>,
+    /// Directory object ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub object_ids: Vec<String>,
+    /// Members of these Office 365 groups (display name, mail nickname or id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(i: &i32) -> bool {
+    *i == 0
+}
