@@ -1,1 +1,9 @@
-//! apply
+//! Apply: the executor walks the plan's dependency graph in waves, hands each
+//! wave to a [`Backend`], stops only the dependents of what failed, and writes
+//! one audit record per action.
+//!
+//! The executor chooses nothing: every decision is in the plan.
+
+pub mod backend;
+
+pub use backend::{ApplyError, Backend, Outcome};

@@ -1,0 +1,314 @@
+//! Plan actions: what the executor does, one typed operation each, with the
+//! reasons (policy file:line and rule) that call for it.
+//!
+//! The executor makes no decisions: an [`Op`] carries everything it needs.
+//! Objects the plan creates are referred to by their natural key (UPN, mail
+//! nickname) until they have an id.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ObjectId, SkuId};
+use crate::policy::types::{GroupKind, TeamRole};
+
+/// Why an action is in the plan: the policy item that asked for it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Reason {
+    /// Policy file.
+    pub file: String,
+    /// Line in that file.
+    pub line: u32,
+    /// Rule, mirror or guest rule name (or a built-in reason such as `offboarding`).
+    pub rule: String,
+}
+
+/// A user, by id once it exists, and always by UPN.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UserRef {
+    /// Object id; `None` while the plan has yet to create the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<ObjectId>,
+    /// User principal name (for guests: the invited mail until redemption).
+    pub upn: String,
+}
+
+/// A group, by id once it exists, and always by mail nickname.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GroupRef {
+    /// Object id; `None` while the plan has yet to create the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<ObjectId>,
+    /// Mail nickname.
+    pub mail_nickname: String,
+}
+
+/// A licence to add, with the service plans turned off.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LicenseAdd {
+    /// SKU id.
+    pub sku_id: SkuId,
+    /// Part number, for people.
+    pub sku: String,
+    /// Service plan ids turned off.
+    pub disabled_plans: Vec<crate::model::ServicePlanId>,
+    /// Their names, for people.
+    pub disabled_plan_names: Vec<String>,
+}
+
+/// A licence to remove.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LicenseRemove {
+    /// SKU id.
+    pub sku_id: SkuId,
+    /// Part number, for people.
+    pub sku: String,
+}
+
+/// One operation on Office 365.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// `POST /users`.
+    CreateUser {
+        /// The new user's UPN.
+        upn: String,
+        /// Okta id recorded in the ownership marker.
+        okta_id: String,
+        /// Sign-in allowed.
+        account_enabled: bool,
+        /// Graph properties to set (marker included).
+        properties: BTreeMap<String, String>,
+    },
+    /// `PATCH /users/{id}`.
+    UpdateUser {
+        /// The user.
+        user: UserRef,
+        /// Graph property → new value (`None` clears it).
+        properties: BTreeMap<String, Option<String>>,
+    },
+    /// `PATCH /users/{id}` with `accountEnabled: true`.
+    EnableUser {
+        /// The user.
+        user: UserRef,
+    },
+    /// `PATCH /users/{id}` with `accountEnabled: false`.
+    DisableUser {
+        /// The user.
+        user: UserRef,
+    },
+    /// `POST /users/{id}/revokeSignInSessions`.
+    RevokeSessions {
+        /// The user.
+        user: UserRef,
+    },
+    /// `POST /users/{id}/assignLicense`, adds and removes in one call.
+    AssignLicenses {
+        /// The user.
+        user: UserRef,
+        /// Licences to add (or re-add with new disabled plans).
+        add: Vec<LicenseAdd>,
+        /// Licences to remove.
+        remove: Vec<LicenseRemove>,
+    },
+    /// `DELETE /users/{id}` (soft delete, restorable for 30 days).
+    DeleteUser {
+        /// The user.
+        user: UserRef,
+    },
+    /// `POST /groups`.
+    CreateGroup {
+        /// Mail nickname.
+        mail_nickname: String,
+        /// Display name.
+        display_name: String,
+        /// Description.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        /// Microsoft 365 or security.
+        kind: GroupKind,
+    },
+    /// `POST /groups/{id}/members/$ref` (batched by the executor).
+    AddMember {
+        /// The group.
+        group: GroupRef,
+        /// The member.
+        user: UserRef,
+    },
+    /// `DELETE /groups/{id}/members/{id}/$ref`.
+    RemoveMember {
+        /// The group.
+        group: GroupRef,
+        /// The member.
+        user: UserRef,
+    },
+    /// `PUT /groups/{id}/team`.
+    CreateTeam {
+        /// The group that carries the Team.
+        group: GroupRef,
+    },
+    /// `POST /teams/{id}/members`.
+    AddTeamMember {
+        /// The Team's group.
+        group: GroupRef,
+        /// The member.
+        user: UserRef,
+        /// Member or owner.
+        role: TeamRole,
+    },
+    /// `DELETE /teams/{id}/members/{membershipId}`.
+    RemoveTeamMember {
+        /// The Team's group.
+        group: GroupRef,
+        /// The member.
+        user: UserRef,
+        /// The role they had.
+        role: TeamRole,
+    },
+    /// `POST /invitations`.
+    InviteGuest {
+        /// Address invited.
+        mail: String,
+        /// Display name.
+        display_name: String,
+        /// Okta id recorded in the ownership marker.
+        okta_id: String,
+        /// Redirect after redemption.
+        redirect_url: String,
+        /// Whether Microsoft mails the invitation.
+        send_invitation: bool,
+    },
+    /// `DELETE /users/{id}` of a guest.
+    RemoveGuest {
+        /// The guest.
+        user: UserRef,
+    },
+}
+
+/// Short names of action kinds, as `kind` in JSON plans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Create a user.
+    CreateUser,
+    /// Update attributes.
+    UpdateUser,
+    /// Allow sign-in.
+    EnableUser,
+    /// Block sign-in.
+    DisableUser,
+    /// Revoke sign-in sessions.
+    RevokeSessions,
+    /// Add and remove licences.
+    AssignLicenses,
+    /// Soft-delete a user.
+    DeleteUser,
+    /// Create a group.
+    CreateGroup,
+    /// Add a group member.
+    AddMember,
+    /// Remove a group member.
+    RemoveMember,
+    /// Provision a Team.
+    CreateTeam,
+    /// Add a Team member.
+    AddTeamMember,
+    /// Remove a Team member.
+    RemoveTeamMember,
+    /// Invite a guest.
+    InviteGuest,
+    /// Remove a guest.
+    RemoveGuest,
+}
+
+impl ActionKind {
+    /// The terraform-like symbol: `+` adds, `~` changes, `-` removes.
+    pub fn symbol(self) -> char {
+        match self {
+            Self::CreateUser | Self::CreateGroup | Self::AddMember | Self::CreateTeam | Self::AddTeamMember | Self::InviteGuest => '+',
+            Self::UpdateUser | Self::EnableUser | Self::AssignLicenses => '~',
+            Self::DisableUser | Self::RevokeSessions | Self::DeleteUser | Self::RemoveMember | Self::RemoveTeamMember | Self::RemoveGuest => '-',
+        }
+    }
+
+    /// Words for people: `create user`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::CreateUser => "create user",
+            Self::UpdateUser => "update user",
+            Self::EnableUser => "enable user",
+            Self::DisableUser => "disable user",
+            Self::RevokeSessions => "revoke sessions of",
+            Self::AssignLicenses => "change licences of",
+            Self::DeleteUser => "delete user",
+            Self::CreateGroup => "create group",
+            Self::AddMember => "add member to",
+            Self::RemoveMember => "remove member from",
+            Self::CreateTeam => "create Team on",
+            Self::AddTeamMember => "add Team member to",
+            Self::RemoveTeamMember => "remove Team member from",
+            Self::InviteGuest => "invite guest",
+            Self::RemoveGuest => "remove guest",
+        }
+    }
+
+    /// Whether this takes a person's access away at the account level (the
+    /// removal budget counts these).
+    pub fn is_account_removal(self) -> bool {
+        matches!(self, Self::DisableUser | Self::DeleteUser | Self::RemoveGuest)
+    }
+}
+
+impl Op {
+    /// The kind of this operation.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Self::CreateUser { .. } => ActionKind::CreateUser,
+            Self::UpdateUser { .. } => ActionKind::UpdateUser,
+            Self::EnableUser { .. } => ActionKind::EnableUser,
+            Self::DisableUser { .. } => ActionKind::DisableUser,
+            Self::RevokeSessions { .. } => ActionKind::RevokeSessions,
+            Self::AssignLicenses { .. } => ActionKind::AssignLicenses,
+            Self::DeleteUser { .. } => ActionKind::DeleteUser,
+            Self::CreateGroup { .. } => ActionKind::CreateGroup,
+            Self::AddMember { .. } => ActionKind::AddMember,
+            Self::RemoveMember { .. } => ActionKind::RemoveMember,
+            Self::CreateTeam { .. } => ActionKind::CreateTeam,
+            Self::AddTeamMember { .. } => ActionKind::AddTeamMember,
+            Self::RemoveTeamMember { .. } => ActionKind::RemoveTeamMember,
+            Self::InviteGuest { .. } => ActionKind::InviteGuest,
+            Self::RemoveGuest { .. } => ActionKind::RemoveGuest,
+        }
+    }
+}
+
+/// One attribute's change, for people and for JSON consumers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Graph property, or `licenses`, `member`, …
+    pub field: String,
+    /// Value before (`None`: not set).
+    pub old: Option<String>,
+    /// Value after (`None`: cleared or removed).
+    pub new: Option<String>,
+}
+
+/// A planned action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// Position in execution order (0-based).
+    pub id: usize,
+    /// What kind of action.
+    pub kind: ActionKind,
+    /// What it acts on: `user alice@acme.example`, `group eng-platform`,
+    /// `group eng-platform member alice@acme.example`.
+    pub target: String,
+    /// Field-level changes.
+    pub changes: Vec<Change>,
+    /// Policy items that call for it.
+    pub reasons: Vec<Reason>,
+    /// Actions (by `id`) that must succeed first.
+    pub depends_on: Vec<usize>,
+    /// The operation the executor runs.
+    pub op: Op,
+}
