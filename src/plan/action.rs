@@ -252,6 +252,26 @@ impl ActionKind {
         }
     }
 
+    /// One or two words for plan listings: `create`, `add member`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Self::CreateUser | Self::CreateGroup => "create",
+            Self::UpdateUser => "update",
+            Self::EnableUser => "enable",
+            Self::DisableUser => "disable",
+            Self::RevokeSessions => "revoke sessions",
+            Self::AssignLicenses => "licences",
+            Self::DeleteUser => "delete",
+            Self::AddMember => "add member",
+            Self::RemoveMember => "remove member",
+            Self::CreateTeam => "create Team",
+            Self::AddTeamMember => "add Team member",
+            Self::RemoveTeamMember => "remove Team member",
+            Self::InviteGuest => "invite",
+            Self::RemoveGuest => "remove guest",
+        }
+    }
+
     /// Whether this takes a person's access away at the account level (the
     /// removal budget counts these).
     pub fn is_account_removal(self) -> bool {

@@ -1,4 +1,146 @@
 //! Plan: diff the desired state against live Office 365 into typed actions,
 //! order them by dependency, and check safety before anything runs.
+//!
+//! Pure: `build` takes every input (the time included) and returns data; the
+//! renderers turn it into text, JSON or Markdown.
 
 pub mod action;
+pub mod diff;
+pub mod fingerprint;
+pub mod order;
+pub mod safety;
+pub mod settings;
+
+use serde::{Deserialize, Serialize};
+
+pub use action::{Action, ActionKind, Change, Op, Reason};
+pub use diff::Unmanaged;
+pub use safety::Seats;
+pub use settings::{Marker, PlanSettings};
+
+use crate::compile::{self, DesiredState};
+use crate::model::state::{LiveState, SourceState};
+use crate::policy::check::Checked;
+use crate::policy::{Diagnostic, diagnostic};
+
+/// Version of the JSON plan format (`docs/plan-json.md`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Counts by kind of change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Actions that add (`+`).
+    pub create: usize,
+    /// Actions that change (`~`).
+    pub update: usize,
+    /// Actions that take away (`-`).
+    pub remove: usize,
+    /// Every action.
+    pub total: usize,
+}
+
+/// A plan: what apply will do, in order, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// JSON format version.
+    pub format_version: u32,
+    /// Fingerprint of the inputs (`apply` refuses a stale plan).
+    pub fingerprint: String,
+    /// The time the plan was made for (RFC 3339).
+    pub now: String,
+    /// Counts.
+    pub summary: Summary,
+    /// Seats per SKU the plan touches.
+    pub licenses: Vec<Seats>,
+    /// Actions in execution order.
+    pub actions: Vec<Action>,
+    /// Objects left alone.
+    pub unmanaged: Vec<Unmanaged>,
+    /// Warnings (errors stop the plan instead).
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Plan {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+/// Everything a plan is made from.
+pub struct PlanInput<'a> {
+    /// The checked policy.
+    pub policy: &'a Checked,
+    /// Okta.
+    pub source: &'a SourceState,
+    /// Office 365.
+    pub live: &'a LiveState,
+    /// Settings, the time included.
+    pub settings: &'a PlanSettings,
+    /// Fingerprint of the inputs, computed by the caller over what it read.
+    pub fingerprint: String,
+}
+
+/// The desired state and what compiling it found (for `explain`).
+pub fn desired(input: &PlanInput) -> (DesiredState, Vec<Diagnostic>) {
+    compile::compile(input.policy, input.source, &input.live.skus)
+}
+
+/// Builds the plan, or returns every error (with the warnings) found on the way.
+pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
+    let (desired, mut diagnostics) = desired(input);
+    let lifecycle = input.policy.policy.lifecycle();
+    let lifecycle_reason = match &input.policy.policy.lifecycle {
+        Some(l) => {
+            let at = input.policy.policy.item_location(l);
+            Reason { file: at.file, line: at.line, rule: "offboarding".into() }
+        }
+        None => Reason { file: "(default)".into(), line: 0, rule: "offboarding".into() },
+    };
+    let out = diff::diff(&diff::DiffInput {
+        desired: &desired,
+        live: input.live,
+        protected: &input.policy.policy.protected,
+        lifecycle: &lifecycle,
+        lifecycle_reason,
+        settings: input.settings,
+    });
+    diagnostics.extend(out.diagnostics);
+    let mut drafts = out.drafts;
+    diagnostics.extend(safety::fail_closed(&mut drafts, input.source.users.len()));
+    diagnostics.extend(safety::removal_budget(&drafts, out.managed_users, input.settings));
+    let (licenses, seat_errors) = safety::seats(&drafts, &input.live.skus);
+    diagnostics.extend(seat_errors);
+    let actions = match order::order(drafts) {
+        Ok(a) => a,
+        Err(cycle) => {
+            diagnostics.push(
+                Diagnostic::error(None, format!("dependency cycle between {}", cycle.0.join(", ")))
+                    .with_hint("this is a bug in okta365's planner; please report it with the plan inputs"),
+            );
+            Vec::new()
+        }
+    };
+    diagnostic::sort(&mut diagnostics);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(diagnostics);
+    }
+    let mut summary = Summary { total: actions.len(), ..Summary::default() };
+    for a in &actions {
+        match a.kind.symbol() {
+            '+' => summary.create += 1,
+            '~' => summary.update += 1,
+            _ => summary.remove += 1,
+        }
+    }
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        fingerprint: input.fingerprint.clone(),
+        now: input.settings.now.to_string(),
+        summary,
+        licenses,
+        actions,
+        unmanaged: out.unmanaged,
+        warnings: diagnostics,
+    })
+}

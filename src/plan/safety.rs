@@ -1,0 +1,141 @@
+//! Safety checks that run before anything is applied:
+//!
+//! * fail closed: an empty Okta read plans no removals;
+//! * a removal budget (octoDNS-style): too large a share of managed accounts
+//!   disabled or deleted at once is refused unless explicitly allowed;
+//! * a seat check per SKU: seats free now, plus seats this plan frees, must
+//!   cover the seats it assigns.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::action::Op;
+use super::diff::Draft;
+use super::settings::PlanSettings;
+use crate::model::graph::SubscribedSku;
+use crate::policy::Diagnostic;
+
+/// Seats of one SKU before and after the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seats {
+    /// Part number.
+    pub sku: String,
+    /// Seats bought (`prepaidUnits.enabled`).
+    pub total: i64,
+    /// Seats used now.
+    pub used_before: i64,
+    /// Seats the plan assigns.
+    pub added: i64,
+    /// Seats the plan frees.
+    pub removed: i64,
+    /// Seats used after the plan.
+    pub used_after: i64,
+}
+
+/// Drops removals when Okta returned no users: a failed or empty read must
+/// never turn into removals. Returns a warning when anything was dropped.
+pub fn fail_closed(drafts: &mut Vec<Draft>, okta_users: usize) -> Option<Diagnostic> {
+    if okta_users > 0 {
+        return None;
+    }
+    let before = drafts.len();
+    drafts.retain(|d| d.op.kind().symbol() != '-');
+    for d in drafts.iter_mut() {
+        if let Op::AssignLicenses { remove, .. } = &mut d.op {
+            remove.clear();
+            d.changes.retain(|c| c.new.is_some());
+        }
+    }
+    drafts.retain(|d| !matches!(&d.op, Op::AssignLicenses { add, remove, .. } if add.is_empty() && remove.is_empty()));
+    let dropped = before - drafts.len();
+    Some(
+        Diagnostic::warning(None, format!("Okta returned no users: {dropped} removal(s) withheld (fail closed)"))
+            .with_hint("check the Okta connection or snapshot; okta365 never removes access because a read came back empty"),
+    )
+}
+
+/// Refuses plans that disable, delete or remove more accounts than the budget.
+pub fn removal_budget(drafts: &[Draft], managed_users: usize, settings: &PlanSettings) -> Option<Diagnostic> {
+    let mut accounts: Vec<&str> = drafts
+        .iter()
+        .filter(|d| d.op.kind().is_account_removal())
+        .map(|d| d.target.as_str())
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let n = accounts.len();
+    if settings.allow_removals.is_some_and(|allowed| n <= allowed) {
+        return None;
+    }
+    let share = if managed_users == 0 { 100.0 } else { n as f64 * 100.0 / managed_users as f64 };
+    if n >= settings.min_removals && share > settings.max_removal_percent {
+        return Some(
+            Diagnostic::error(
+                None,
+                format!(
+                    "plan removes {n} of {managed_users} managed accounts ({share:.0} %), over the budget of {} %",
+                    settings.max_removal_percent
+                ),
+            )
+            .with_hint(format!("review the plan; if it is right, run again with `--allow-removals {n}`")),
+        );
+    }
+    if let Some(allowed) = settings.allow_removals
+        && n > allowed
+    {
+        return Some(
+            Diagnostic::error(None, format!("plan removes {n} accounts but `--allow-removals` allows {allowed}"))
+                .with_hint(format!("run again with `--allow-removals {n}` if that is intended")),
+        );
+    }
+    None
+}
+
+/// Counts seats per SKU and reports shortfalls.
+pub fn seats(drafts: &[Draft], skus: &[SubscribedSku]) -> (Vec<Seats>, Vec<Diagnostic>) {
+    let mut added: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut removed: BTreeMap<&str, i64> = BTreeMap::new();
+    for d in drafts {
+        if let Op::AssignLicenses { add, remove, .. } = &d.op {
+                for a in add {
+                    // Re-adding a SKU the user has (new disabled plans) takes no seat:
+                    // the diff records it as a change with an old value.
+                    let is_new = d.changes.iter().any(|c| c.field == format!("license {}", a.sku) && c.old.is_none());
+                    if is_new {
+                        *added.entry(a.sku_id.as_str()).or_default() += 1;
+                    }
+                }
+                for r in remove {
+                    *removed.entry(r.sku_id.as_str()).or_default() += 1;
+                }
+        }
+    }
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for sku in skus {
+        let a = added.get(sku.sku_id.as_str()).copied().unwrap_or(0);
+        let r = removed.get(sku.sku_id.as_str()).copied().unwrap_or(0);
+        if a == 0 && r == 0 {
+            continue;
+        }
+        let total = sku.prepaid_units.enabled;
+        let after = sku.consumed_units + a - r;
+        if a > 0 && after > total {
+            let free = sku.available() + r;
+            errors.push(
+                Diagnostic::error(
+                    None,
+                    format!(
+                        "not enough `{}` seats: the plan assigns {a} but only {free} are free ({total} bought, {} in use, {r} freed by this plan)",
+                        sku.sku_part_number, sku.consumed_units
+                    ),
+                )
+                .with_hint(format!("buy {} more seat(s), or narrow the rules that assign `{}`", after - total, sku.sku_part_number)),
+            );
+        }
+        out.push(Seats { sku: sku.sku_part_number.clone(), total, used_before: sku.consumed_units, added: a, removed: r, used_after: after });
+    }
+    out.sort_by(|x, y| x.sku.cmp(&y.sku));
+    (out, errors)
+}

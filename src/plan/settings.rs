@@ -1,0 +1,118 @@
+//! Planner settings: where okta365 records ownership, the removal budget, and
+//! the current time (an input, so the core reads no clock).
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::graph::User;
+
+/// A string property of a Graph user that okta365 owns, either one of the
+/// fifteen `onPremisesExtensionAttributes` (cloud-only users) or a directory
+/// extension (`extension_<appId>_<name>`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Marker {
+    /// `onPremisesExtensionAttributes.extensionAttributeN`, N in 1..=15.
+    ExtensionAttribute(u8),
+    /// A directory extension property name.
+    DirectoryExtension(String),
+}
+
+impl Marker {
+    /// The value on a user, if set.
+    pub fn get(&self, user: &User) -> Option<String> {
+        match self {
+            Self::ExtensionAttribute(n) => user
+                .on_premises_extension_attributes
+                .as_ref()?
+                .get(&format!("extensionAttribute{n}"))?
+                .clone()
+                .filter(|s| !s.is_empty()),
+            Self::DirectoryExtension(name) => user.property(name).filter(|s| !s.is_empty()),
+        }
+    }
+
+    /// The property path used in create/update operations.
+    pub fn property(&self) -> String {
+        String::from(self.clone())
+    }
+}
+
+impl TryFrom<String> for Marker {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let short = s.strip_prefix("onPremisesExtensionAttributes.").unwrap_or(&s);
+        if let Some(n) = short.strip_prefix("extensionAttribute") {
+            return match n.parse::<u8>() {
+                Ok(n @ 1..=15) => Ok(Self::ExtensionAttribute(n)),
+                _ => Err(format!("`{s}`: extension attributes are numbered 1 to 15")),
+            };
+        }
+        if s.starts_with("extension_") && s.matches('_').count() >= 2 {
+            return Ok(Self::DirectoryExtension(s));
+        }
+        Err(format!(
+            "`{s}` is not an attribute okta365 can own: use `extensionAttribute1`…`extensionAttribute15` or a directory extension `extension_<appId>_<name>`"
+        ))
+    }
+}
+
+impl From<Marker> for String {
+    fn from(m: Marker) -> String {
+        match m {
+            Marker::ExtensionAttribute(n) => format!("onPremisesExtensionAttributes.extensionAttribute{n}"),
+            Marker::DirectoryExtension(name) => name,
+        }
+    }
+}
+
+/// Everything the planner needs besides the two states and the policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanSettings {
+    /// Where the Okta id of a managed user is recorded.
+    pub okta_id_attribute: Marker,
+    /// Where okta365 stamps the time it first disabled a leaver.
+    pub offboarded_at_attribute: Marker,
+    /// Refuse plans removing more than this share of managed users (percent)…
+    pub max_removal_percent: f64,
+    /// …when they also remove at least this many.
+    pub min_removals: usize,
+    /// An explicit allowance: up to this many removals are accepted.
+    pub allow_removals: Option<usize>,
+    /// The current time.
+    pub now: jiff::Timestamp,
+}
+
+impl PlanSettings {
+    /// Defaults: marker in extensionAttribute15, stamp in extensionAttribute14,
+    /// budget 10 % and at least 10.
+    pub fn new(now: jiff::Timestamp) -> Self {
+        Self {
+            okta_id_attribute: Marker::ExtensionAttribute(15),
+            offboarded_at_attribute: Marker::ExtensionAttribute(14),
+            max_removal_percent: 10.0,
+            min_removals: 10,
+            allow_removals: None,
+            now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_parse_and_print() {
+        assert_eq!(Marker::try_from("extensionAttribute7".to_owned()), Ok(Marker::ExtensionAttribute(7)));
+        assert_eq!(
+            String::from(Marker::try_from("onPremisesExtensionAttributes.extensionAttribute15".to_owned()).unwrap()),
+            "onPremisesExtensionAttributes.extensionAttribute15"
+        );
+        assert!(Marker::try_from("extensionAttribute16".to_owned()).is_err());
+        assert!(Marker::try_from("employeeId".to_owned()).is_err());
+        assert_eq!(
+            Marker::try_from("extension_b7d8e1f0a1b2c3d4e5f6a7b8c9d0e1f2_oktaId".to_owned()),
+            Ok(Marker::DirectoryExtension("extension_b7d8e1f0a1b2c3d4e5f6a7b8c9d0e1f2_oktaId".into()))
+        );
+    }
+}
