@@ -15,6 +15,7 @@
 pub mod apply;
 pub mod cli;
 pub mod compile;
+pub mod config;
 pub mod model;
 pub mod plan;
 pub mod policy;

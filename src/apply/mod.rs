@@ -4,6 +4,12 @@
 //!
 //! The executor chooses nothing: every decision is in the plan.
 
+pub mod audit;
 pub mod backend;
+pub mod executor;
+pub mod snapshot;
 
+pub use audit::{AuditRecord, AuditSink, JsonlAudit, MemoryAudit};
 pub use backend::{ApplyError, Backend, Outcome};
+pub use executor::{ActionResult, Report, execute};
+pub use snapshot::SnapshotBackend;
