@@ -1,1 +1,109 @@
-//! cli
+//! The command line: thin commands over the library. Data goes to stdout,
+//! diagnostics and progress to stderr. Exit codes: 0 success, 1 error,
+//! 2 "changes present" (only with `plan --detailed-exitcode`).
+
+mod commands;
+mod terminal;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use terminal::ErrorFormat;
+pub use workspace::Workspace;
+
+/// Keep Office 365 in line with Okta, declared as YAML policies.
+///
+/// Policies compile into a desired state; `plan` compares it with Okta and
+/// Office 365 and shows what would change; `apply` carries the plan out.
+#[derive(Debug, Parser)]
+#[command(name = "okta365", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, short = 'c', global = true, env = "OKTA365_CONFIG", default_value = "okta365.yaml")]
+    pub config: PathBuf,
+
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// How to print errors and warnings (`github` emits workflow annotations).
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
+    pub error_format: ErrorFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the policies and the config file, without reading Okta or Office 365.
+    Validate(commands::validate::Args),
+    /// Show what would change in Office 365 (a dry run).
+    Plan(commands::plan::Args),
+    /// Carry out a plan: a saved one (`plan --out`), or a fresh one after confirmation.
+    Apply(commands::apply::Args),
+    /// Show a user's desired state and the policy rules behind each value.
+    Explain(commands::explain::Args),
+    /// Print the JSON Schema of policy files or of the config file.
+    Schema(commands::schema::Args),
+}
+
+/// Parses the arguments, runs the command, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    terminal::init_tracing();
+    let ui = terminal::Ui::new(cli.color, cli.error_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Validate(args) => commands::validate::run(&cli, args, &ui),
+            Command::Plan(args) => commands::plan::run(&cli, args, &ui).await,
+            Command::Apply(args) => commands::apply::run(&cli, args, &ui).await,
+            Command::Explain(args) => commands::explain::run(&cli, args, &ui).await,
+            Command::Schema(args) => commands::schema::run(args),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            ui.report(&failure);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Why a command failed: diagnostics (with locations) or a plain message.
+#[derive(Debug)]
+pub enum Failure {
+    /// Errors (and warnings) found in the inputs.
+    Diagnostics(Vec<crate::policy::Diagnostic>),
+    /// Anything else; the text says what to do.
+    Message(String),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Self::Message(format!("cannot write output: {e}"))
+    }
+}

@@ -280,6 +280,26 @@ impl ActionKind {
 }
 
 impl Op {
+    /// The UPN (or, for an invitation, the mail) of the user this op is about.
+    pub fn user_key(&self) -> Option<&str> {
+        match self {
+            Self::CreateUser { upn, .. } => Some(upn),
+            Self::InviteGuest { mail, .. } => Some(mail),
+            Self::CreateGroup { .. } | Self::CreateTeam { .. } => None,
+            Self::UpdateUser { user, .. }
+            | Self::EnableUser { user }
+            | Self::DisableUser { user }
+            | Self::RevokeSessions { user }
+            | Self::AssignLicenses { user, .. }
+            | Self::DeleteUser { user }
+            | Self::RemoveGuest { user }
+            | Self::AddMember { user, .. }
+            | Self::RemoveMember { user, .. }
+            | Self::AddTeamMember { user, .. }
+            | Self::RemoveTeamMember { user, .. } => Some(&user.upn),
+        }
+    }
+
     /// The kind of this operation.
     pub fn kind(&self) -> ActionKind {
         match self {

@@ -2,6 +2,7 @@
 //! `docs/plan-json.md`) and Markdown (a pull-request comment). Renderers
 //! write to any `io::Write`, so tests render into a `Vec<u8>`.
 
+pub mod explain;
 pub mod json;
 pub mod markdown;
 pub mod text;

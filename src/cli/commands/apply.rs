@@ -1,0 +1,98 @@
+//! `okta365 apply`: carry out a saved plan, or a fresh one after confirmation.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::apply::{ActionResult, AuditSink, Backend, JsonlAudit, SnapshotBackend, execute};
+use crate::cli::terminal::{self, Ui};
+use crate::cli::{Cli, Failure, Workspace};
+use crate::model::state::LiveState;
+use crate::plan::Plan;
+
+/// Arguments of `apply`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A plan saved with `okta365 plan --out FILE`. Refused if its inputs changed since.
+    /// Without it, apply makes a fresh plan and asks for confirmation.
+    pub plan: Option<PathBuf>,
+    /// Apply a fresh plan without asking.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Plan as of this time (RFC 3339) instead of now (fresh plans only).
+    #[arg(long, value_parser = super::parse_now)]
+    pub now: Option<jiff::Timestamp>,
+    /// Accept up to N account removals beyond the safety budget (fresh plans only).
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<usize>,
+}
+
+/// Runs `apply`.
+pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
+    let workspace = Workspace::open(&cli.config)?;
+    let (plan, live) = match &args.plan {
+        Some(path) => saved(&workspace, path).await?,
+        None => {
+            let (plan, live) = super::plan::make(&workspace, ui, args.now, args.allow_removals).await?;
+            if !plan.is_empty() && !args.auto_approve {
+                crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
+                if !terminal::confirm(&format!("Apply these {} actions to Office 365?", plan.actions.len()))? {
+                    eprintln!("Apply cancelled; nothing was changed.");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            (plan, live)
+        }
+    };
+    if plan.is_empty() {
+        println!("No changes. Office 365 matches the policies.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let audit_path = &workspace.config.audit.path;
+    let mut audit = JsonlAudit::open(audit_path)
+        .map_err(|e| Failure::Message(format!("cannot open the audit trail {}: {e}; nothing was changed", audit_path.display())))?;
+    let target = workspace.m365_snapshot();
+    let mut backend = SnapshotBackend::new(live, Some(target), workspace.config.ownership.okta_id_attribute.clone());
+    let clock = || jiff::Timestamp::now().to_string();
+    let report = execute(&plan, &mut backend, &mut audit, &clock).await;
+    let stored = backend.finish().await;
+
+    let mut out = std::io::stdout().lock();
+    for (action, (_, result)) in plan.actions.iter().zip(&report.results) {
+        let line = format!("{} {} ({})", action.kind.symbol(), action.target, action.kind.short());
+        match result {
+            ActionResult::Done => writeln!(out, "done     {line}")?,
+            ActionResult::Failed { error } => writeln!(out, "FAILED   {line}\n         {error}")?,
+            ActionResult::Skipped { because_of } => writeln!(out, "skipped  {line} (action {because_of} did not succeed)")?,
+        }
+    }
+    let (done, failed, skipped) = report.counts();
+    writeln!(out, "\nApply: {done} done, {failed} failed, {skipped} skipped.")?;
+    out.flush()?;
+    if let Err(e) = audit.close() {
+        eprintln!("error: writing the audit trail {}: {e}", audit_path.display());
+        return Ok(ExitCode::from(1));
+    }
+    if let Err(e) = stored {
+        return Err(Failure::Message(format!("{e}; the snapshot was left as it was")));
+    }
+    Ok(if report.all_done() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Loads a saved plan and refuses it when its inputs changed since it was made.
+async fn saved(workspace: &Workspace, path: &std::path::Path) -> Result<(Plan, LiveState), Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::Message(format!("cannot read the plan {}: {e}", path.display())))?;
+    let plan = crate::render::json::parse(&text).map_err(|e| Failure::Message(format!("{}: {e}", path.display())))?;
+    let (source, live) = workspace.read().await?;
+    let settings = workspace.settings(None, None);
+    let now = workspace.fingerprint(&source, &live, &settings);
+    if now != plan.fingerprint {
+        return Err(Failure::Message(format!(
+            "the saved plan {} is stale: the policies, Okta or Office 365 changed since it was made; nothing was changed\n  \
+             hint: make a new plan with `okta365 plan --out {}` and review it",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok((plan, live))
+}

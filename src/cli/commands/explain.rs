@@ -1,0 +1,39 @@
+//! `okta365 explain USER`: why a user gets what they get.
+
+use std::process::ExitCode;
+
+use crate::cli::terminal::Ui;
+use crate::cli::{Cli, Failure, Workspace};
+use crate::plan::PlanInput;
+
+/// Arguments of `explain`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Okta user: id, login, email, or the UPN the policies give them.
+    pub user: String,
+    /// Explain as of this time (RFC 3339) instead of now.
+    #[arg(long, value_parser = super::parse_now)]
+    pub now: Option<jiff::Timestamp>,
+}
+
+/// Runs `explain`.
+pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
+    let workspace = Workspace::open(&cli.config)?;
+    let (checked, warnings) = workspace.check()?;
+    ui.diagnostics(&warnings);
+    let (source, live) = workspace.read().await?;
+    let settings = workspace.settings(args.now, None);
+    let fingerprint = workspace.fingerprint(&source, &live, &settings);
+    let input = PlanInput { policy: &checked, source: &source, live: &live, settings: &settings, fingerprint };
+    let (desired, _) = crate::plan::desired(&input);
+    let Some(user) = crate::render::explain::find(&args.user, &source, &desired) else {
+        return Err(Failure::Message(format!(
+            "no Okta user `{}`\n  hint: give an Okta id, login, email, or the user's Office 365 UPN",
+            args.user
+        )));
+    };
+    // A plan that fails (e.g. a seat shortfall) still leaves the desired state worth showing.
+    let plan = crate::plan::build(&input).ok();
+    crate::render::explain::render(user, &desired, plan.as_ref(), &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,83 @@
+//! `okta365 plan`: what would change, as text, JSON or Markdown.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::terminal::Ui;
+use crate::cli::{Cli, Failure, Workspace};
+use crate::model::state::LiveState;
+use crate::plan::{Plan, PlanInput};
+
+/// Output formats of a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Terraform-like `+ ~ -` blocks.
+    Text,
+    /// Stable JSON (`docs/plan-json.md`).
+    Json,
+    /// A pull-request comment.
+    Markdown,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also save the plan as JSON, for `okta365 apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan as of this time (RFC 3339) instead of now; offboarding stages count from it.
+    #[arg(long, value_parser = super::parse_now)]
+    pub now: Option<jiff::Timestamp>,
+    /// Accept up to N account removals (disable, delete) beyond the safety budget.
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<usize>,
+}
+
+/// Runs `plan`.
+pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
+    let workspace = Workspace::open(&cli.config)?;
+    let (plan, _) = make(&workspace, ui, args.now, args.allow_removals).await?;
+    if let Some(path) = &args.out {
+        save(&plan, path)?;
+    }
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Text => crate::render::text::render(&plan, &mut out, ui.style)?,
+        Format::Json => crate::render::json::render(&plan, &mut out)?,
+        Format::Markdown => crate::render::markdown::render(&plan, &mut out)?,
+    }
+    out.flush()?;
+    if let Some(path) = &args.out {
+        eprintln!("Saved the plan to {}. Apply it with: okta365 apply {}", path.display(), path.display());
+    }
+    Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Reads both sides and builds a plan (shared with `apply`, which also gets the live state it read).
+pub async fn make(workspace: &Workspace, ui: &Ui, now: Option<jiff::Timestamp>, allow_removals: Option<usize>) -> Result<(Plan, LiveState), Failure> {
+    let (checked, warnings) = workspace.check()?;
+    ui.diagnostics(&warnings);
+    let (source, live) = workspace.read().await?;
+    let settings = workspace.settings(now, allow_removals);
+    let fingerprint = workspace.fingerprint(&source, &live, &settings);
+    let input = PlanInput { policy: &checked, source: &source, live: &live, settings: &settings, fingerprint };
+    let plan = crate::plan::build(&input).map_err(Failure::Diagnostics)?;
+    Ok((plan, live))
+}
+
+/// Writes the plan as JSON, atomically.
+fn save(plan: &Plan, path: &std::path::Path) -> Result<(), Failure> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let fail = |e: std::io::Error| Failure::Message(format!("cannot save the plan to {}: {e}", path.display()));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    crate::render::json::render(plan, &mut file).map_err(fail)?;
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}

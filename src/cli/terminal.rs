@@ -1,0 +1,84 @@
+//! Terminal concerns: colour, diagnostics on stderr, tracing setup, prompts.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::ValueEnum;
+
+use super::{ColorChoice, Failure};
+use crate::policy::Diagnostic;
+use crate::render::text::Style;
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ErrorFormat {
+    /// `file:line:col: error: message` with a hint line.
+    Human,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+}
+
+/// Output settings shared by the commands.
+pub struct Ui {
+    /// Colour for stdout.
+    pub style: Style,
+    errors: ErrorFormat,
+}
+
+impl Ui {
+    /// Decides colour once: `always`, `never`, or `auto` (a terminal and no `NO_COLOR`).
+    pub fn new(color: ColorChoice, errors: ErrorFormat) -> Self {
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        Self { style: Style { color }, errors }
+    }
+
+    /// Prints diagnostics to stderr.
+    pub fn diagnostics(&self, diagnostics: &[Diagnostic]) {
+        let mut err = std::io::stderr().lock();
+        for d in diagnostics {
+            let text = match self.errors {
+                ErrorFormat::Human => d.render_plain(),
+                ErrorFormat::Github => d.render_github(),
+            };
+            let _ = writeln!(err, "{text}");
+        }
+    }
+
+    /// Prints a failure to stderr.
+    pub fn report(&self, failure: &Failure) {
+        match failure {
+            Failure::Diagnostics(d) => {
+                self.diagnostics(d);
+                let errors = d.iter().filter(|d| d.is_error()).count();
+                if errors > 1 {
+                    eprintln!("{errors} errors");
+                }
+            }
+            Failure::Message(m) => eprintln!("error: {m}"),
+        }
+    }
+}
+
+/// Asks for `yes` on the terminal. Refuses (without asking) when stdin is not a terminal.
+pub fn confirm(question: &str) -> Result<bool, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Message(
+            "stdin is not a terminal, so okta365 cannot ask for confirmation: review the plan and pass --auto-approve, \
+             or apply a saved plan (`okta365 plan --out plan.json`, then `okta365 apply plan.json`)"
+                .into(),
+        ));
+    }
+    eprint!("{question}\n  Only 'yes' will be accepted: ");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Logs to stderr, filtered by `OKTA365_LOG` (default: warnings).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OKTA365_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

@@ -1,0 +1,120 @@
+//! Everything a command reads before it can plan: the config file, the
+//! policy files, and the two sides (snapshots today, live APIs later).
+
+use std::path::{Path, PathBuf};
+
+use super::Failure;
+use crate::config::Config;
+use crate::model::state::{LiveState, SourceState};
+use crate::plan::{PlanSettings, fingerprint::fingerprint};
+use crate::policy::check::{self, Checked};
+use crate::policy::{Diagnostic, PolicySource};
+use crate::providers::snapshot::{M365Snapshot, OktaSnapshot};
+
+/// A loaded config and the policy texts it points at.
+pub struct Workspace {
+    /// The parsed config (paths resolved).
+    pub config: Config,
+    /// The policy files, sorted by path.
+    pub sources: Vec<PolicySource>,
+}
+
+impl Workspace {
+    /// Reads the config file and the policy files it names.
+    pub fn open(config_path: &Path) -> Result<Self, Failure> {
+        let shown = display_path(config_path);
+        let text = std::fs::read_to_string(config_path).map_err(|e| {
+            Failure::Message(format!(
+                "cannot read the config file {}: {e}\n  hint: run okta365 where `okta365.yaml` is, or pass --config PATH",
+                shown.display()
+            ))
+        })?;
+        let config = Config::parse(&shown, &text).map_err(Failure::Diagnostics)?;
+        let sources = read_policies(&config.policies)?;
+        Ok(Self { config, sources })
+    }
+
+    /// Loads and checks the policies. Errors stop here; warnings are returned.
+    pub fn check(&self) -> Result<(Checked, Vec<Diagnostic>), Failure> {
+        let (policy, mut diagnostics) = crate::policy::load(&self.sources);
+        let Some(policy) = policy else { return Err(Failure::Diagnostics(diagnostics)) };
+        let (checked, more) = check::check(policy);
+        diagnostics.extend(more);
+        match checked {
+            Some(c) if !diagnostics.iter().any(Diagnostic::is_error) => Ok((c, diagnostics)),
+            _ => Err(Failure::Diagnostics(diagnostics)),
+        }
+    }
+
+    /// Reads Okta and Office 365. Either side failing fails the whole read.
+    pub async fn read(&self) -> Result<(SourceState, LiveState), Failure> {
+        let okta = self.okta_snapshot().load().map_err(|e| Failure::Message(format!("reading Okta: {e}")))?;
+        let m365 = self.m365_snapshot().load().map_err(|e| Failure::Message(format!("reading Office 365: {e}")))?;
+        Ok((okta, m365))
+    }
+
+    /// The Okta snapshot named in the config.
+    pub fn okta_snapshot(&self) -> OktaSnapshot {
+        OktaSnapshot { dir: self.config.okta.snapshot.join("okta") }
+    }
+
+    /// The Office 365 snapshot named in the config.
+    pub fn m365_snapshot(&self) -> M365Snapshot {
+        M365Snapshot { dir: self.config.m365.snapshot.join("m365") }
+    }
+
+    /// Planner settings at `now` (`--now`, or the clock), with an explicit removal allowance.
+    pub fn settings(&self, now: Option<jiff::Timestamp>, allow_removals: Option<usize>) -> PlanSettings {
+        let mut settings = self.config.plan_settings(now.unwrap_or_else(jiff::Timestamp::now));
+        settings.allow_removals = allow_removals;
+        settings
+    }
+
+    /// The fingerprint of everything a plan is made from, except the clock
+    /// and one-off allowances: policy texts, both states, ownership and budget.
+    pub fn fingerprint(&self, source: &SourceState, live: &LiveState, settings: &PlanSettings) -> String {
+        let policies: Vec<(String, &str)> = self
+            .sources
+            .iter()
+            .map(|s| (Path::new(&s.path).file_name().unwrap_or_default().to_string_lossy().into_owned(), s.text.as_str()))
+            .collect();
+        let stable = (
+            &settings.okta_id_attribute,
+            &settings.offboarded_at_attribute,
+            settings.max_removal_percent,
+            settings.min_removals,
+        );
+        fingerprint(&policies, source, live, &stable)
+    }
+}
+
+/// Every `*.yaml` / `*.yml` file in `dir`, sorted by name.
+fn read_policies(dir: &Path) -> Result<Vec<PolicySource>, Failure> {
+    let shown = display_path(dir);
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Failure::Message(format!("cannot read the policy folder {}: {e}\n  hint: set `policies:` in the config file", shown.display()))
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(Failure::Message(format!("no policy files (*.yaml) in {}", shown.display())));
+    }
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| Failure::Message(format!("cannot read {}: {e}", display_path(&p).display())))?;
+            Ok(PolicySource { path: display_path(&p).display().to_string(), text })
+        })
+        .collect()
+}
+
+/// `path` relative to the working directory when it is inside it.
+fn display_path(path: &Path) -> PathBuf {
+    let relative = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    let p = relative.unwrap_or_else(|| path.to_path_buf());
+    p.strip_prefix("./").map(Path::to_path_buf).unwrap_or(p)
+}
