@@ -173,11 +173,20 @@ fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) ->
         Selector::Attribute(test) => match attribute_op(test) {
             Ok(op) => Matcher::Attribute(test.name.clone(), op),
             Err(e) => {
-                errors.push((format!("{pointer}/attribute"), e));
+                let field = ["glob", "regex", "before", "after"]
+                    .into_iter()
+                    .find(|f| e.starts_with(&format!("invalid {f}")) || (e.contains("not a date") && *f == test_date_field(test)));
+                let at = field.map_or(format!("{pointer}/attribute"), |f| format!("{pointer}/attribute/{f}"));
+                errors.push((at, e));
                 Matcher::Constant(false)
             }
         },
     }
+}
+
+/// Which date field of a test is set (for error positions).
+fn test_date_field(t: &AttributeTest) -> &'static str {
+    if t.before.is_some() { "before" } else { "after" }
 }
 
 fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, String> {

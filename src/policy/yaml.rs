@@ -72,8 +72,15 @@ pub fn parse(text: &str) -> Result<(Value, SpanIndex), SyntaxError> {
     Ok((value, index))
 }
 
+/// The first line of a parser message, without the `error: line L column C:`
+/// prefix (the diagnostic shows the position already).
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).to_owned()
+    let line = s.lines().next().unwrap_or(s);
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest.to_owned(),
+        _ => line.to_owned(),
+    }
 }
 
 fn flatten(node: Spanned<Node>, pointer: String, index: &mut SpanIndex) -> Value {

@@ -1,1 +1,11 @@
+//! Integration tests: the `okta365` binary on copies of the bundled example.
 
+mod common;
+
+mod explain;
+mod plan_apply;
+mod purity;
+mod safety;
+mod schema;
+mod snapshots;
+mod validate;

@@ -1,0 +1,56 @@
+//! Safety checks refuse a plan before anything runs.
+
+use crate::common::{NOW, Scratch};
+
+#[test]
+fn the_removal_budget_refuses_mass_offboarding_unless_allowed() {
+    let scratch = Scratch::new();
+    // Everyone leaves the Employees group in Okta: every employee would be disabled.
+    scratch.edit_json("examples/acme/okta/groups.json", |groups| {
+        for g in groups.as_array_mut().unwrap() {
+            if g["profile"]["name"] == "Employees" {
+                g["profile"]["name"] = "Former Employees".into();
+            }
+        }
+    });
+    let (code, stdout, stderr) = scratch.run(&["plan", "--now", NOW]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("removal budget") || stderr.contains("would disable or delete"), "{stderr}");
+    assert!(stderr.contains("--allow-removals"), "{stderr}");
+
+    let (code, _, stderr) = scratch.run(&["plan", "--now", NOW, "--allow-removals", "1000"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn an_empty_okta_read_plans_no_removals() {
+    let scratch = Scratch::new();
+    scratch.write("examples/acme/okta/users.json", "[]");
+    let (code, stdout, stderr) = scratch.run(&["plan", "--now", NOW, "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let removals: Vec<_> = plan["actions"].as_array().unwrap().iter().filter(|a| {
+        let kind = a["kind"].as_str().unwrap();
+        kind.starts_with("remove") || kind.starts_with("disable") || kind.starts_with("delete") || kind == "revoke_sessions"
+    }).collect();
+    assert!(removals.is_empty(), "{removals:?}");
+    assert!(stdout.contains("fail closed"), "the plan says why removals were withheld");
+}
+
+#[test]
+fn a_seat_shortfall_is_an_error_with_the_numbers() {
+    let scratch = Scratch::new();
+    let mut consumed = 0;
+    scratch.edit_json("examples/acme/m365/subscribedSkus.json", |skus| {
+        for s in skus.as_array_mut().unwrap() {
+            if s["skuPartNumber"] == "SPE_E3" {
+                consumed = s["consumedUnits"].as_i64().unwrap();
+                s["prepaidUnits"]["enabled"] = consumed.into();
+            }
+        }
+    });
+    let (code, _, stderr) = scratch.run(&["plan", "--now", NOW]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("SPE_E3"), "{stderr}");
+    assert!(stderr.contains(&format!("{consumed}")), "{stderr}");
+}
