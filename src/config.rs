@@ -63,16 +63,29 @@ pub struct M365Side {
 pub struct Ownership {
     /// Holds the Okta user id of a managed user: `extensionAttribute1`…`15`
     /// (cloud-only users) or a directory extension `extension_<appId>_<name>`.
-    #[schemars(with = "String", regex(pattern = r"^((onPremisesExtensionAttributes\.)?extensionAttribute([1-9]|1[0-5])|extension_[0-9a-fA-F]{32}_\w+)$"))]
+    #[schemars(
+        with = "String",
+        regex(
+            pattern = r"^((onPremisesExtensionAttributes\.)?extensionAttribute([1-9]|1[0-5])|extension_[0-9a-fA-F]{32}_\w+)$"
+        )
+    )]
     pub okta_id_attribute: Marker,
     /// Holds the time okta365 began offboarding a user (stages count from it).
-    #[schemars(with = "String", regex(pattern = r"^((onPremisesExtensionAttributes\.)?extensionAttribute([1-9]|1[0-5])|extension_[0-9a-fA-F]{32}_\w+)$"))]
+    #[schemars(
+        with = "String",
+        regex(
+            pattern = r"^((onPremisesExtensionAttributes\.)?extensionAttribute([1-9]|1[0-5])|extension_[0-9a-fA-F]{32}_\w+)$"
+        )
+    )]
     pub offboarded_at_attribute: Marker,
 }
 
 impl Default for Ownership {
     fn default() -> Self {
-        Self { okta_id_attribute: Marker::ExtensionAttribute(15), offboarded_at_attribute: Marker::ExtensionAttribute(14) }
+        Self {
+            okta_id_attribute: Marker::ExtensionAttribute(15),
+            offboarded_at_attribute: Marker::ExtensionAttribute(14),
+        }
     }
 }
 
@@ -89,7 +102,10 @@ pub struct Safety {
 
 impl Default for Safety {
     fn default() -> Self {
-        Self { max_removal_percent: 10.0, min_removals: 10 }
+        Self {
+            max_removal_percent: 10.0,
+            min_removals: 10,
+        }
     }
 }
 
@@ -103,7 +119,9 @@ pub struct Audit {
 
 impl Default for Audit {
     fn default() -> Self {
-        Self { path: PathBuf::from(".okta365/audit.jsonl") }
+        Self {
+            path: PathBuf::from(".okta365/audit.jsonl"),
+        }
     }
 }
 
@@ -111,13 +129,22 @@ impl Config {
     /// Parses a config file's text. `path` is used in error messages and to
     /// resolve relative paths (against its folder).
     pub fn parse(path: &Path, text: &str) -> Result<Self, Vec<Diagnostic>> {
-        let source = PolicySource { path: path.display().to_string(), text: text.to_owned() };
+        let source = PolicySource {
+            path: path.display().to_string(),
+            text: text.to_owned(),
+        };
         let mut diagnostics = Vec::new();
-        let Some((mut config, _)) = parse_typed::<Config>(&source, schema(), &mut diagnostics) else {
+        let Some((mut config, _)) = parse_typed::<Config>(&source, schema(), &mut diagnostics)
+        else {
             return Err(diagnostics);
         };
         let base = path.parent().unwrap_or(Path::new(""));
-        for p in [&mut config.policies, &mut config.okta.snapshot, &mut config.m365.snapshot, &mut config.audit.path] {
+        for p in [
+            &mut config.policies,
+            &mut config.okta.snapshot,
+            &mut config.m365.snapshot,
+            &mut config.audit.path,
+        ] {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -158,7 +185,10 @@ mod tests {
         assert_eq!(config.policies, Path::new("conf/p"));
         assert_eq!(config.m365.snapshot, Path::new("conf/ex"));
         assert_eq!(config.audit.path, Path::new("conf/.okta365/audit.jsonl"));
-        assert_eq!(config.ownership.okta_id_attribute, Marker::ExtensionAttribute(15));
+        assert_eq!(
+            config.ownership.okta_id_attribute,
+            Marker::ExtensionAttribute(15)
+        );
     }
 
     #[test]
@@ -174,6 +204,10 @@ mod tests {
     fn bad_marker_is_an_error() {
         let text = "okta: { snapshot: ex }\nm365: { snapshot: ex }\nownership: { okta_id_attribute: employeeId }\n";
         let errors = Config::parse(Path::new("c.yaml"), text).unwrap_err();
-        assert!(errors[0].render_plain().contains("c.yaml:3:"), "{}", errors[0].render_plain());
+        assert!(
+            errors[0].render_plain().contains("c.yaml:3:"),
+            "{}",
+            errors[0].render_plain()
+        );
     }
 }

@@ -72,7 +72,10 @@ impl JsonlAudit {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        Ok(Self { file: OpenOptions::new().create(true).append(true).open(path)?, error: None })
+        Ok(Self {
+            file: OpenOptions::new().create(true).append(true).open(path)?,
+            error: None,
+        })
     }
 }
 

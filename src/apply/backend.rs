@@ -26,7 +26,9 @@ pub struct ApplyError {
 impl ApplyError {
     /// An error with this message.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self {
+            message: message.into(),
+        }
     }
 }
 
@@ -38,7 +40,10 @@ pub trait Backend {
     /// Runs a wave of independent operations (none depends on another) and
     /// returns one result per op, in the same order. A backend may batch them
     /// (Graph `$batch`, 20 members per PATCH) or run them one by one.
-    fn execute(&mut self, ops: &[Op]) -> impl Future<Output = Vec<Result<Outcome, ApplyError>>> + Send;
+    fn execute(
+        &mut self,
+        ops: &[Op],
+    ) -> impl Future<Output = Vec<Result<Outcome, ApplyError>>> + Send;
 
     /// Called once after the last wave (a snapshot writes its files here).
     fn finish(&mut self) -> impl Future<Output = Result<(), ApplyError>> + Send;

@@ -61,11 +61,18 @@ impl Report {
 /// Splits actions into waves: each action comes one wave after the latest of
 /// its dependencies, so the actions of a wave never depend on each other.
 pub fn waves(actions: &[Action]) -> Vec<Vec<usize>> {
-    let index: BTreeMap<usize, usize> = actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    let index: BTreeMap<usize, usize> =
+        actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
     let mut level = vec![0usize; actions.len()];
     // Plans list actions in dependency order, so one pass suffices.
     for (i, a) in actions.iter().enumerate() {
-        level[i] = a.depends_on.iter().filter_map(|d| index.get(d)).map(|&j| level[j] + 1).max().unwrap_or(0);
+        level[i] = a
+            .depends_on
+            .iter()
+            .filter_map(|d| index.get(d))
+            .map(|&j| level[j] + 1)
+            .max()
+            .unwrap_or(0);
     }
     let mut out: Vec<Vec<usize>> = vec![Vec::new(); level.iter().max().map_or(0, |m| m + 1)];
     for (i, l) in level.into_iter().enumerate() {
@@ -76,14 +83,22 @@ pub fn waves(actions: &[Action]) -> Vec<Vec<usize>> {
 
 /// Runs `plan` against `backend`, writing one audit record per action.
 /// `now` stamps the records (the caller owns the clock).
-pub async fn execute<B: Backend>(plan: &Plan, backend: &mut B, audit: &mut dyn AuditSink, now: &dyn Fn() -> String) -> Report {
+pub async fn execute<B: Backend>(
+    plan: &Plan,
+    backend: &mut B,
+    audit: &mut dyn AuditSink,
+    now: &dyn Fn() -> String,
+) -> Report {
     let mut results: BTreeMap<usize, ActionResult> = BTreeMap::new();
     let mut created: BTreeMap<String, ObjectId> = BTreeMap::new();
     for wave in waves(&plan.actions) {
         let mut runnable: Vec<(usize, Op)> = Vec::new();
         for i in wave {
             let action = &plan.actions[i];
-            let blocked = action.depends_on.iter().find(|d| results.get(d).is_some_and(|r| *r != ActionResult::Done));
+            let blocked = action
+                .depends_on
+                .iter()
+                .find(|d| results.get(d).is_some_and(|r| *r != ActionResult::Done));
             let result = match blocked {
                 Some(&because_of) => ActionResult::Skipped { because_of },
                 None => match resolve(&action.op, &created) {
@@ -115,7 +130,13 @@ pub async fn execute<B: Backend>(plan: &Plan, backend: &mut B, audit: &mut dyn A
             results.insert(action.id, result);
         }
     }
-    Report { results: plan.actions.iter().map(|a| (a.id, results[&a.id].clone())).collect() }
+    Report {
+        results: plan
+            .actions
+            .iter()
+            .map(|a| (a.id, results[&a.id].clone()))
+            .collect(),
+    }
 }
 
 /// The natural key of what an op creates.
@@ -123,7 +144,9 @@ fn creates(op: &Op) -> Option<String> {
     match op {
         Op::CreateUser { upn, .. } => Some(format!("user:{}", upn.to_lowercase())),
         Op::InviteGuest { mail, .. } => Some(format!("user:{}", mail.to_lowercase())),
-        Op::CreateGroup { mail_nickname, .. } => Some(format!("group:{}", mail_nickname.to_lowercase())),
+        Op::CreateGroup { mail_nickname, .. } => {
+            Some(format!("group:{}", mail_nickname.to_lowercase()))
+        }
         _ => None,
     }
 }
@@ -134,17 +157,37 @@ fn resolve(op: &Op, created: &BTreeMap<String, ObjectId>) -> Result<Op, ApplyErr
         if u.id.is_some() {
             return Ok(u.clone());
         }
-        let id = created.get(&format!("user:{}", u.upn.to_lowercase())).cloned();
-        id.map(|id| UserRef { id: Some(id), upn: u.upn.clone() })
-            .ok_or_else(|| ApplyError::new(format!("user {} has no id: it was not created in this run", u.upn)))
+        let id = created
+            .get(&format!("user:{}", u.upn.to_lowercase()))
+            .cloned();
+        id.map(|id| UserRef {
+            id: Some(id),
+            upn: u.upn.clone(),
+        })
+        .ok_or_else(|| {
+            ApplyError::new(format!(
+                "user {} has no id: it was not created in this run",
+                u.upn
+            ))
+        })
     };
     let group = |g: &GroupRef| -> Result<GroupRef, ApplyError> {
         if g.id.is_some() {
             return Ok(g.clone());
         }
-        let id = created.get(&format!("group:{}", g.mail_nickname.to_lowercase())).cloned();
-        id.map(|id| GroupRef { id: Some(id), mail_nickname: g.mail_nickname.clone() })
-            .ok_or_else(|| ApplyError::new(format!("group {} has no id: it was not created in this run", g.mail_nickname)))
+        let id = created
+            .get(&format!("group:{}", g.mail_nickname.to_lowercase()))
+            .cloned();
+        id.map(|id| GroupRef {
+            id: Some(id),
+            mail_nickname: g.mail_nickname.clone(),
+        })
+        .ok_or_else(|| {
+            ApplyError::new(format!(
+                "group {} has no id: it was not created in this run",
+                g.mail_nickname
+            ))
+        })
     };
     let mut op = op.clone();
     match &mut op {
@@ -159,8 +202,12 @@ fn resolve(op: &Op, created: &BTreeMap<String, ObjectId>) -> Result<Op, ApplyErr
         Op::CreateTeam { group: g } => *g = group(g)?,
         Op::AddMember { group: g, user: u }
         | Op::RemoveMember { group: g, user: u }
-        | Op::AddTeamMember { group: g, user: u, .. }
-        | Op::RemoveTeamMember { group: g, user: u, .. } => {
+        | Op::AddTeamMember {
+            group: g, user: u, ..
+        }
+        | Op::RemoveTeamMember {
+            group: g, user: u, ..
+        } => {
             *g = group(g)?;
             *u = user(u)?;
         }
@@ -173,7 +220,7 @@ mod tests {
     use super::*;
     use crate::apply::audit::MemoryAudit;
     use crate::plan::action::ActionKind;
-    use crate::plan::{Summary, FORMAT_VERSION};
+    use crate::plan::{FORMAT_VERSION, Summary};
 
     /// Fails every op whose target user is `bad@x`, records what it ran.
     struct Fake {
@@ -186,8 +233,12 @@ mod tests {
                 .map(|op| {
                     self.ran.push(op.clone());
                     match op {
-                        Op::CreateUser { upn, .. } if upn == "bad@x" => Err(ApplyError::new("nope")),
-                        Op::CreateUser { upn, .. } => Ok(Outcome::Created(ObjectId(format!("id-{upn}")))),
+                        Op::CreateUser { upn, .. } if upn == "bad@x" => {
+                            Err(ApplyError::new("nope"))
+                        }
+                        Op::CreateUser { upn, .. } => {
+                            Ok(Outcome::Created(ObjectId(format!("id-{upn}"))))
+                        }
                         _ => Ok(Outcome::Done),
                     }
                 })
@@ -199,15 +250,33 @@ mod tests {
     }
 
     fn action(id: usize, op: Op, depends_on: Vec<usize>) -> Action {
-        Action { id, kind: op.kind(), target: format!("t{id}"), changes: vec![], reasons: vec![], depends_on, op }
+        Action {
+            id,
+            kind: op.kind(),
+            target: format!("t{id}"),
+            changes: vec![],
+            reasons: vec![],
+            depends_on,
+            op,
+        }
     }
 
     fn create(upn: &str) -> Op {
-        Op::CreateUser { upn: upn.into(), okta_id: "o".into(), account_enabled: true, properties: BTreeMap::new() }
+        Op::CreateUser {
+            upn: upn.into(),
+            okta_id: "o".into(),
+            account_enabled: true,
+            properties: BTreeMap::new(),
+        }
     }
 
     fn enable(upn: &str) -> Op {
-        Op::EnableUser { user: UserRef { id: None, upn: upn.into() } }
+        Op::EnableUser {
+            user: UserRef {
+                id: None,
+                upn: upn.into(),
+            },
+        }
     }
 
     #[tokio::test]
@@ -217,7 +286,16 @@ mod tests {
             action(1, create("ok@x"), vec![]),
             action(2, enable("bad@x"), vec![0]),
             action(3, enable("ok@x"), vec![1]),
-            action(4, Op::RevokeSessions { user: UserRef { id: None, upn: "bad@x".into() } }, vec![2]),
+            action(
+                4,
+                Op::RevokeSessions {
+                    user: UserRef {
+                        id: None,
+                        upn: "bad@x".into(),
+                    },
+                },
+                vec![2],
+            ),
         ];
         let plan = Plan {
             format_version: FORMAT_VERSION,
@@ -235,14 +313,23 @@ mod tests {
         assert_eq!(report.counts(), (2, 1, 2));
         assert_eq!(report.results[4].1, ActionResult::Skipped { because_of: 2 });
         assert_eq!(report.results[2].1, ActionResult::Skipped { because_of: 0 });
-        assert!(backend.ran.contains(&Op::EnableUser { user: UserRef { id: Some(ObjectId("id-ok@x".into())), upn: "ok@x".into() } }));
+        assert!(backend.ran.contains(&Op::EnableUser {
+            user: UserRef {
+                id: Some(ObjectId("id-ok@x".into())),
+                upn: "ok@x".into()
+            }
+        }));
         assert_eq!(audit.records.len(), 5);
         assert_eq!(plan.actions[3].kind, ActionKind::EnableUser);
     }
 
     #[test]
     fn waves_follow_dependencies() {
-        let actions = vec![action(0, create("a"), vec![]), action(1, enable("a"), vec![0]), action(2, create("b"), vec![])];
+        let actions = vec![
+            action(0, create("a"), vec![]),
+            action(1, enable("a"), vec![0]),
+            action(2, create("b"), vec![]),
+        ];
         assert_eq!(waves(&actions), vec![vec![0, 2], vec![1]]);
     }
 }

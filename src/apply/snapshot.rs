@@ -28,7 +28,11 @@ pub struct SnapshotBackend {
 impl SnapshotBackend {
     /// A backend over `state` that writes to `target` when done (`None`: keep in memory).
     pub fn new(state: LiveState, target: Option<M365Snapshot>, okta_id_attribute: Marker) -> Self {
-        Self { state, target, okta_id_attribute }
+        Self {
+            state,
+            target,
+            okta_id_attribute,
+        }
     }
 
     /// The state as it stands.
@@ -38,7 +42,12 @@ impl SnapshotBackend {
 
     fn apply(&mut self, op: &Op) -> Result<Outcome, ApplyError> {
         match op {
-            Op::CreateUser { upn, okta_id, account_enabled, properties } => {
+            Op::CreateUser {
+                upn,
+                okta_id,
+                account_enabled,
+                properties,
+            } => {
                 if self.find_upn(upn).is_some() {
                     return Err(ApplyError::new(format!(
                         "create user {upn}: another object with the same userPrincipalName already exists; link it instead (set its Okta id marker)"
@@ -59,9 +68,16 @@ impl SnapshotBackend {
                 self.state.users.push(user);
                 Ok(Outcome::Created(id))
             }
-            Op::InviteGuest { mail, display_name, okta_id, .. } => {
+            Op::InviteGuest {
+                mail,
+                display_name,
+                okta_id,
+                ..
+            } => {
                 let existing = self.state.users.iter().position(|u| {
-                    u.is_guest() && u.property("mail").is_some_and(|m| m.eq_ignore_ascii_case(mail))
+                    u.is_guest()
+                        && u.property("mail")
+                            .is_some_and(|m| m.eq_ignore_ascii_case(mail))
                 });
                 let marker = self.okta_id_attribute.property();
                 if let Some(i) = existing {
@@ -105,7 +121,12 @@ impl SnapshotBackend {
             Op::RevokeSessions { user } => self.user_mut(user).map(|_| Outcome::Done),
             Op::AssignLicenses { user, add, remove } => self.assign_licenses(user, add, remove),
             Op::DeleteUser { user } | Op::RemoveGuest { user } => self.delete_user(user),
-            Op::CreateGroup { mail_nickname, display_name, description, kind } => {
+            Op::CreateGroup {
+                mail_nickname,
+                display_name,
+                description,
+                kind,
+            } => {
                 if self.find_group_by_nick(mail_nickname).is_some() {
                     return Err(ApplyError::new(format!(
                         "create group {mail_nickname}: a group with this mailNickname already exists"
@@ -120,7 +141,11 @@ impl SnapshotBackend {
                     id: object_id("group", mail_nickname),
                     display_name: display_name.clone(),
                     mail_nickname: Some(mail_nickname.clone()),
-                    group_types: if unified { vec!["Unified".into()] } else { Vec::new() },
+                    group_types: if unified {
+                        vec!["Unified".into()]
+                    } else {
+                        Vec::new()
+                    },
                     mail_enabled: unified,
                     security_enabled: !unified,
                     resource_provisioning_options: Vec::new(),
@@ -146,7 +171,9 @@ impl SnapshotBackend {
                 Ok(Outcome::Done)
             }
             Op::AddMember { group, user } => self.add_member(group, user, false),
-            Op::AddTeamMember { group, user, role } => self.add_member(group, user, *role == TeamRole::Owner),
+            Op::AddTeamMember { group, user, role } => {
+                self.add_member(group, user, *role == TeamRole::Owner)
+            }
             Op::RemoveMember { group, user } | Op::RemoveTeamMember { group, user, .. } => {
                 let group_id = self.group_mut(group)?.id.clone();
                 let user_id = self.user_mut(user)?.id.clone();
@@ -160,11 +187,19 @@ impl SnapshotBackend {
         }
     }
 
-    fn add_member(&mut self, group: &GroupRef, user: &UserRef, owner: bool) -> Result<Outcome, ApplyError> {
+    fn add_member(
+        &mut self,
+        group: &GroupRef,
+        user: &UserRef,
+        owner: bool,
+    ) -> Result<Outcome, ApplyError> {
         let group_id = self.group_mut(group)?.id.clone();
         let user_id = self.user_mut(user)?.id.clone();
-        let lists: &mut [&mut BTreeMap<ObjectId, Vec<ObjectId>>] =
-            if owner { &mut [&mut self.state.members, &mut self.state.owners] } else { &mut [&mut self.state.members] };
+        let lists: &mut [&mut BTreeMap<ObjectId, Vec<ObjectId>>] = if owner {
+            &mut [&mut self.state.members, &mut self.state.owners]
+        } else {
+            &mut [&mut self.state.members]
+        };
         for list in lists {
             let ids = list.entry(group_id.clone()).or_default();
             if !ids.contains(&user_id) {
@@ -174,7 +209,12 @@ impl SnapshotBackend {
         Ok(Outcome::Done)
     }
 
-    fn assign_licenses(&mut self, user: &UserRef, add: &[LicenseAdd], remove: &[LicenseRemove]) -> Result<Outcome, ApplyError> {
+    fn assign_licenses(
+        &mut self,
+        user: &UserRef,
+        add: &[LicenseAdd],
+        remove: &[LicenseRemove],
+    ) -> Result<Outcome, ApplyError> {
         let index = self.user_index(user)?;
         let u = &self.state.users[index];
         if !add.is_empty() && u.property("usageLocation").is_none() {
@@ -193,9 +233,17 @@ impl SnapshotBackend {
         }
         for a in add {
             let held = u.assigned_licenses.iter().any(|l| l.sku_id == a.sku_id);
-            let sku = self.state.skus.iter().find(|s| s.sku_id == a.sku_id).ok_or_else(|| {
-                ApplyError::new(format!("licences of {}: the tenant has no subscription to {}", user.upn, a.sku))
-            })?;
+            let sku = self
+                .state
+                .skus
+                .iter()
+                .find(|s| s.sku_id == a.sku_id)
+                .ok_or_else(|| {
+                    ApplyError::new(format!(
+                        "licences of {}: the tenant has no subscription to {}",
+                        user.upn, a.sku
+                    ))
+                })?;
             if !held && sku.available() <= 0 {
                 return Err(ApplyError::new(format!(
                     "licences of {}: no free {} seats ({} of {} in use); buy seats or reclaim some",
@@ -207,19 +255,28 @@ impl SnapshotBackend {
         let mut changed: BTreeMap<SkuId, i64> = BTreeMap::new();
         for r in remove {
             u.assigned_licenses.retain(|l| l.sku_id != r.sku_id);
-            u.license_assignment_states.retain(|s| !(s.sku_id == r.sku_id && s.assigned_by_group.is_none()));
+            u.license_assignment_states
+                .retain(|s| !(s.sku_id == r.sku_id && s.assigned_by_group.is_none()));
             *changed.entry(r.sku_id.clone()).or_default() -= 1;
         }
         for a in add {
             let inherited = u.inherits_sku(&a.sku_id);
-            match u.assigned_licenses.iter_mut().find(|l| l.sku_id == a.sku_id) {
+            match u
+                .assigned_licenses
+                .iter_mut()
+                .find(|l| l.sku_id == a.sku_id)
+            {
                 Some(l) => l.disabled_plans = a.disabled_plans.clone(),
                 None => {
-                    u.assigned_licenses.push(AssignedLicense { sku_id: a.sku_id.clone(), disabled_plans: a.disabled_plans.clone() });
+                    u.assigned_licenses.push(AssignedLicense {
+                        sku_id: a.sku_id.clone(),
+                        disabled_plans: a.disabled_plans.clone(),
+                    });
                     *changed.entry(a.sku_id.clone()).or_default() += 1;
                 }
             }
-            u.license_assignment_states.retain(|s| !(s.sku_id == a.sku_id && s.assigned_by_group.is_none()));
+            u.license_assignment_states
+                .retain(|s| !(s.sku_id == a.sku_id && s.assigned_by_group.is_none()));
             if !u.license_assignment_states.is_empty() || inherited {
                 u.license_assignment_states.push(LicenseAssignmentState {
                     sku_id: a.sku_id.clone(),
@@ -243,7 +300,11 @@ impl SnapshotBackend {
                 ids.retain(|id| id != &removed.id);
             }
         }
-        let freed: BTreeMap<SkuId, i64> = removed.assigned_licenses.iter().map(|l| (l.sku_id.clone(), -1)).collect();
+        let freed: BTreeMap<SkuId, i64> = removed
+            .assigned_licenses
+            .iter()
+            .map(|l| (l.sku_id.clone(), -1))
+            .collect();
         self.count_seats(&freed);
         Ok(Outcome::Done)
     }
@@ -257,19 +318,27 @@ impl SnapshotBackend {
     }
 
     fn guest_domain(&self) -> String {
-        let from_guest = self.state.users.iter().find_map(|u| Some(u.user_principal_name.split_once("#EXT#@")?.1.to_owned()));
+        let from_guest = self
+            .state
+            .users
+            .iter()
+            .find_map(|u| Some(u.user_principal_name.split_once("#EXT#@")?.1.to_owned()));
         from_guest.unwrap_or_else(|| "tenant.onmicrosoft.com".into())
     }
 
     fn find_upn(&self, upn: &str) -> Option<usize> {
-        self.state.users.iter().position(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+        self.state
+            .users
+            .iter()
+            .position(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
     }
 
     fn find_group_by_nick(&self, nick: &str) -> Option<usize> {
-        self.state
-            .groups
-            .iter()
-            .position(|g| g.mail_nickname.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(nick)))
+        self.state.groups.iter().position(|g| {
+            g.mail_nickname
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(nick))
+        })
     }
 
     fn user_index(&self, user: &UserRef) -> Result<usize, ApplyError> {
@@ -277,7 +346,12 @@ impl SnapshotBackend {
             Some(id) => self.state.users.iter().position(|u| &u.id == id),
             None => self.find_upn(&user.upn),
         };
-        found.ok_or_else(|| ApplyError::new(format!("user {} not found (deleted since the plan was made?)", user.upn)))
+        found.ok_or_else(|| {
+            ApplyError::new(format!(
+                "user {} not found (deleted since the plan was made?)",
+                user.upn
+            ))
+        })
     }
 
     fn user_mut(&mut self, user: &UserRef) -> Result<&mut User, ApplyError> {
@@ -291,7 +365,10 @@ impl SnapshotBackend {
             None => self.find_group_by_nick(&group.mail_nickname),
         };
         let i = found.ok_or_else(|| {
-            ApplyError::new(format!("group {} not found (deleted since the plan was made?)", group.mail_nickname))
+            ApplyError::new(format!(
+                "group {} not found (deleted since the plan was made?)",
+                group.mail_nickname
+            ))
         })?;
         Ok(&mut self.state.groups[i])
     }
@@ -303,10 +380,15 @@ impl Backend for SnapshotBackend {
     }
 
     async fn finish(&mut self) -> Result<(), ApplyError> {
-        let Some(target) = &self.target else { return Ok(()) };
-        target
-            .store(&self.state)
-            .map_err(|e| ApplyError::new(format!("writing the snapshot in {}: {e}", target.dir.display())))
+        let Some(target) = &self.target else {
+            return Ok(());
+        };
+        target.store(&self.state).map_err(|e| {
+            ApplyError::new(format!(
+                "writing the snapshot in {}: {e}",
+                target.dir.display()
+            ))
+        })
     }
 }
 
@@ -314,7 +396,9 @@ impl Backend for SnapshotBackend {
 /// and plain properties alike. `None` clears it (Graph sets it to null).
 fn set_property(user: &mut User, name: &str, value: Option<&str>) {
     if let Some(attr) = name.strip_prefix("onPremisesExtensionAttributes.") {
-        let attrs = user.on_premises_extension_attributes.get_or_insert_with(BTreeMap::new);
+        let attrs = user
+            .on_premises_extension_attributes
+            .get_or_insert_with(BTreeMap::new);
         attrs.insert(attr.to_owned(), value.map(str::to_owned));
         return;
     }
@@ -327,7 +411,10 @@ fn set_property(user: &mut User, name: &str, value: Option<&str>) {
         "accountEnabled" => user.account_enabled = value != Some("false"),
         "userType" => user.user_type = value.map(str::to_owned),
         _ => {
-            user.other.insert(name.to_owned(), value.map_or(Value::Null, |v| Value::String(v.to_owned())));
+            user.other.insert(
+                name.to_owned(),
+                value.map_or(Value::Null, |v| Value::String(v.to_owned())),
+            );
         }
     }
 }
@@ -337,7 +424,14 @@ fn set_property(user: &mut User, name: &str, value: Option<&str>) {
 fn object_id(kind: &str, key: &str) -> ObjectId {
     let digest = Sha256::digest(format!("{kind}:{}", key.to_lowercase()));
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    ObjectId(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
+    ObjectId(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    ))
 }
 
 #[cfg(test)]
@@ -351,7 +445,10 @@ mod tests {
                 sku_id: SkuId("sku-e3".into()),
                 sku_part_number: "SPE_E3".into(),
                 consumed_units: 0,
-                prepaid_units: PrepaidUnits { enabled: 1, other: BTreeMap::new() },
+                prepaid_units: PrepaidUnits {
+                    enabled: 1,
+                    other: BTreeMap::new(),
+                },
                 service_plans: Vec::new(),
                 other: BTreeMap::new(),
             }],
@@ -365,13 +462,26 @@ mod tests {
         if let Some(l) = usage_location {
             properties.insert("usageLocation".into(), l.into());
         }
-        Op::CreateUser { upn: upn.into(), okta_id: format!("okta-{upn}"), account_enabled: true, properties }
+        Op::CreateUser {
+            upn: upn.into(),
+            okta_id: format!("okta-{upn}"),
+            account_enabled: true,
+            properties,
+        }
     }
 
     fn license(upn: &str) -> Op {
         Op::AssignLicenses {
-            user: UserRef { id: None, upn: upn.into() },
-            add: vec![LicenseAdd { sku_id: SkuId("sku-e3".into()), sku: "SPE_E3".into(), disabled_plans: vec![], disabled_plan_names: vec![] }],
+            user: UserRef {
+                id: None,
+                upn: upn.into(),
+            },
+            add: vec![LicenseAdd {
+                sku_id: SkuId("sku-e3".into()),
+                sku: "SPE_E3".into(),
+                disabled_plans: vec![],
+                disabled_plan_names: vec![],
+            }],
             remove: vec![],
         }
     }
@@ -379,17 +489,45 @@ mod tests {
     #[test]
     fn graph_rules_hold_offline() {
         let mut b = backend();
-        assert!(matches!(b.apply(&create("a@x", Some("US"))), Ok(Outcome::Created(_))));
-        assert!(b.apply(&create("A@x", None)).unwrap_err().message.contains("already exists"));
+        assert!(matches!(
+            b.apply(&create("a@x", Some("US"))),
+            Ok(Outcome::Created(_))
+        ));
+        assert!(
+            b.apply(&create("A@x", None))
+                .unwrap_err()
+                .message
+                .contains("already exists")
+        );
         assert!(b.apply(&create("b@x", None)).is_ok());
-        assert!(b.apply(&license("b@x")).unwrap_err().message.contains("usageLocation"));
+        assert!(
+            b.apply(&license("b@x"))
+                .unwrap_err()
+                .message
+                .contains("usageLocation")
+        );
         assert!(b.apply(&license("a@x")).is_ok());
         assert_eq!(b.state().skus[0].consumed_units, 1);
-        b.apply(&Op::UpdateUser { user: UserRef { id: None, upn: "b@x".into() }, properties: [("usageLocation".into(), Some("GB".into()))].into() })
-            .unwrap();
+        b.apply(&Op::UpdateUser {
+            user: UserRef {
+                id: None,
+                upn: "b@x".into(),
+            },
+            properties: [("usageLocation".into(), Some("GB".into()))].into(),
+        })
+        .unwrap();
         let full = b.apply(&license("b@x")).unwrap_err().message;
-        assert!(full.contains("no free SPE_E3 seats (1 of 1 in use)"), "{full}");
-        b.apply(&Op::DeleteUser { user: UserRef { id: None, upn: "a@x".into() } }).unwrap();
+        assert!(
+            full.contains("no free SPE_E3 seats (1 of 1 in use)"),
+            "{full}"
+        );
+        b.apply(&Op::DeleteUser {
+            user: UserRef {
+                id: None,
+                upn: "a@x".into(),
+            },
+        })
+        .unwrap();
         assert_eq!(b.state().skus[0].consumed_units, 0);
         assert!(b.apply(&license("b@x")).is_ok());
     }
@@ -398,7 +536,15 @@ mod tests {
     fn ids_are_stable_and_marker_is_set() {
         let mut a = backend();
         let mut b = backend();
-        assert_eq!(a.apply(&create("a@x", None)).unwrap(), b.apply(&create("a@x", None)).unwrap());
-        assert_eq!(Marker::ExtensionAttribute(15).get(&a.state().users[0]).as_deref(), Some("okta-a@x"));
+        assert_eq!(
+            a.apply(&create("a@x", None)).unwrap(),
+            b.apply(&create("a@x", None)).unwrap()
+        );
+        assert_eq!(
+            Marker::ExtensionAttribute(15)
+                .get(&a.state().users[0])
+                .as_deref(),
+            Some("okta-a@x")
+        );
     }
 }

@@ -22,7 +22,13 @@ pub use workspace::Workspace;
 #[command(name = "okta365", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
     /// The configuration file.
-    #[arg(long, short = 'c', global = true, env = "OKTA365_CONFIG", default_value = "okta365.yaml")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "OKTA365_CONFIG",
+        default_value = "okta365.yaml"
+    )]
     pub config: PathBuf,
 
     /// When to colour output.
@@ -68,7 +74,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     terminal::init_tracing();
     let ui = terminal::Ui::new(cli.color, cli.error_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

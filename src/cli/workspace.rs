@@ -37,7 +37,9 @@ impl Workspace {
     /// Loads and checks the policies. Errors stop here; warnings are returned.
     pub fn check(&self) -> Result<(Checked, Vec<Diagnostic>), Failure> {
         let (policy, mut diagnostics) = crate::policy::load(&self.sources);
-        let Some(policy) = policy else { return Err(Failure::Diagnostics(diagnostics)) };
+        let Some(policy) = policy else {
+            return Err(Failure::Diagnostics(diagnostics));
+        };
         let (checked, more) = check::check(policy);
         diagnostics.extend(more);
         match checked {
@@ -48,35 +50,65 @@ impl Workspace {
 
     /// Reads Okta and Office 365. Either side failing fails the whole read.
     pub async fn read(&self) -> Result<(SourceState, LiveState), Failure> {
-        let okta = self.okta_snapshot().load().map_err(|e| Failure::Message(format!("reading Okta: {e}")))?;
-        let m365 = self.m365_snapshot().load().map_err(|e| Failure::Message(format!("reading Office 365: {e}")))?;
+        let okta = self
+            .okta_snapshot()
+            .load()
+            .map_err(|e| Failure::Message(format!("reading Okta: {e}")))?;
+        let m365 = self
+            .m365_snapshot()
+            .load()
+            .map_err(|e| Failure::Message(format!("reading Office 365: {e}")))?;
         Ok((okta, m365))
     }
 
     /// The Okta snapshot named in the config.
     pub fn okta_snapshot(&self) -> OktaSnapshot {
-        OktaSnapshot { dir: self.config.okta.snapshot.join("okta") }
+        OktaSnapshot {
+            dir: self.config.okta.snapshot.join("okta"),
+        }
     }
 
     /// The Office 365 snapshot named in the config.
     pub fn m365_snapshot(&self) -> M365Snapshot {
-        M365Snapshot { dir: self.config.m365.snapshot.join("m365") }
+        M365Snapshot {
+            dir: self.config.m365.snapshot.join("m365"),
+        }
     }
 
     /// Planner settings at `now` (`--now`, or the clock), with an explicit removal allowance.
-    pub fn settings(&self, now: Option<jiff::Timestamp>, allow_removals: Option<usize>) -> PlanSettings {
-        let mut settings = self.config.plan_settings(now.unwrap_or_else(jiff::Timestamp::now));
+    pub fn settings(
+        &self,
+        now: Option<jiff::Timestamp>,
+        allow_removals: Option<usize>,
+    ) -> PlanSettings {
+        let mut settings = self
+            .config
+            .plan_settings(now.unwrap_or_else(jiff::Timestamp::now));
         settings.allow_removals = allow_removals;
         settings
     }
 
     /// The fingerprint of everything a plan is made from, except the clock
     /// and one-off allowances: policy texts, both states, ownership and budget.
-    pub fn fingerprint(&self, source: &SourceState, live: &LiveState, settings: &PlanSettings) -> String {
+    pub fn fingerprint(
+        &self,
+        source: &SourceState,
+        live: &LiveState,
+        settings: &PlanSettings,
+    ) -> String {
         let policies: Vec<(String, &str)> = self
             .sources
             .iter()
-            .map(|s| (Path::new(&s.path).file_name().unwrap_or_default().to_string_lossy().into_owned(), s.text.as_str()))
+            .map(|s| {
+                (
+                    Path::new(&s.path)
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
+                    s.text.as_str(),
+                )
+            })
             .collect();
         let stable = (
             &settings.okta_id_attribute,
@@ -92,7 +124,10 @@ impl Workspace {
 fn read_policies(dir: &Path) -> Result<Vec<PolicySource>, Failure> {
     let shown = display_path(dir);
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        Failure::Message(format!("cannot read the policy folder {}: {e}\n  hint: set `policies:` in the config file", shown.display()))
+        Failure::Message(format!(
+            "cannot read the policy folder {}: {e}\n  hint: set `policies:` in the config file",
+            shown.display()
+        ))
     })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -100,21 +135,30 @@ fn read_policies(dir: &Path) -> Result<Vec<PolicySource>, Failure> {
         .collect();
     paths.sort();
     if paths.is_empty() {
-        return Err(Failure::Message(format!("no policy files (*.yaml) in {}", shown.display())));
+        return Err(Failure::Message(format!(
+            "no policy files (*.yaml) in {}",
+            shown.display()
+        )));
     }
     paths
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| Failure::Message(format!("cannot read {}: {e}", display_path(&p).display())))?;
-            Ok(PolicySource { path: display_path(&p).display().to_string(), text })
+            let text = std::fs::read_to_string(&p).map_err(|e| {
+                Failure::Message(format!("cannot read {}: {e}", display_path(&p).display()))
+            })?;
+            Ok(PolicySource {
+                path: display_path(&p).display().to_string(),
+                text,
+            })
         })
         .collect()
 }
 
 /// `path` relative to the working directory when it is inside it.
 fn display_path(path: &Path) -> PathBuf {
-    let relative = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
     let p = relative.unwrap_or_else(|| path.to_path_buf());
     p.strip_prefix("./").map(Path::to_path_buf).unwrap_or(p)
 }

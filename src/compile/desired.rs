@@ -23,7 +23,10 @@ pub struct Sourced<T> {
 impl<T> Sourced<T> {
     /// A value with one reason.
     pub fn new(value: T, reason: Reason) -> Self {
-        Self { value, reasons: vec![reason] }
+        Self {
+            value,
+            reasons: vec![reason],
+        }
     }
 }
 
@@ -47,7 +50,9 @@ pub struct DesiredUser {
 impl DesiredUser {
     /// The desired UPN, if a rule set one.
     pub fn upn(&self) -> Option<&str> {
-        self.attributes.get("userPrincipalName").map(|s| s.value.as_str())
+        self.attributes
+            .get("userPrincipalName")
+            .map(|s| s.value.as_str())
     }
 }
 

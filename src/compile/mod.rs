@@ -8,7 +8,9 @@ pub mod desired;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use desired::{DesiredGroup, DesiredGuest, DesiredState, DesiredUser, LeaveReason, Leaver, Sourced};
+pub use desired::{
+    DesiredGroup, DesiredGuest, DesiredState, DesiredUser, LeaveReason, Leaver, Sourced,
+};
 
 use crate::model::graph::SubscribedSku;
 use crate::model::okta::{self, UserStatus};
@@ -23,7 +25,11 @@ use crate::policy::types::{AccountState, LookupValue, PendingUsers, TeamRole};
 
 /// Compiles the desired state. `skus` (the tenant's subscribed SKUs) are used
 /// to check licence names; pass an empty slice to skip that check.
-pub fn compile(checked: &Checked, source: &SourceState, skus: &[SubscribedSku]) -> (DesiredState, Vec<Diagnostic>) {
+pub fn compile(
+    checked: &Checked,
+    source: &SourceState,
+    skus: &[SubscribedSku],
+) -> (DesiredState, Vec<Diagnostic>) {
     let mut c = Compiler::new(checked, source);
     c.check_okta_groups();
     c.users();
@@ -66,7 +72,9 @@ struct UserContext<'a> {
 impl Context for UserContext<'_> {
     fn variable(&self, path: &[String]) -> Option<String> {
         match path {
-            [root, attr] if root == "profile" => self.user.profile_str(attr).filter(|s| !s.is_empty()),
+            [root, attr] if root == "profile" => {
+                self.user.profile_str(attr).filter(|s| !s.is_empty())
+            }
             [root, field] if root == "user" => match field.as_str() {
                 "id" => Some(self.user.id.0.clone()),
                 "login" => self.user.login(),
@@ -118,8 +126,11 @@ impl Context for GroupContext<'_> {
 
 impl<'a> Compiler<'a> {
     fn new(checked: &'a Checked, source: &'a SourceState) -> Self {
-        let names: BTreeMap<&OktaGroupId, String> =
-            source.groups.iter().map(|g| (&g.id, g.profile.name.to_lowercase())).collect();
+        let names: BTreeMap<&OktaGroupId, String> = source
+            .groups
+            .iter()
+            .map(|g| (&g.id, g.profile.name.to_lowercase()))
+            .collect();
         let mut user_groups: BTreeMap<&OktaUserId, BTreeSet<String>> = BTreeMap::new();
         for (group, members) in &source.members {
             for member in members {
@@ -144,11 +155,18 @@ impl<'a> Compiler<'a> {
 
     fn reason(&self, file: usize, pointer: &str, rule: &str) -> Reason {
         let at = self.checked.policy.location(file, pointer);
-        Reason { file: at.file, line: at.line, rule: rule.to_owned() }
+        Reason {
+            file: at.file,
+            line: at.line,
+            rule: rule.to_owned(),
+        }
     }
 
     fn report_once(&mut self, d: Diagnostic, file: usize, pointer: &str) {
-        if self.reported.insert((file, pointer.to_owned(), d.message.clone())) {
+        if self
+            .reported
+            .insert((file, pointer.to_owned(), d.message.clone()))
+        {
             self.diagnostics.push(d);
         }
     }
@@ -175,27 +193,65 @@ impl<'a> Compiler<'a> {
             .flat_map(|g| [g.profile.name.to_lowercase(), g.id.0.to_lowercase()])
             .collect();
         for item in &self.checked.policy.rules {
-            self.check_selector_groups(&item.value.when, item.file, &format!("{}/when", item.pointer), &known);
+            self.check_selector_groups(
+                &item.value.when,
+                item.file,
+                &format!("{}/when", item.pointer),
+                &known,
+            );
         }
         for item in &self.checked.policy.guests {
-            self.check_selector_groups(&item.value.when, item.file, &format!("{}/when", item.pointer), &known);
+            self.check_selector_groups(
+                &item.value.when,
+                item.file,
+                &format!("{}/when", item.pointer),
+                &known,
+            );
         }
     }
 
-    fn check_selector_groups(&mut self, s: &crate::policy::types::Selector, file: usize, pointer: &str, known: &BTreeSet<String>) {
+    fn check_selector_groups(
+        &mut self,
+        s: &crate::policy::types::Selector,
+        file: usize,
+        pointer: &str,
+        known: &BTreeSet<String>,
+    ) {
         use crate::policy::types::Selector::*;
         match s {
-            All(v) => v.iter().enumerate().for_each(|(i, s)| self.check_selector_groups(s, file, &format!("{pointer}/all/{i}"), known)),
-            Any(v) => v.iter().enumerate().for_each(|(i, s)| self.check_selector_groups(s, file, &format!("{pointer}/any/{i}"), known)),
+            All(v) => v.iter().enumerate().for_each(|(i, s)| {
+                self.check_selector_groups(s, file, &format!("{pointer}/all/{i}"), known)
+            }),
+            Any(v) => v.iter().enumerate().for_each(|(i, s)| {
+                self.check_selector_groups(s, file, &format!("{pointer}/any/{i}"), known)
+            }),
             Not(s) => self.check_selector_groups(s, file, &format!("{pointer}/not"), known),
-            Group(g) if !g.contains(['*', '?', '[']) && !known.contains(&g.to_lowercase()) && !self.source.groups.is_empty() => {
-                let at = self.checked.policy.location(file, &format!("{pointer}/group"));
-                let names: Vec<&str> = self.source.groups.iter().map(|g| g.profile.name.as_str()).collect();
+            Group(g)
+                if !g.contains(['*', '?', '['])
+                    && !known.contains(&g.to_lowercase())
+                    && !self.source.groups.is_empty() =>
+            {
+                let at = self
+                    .checked
+                    .policy
+                    .location(file, &format!("{pointer}/group"));
+                let names: Vec<&str> = self
+                    .source
+                    .groups
+                    .iter()
+                    .map(|g| g.profile.name.as_str())
+                    .collect();
                 let hint = match did_you_mean(g, names) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "check the group's name in Okta; the rule matches no one until it exists".to_owned(),
+                    None => {
+                        "check the group's name in Okta; the rule matches no one until it exists"
+                            .to_owned()
+                    }
                 };
-                self.diagnostics.push(Diagnostic::warning(Some(at), format!("Okta group `{g}` does not exist")).with_hint(hint));
+                self.diagnostics.push(
+                    Diagnostic::warning(Some(at), format!("Okta group `{g}` does not exist"))
+                        .with_hint(hint),
+                );
             }
             _ => {}
         }
@@ -214,9 +270,21 @@ impl<'a> Compiler<'a> {
             self.state.okta_ids.insert(user.id.clone());
             let login = user.login().unwrap_or_else(|| user.id.0.clone());
             if user.status.is_leaver() {
-                let why = if user.status == UserStatus::Suspended { LeaveReason::Suspended } else { LeaveReason::Deprovisioned };
+                let why = if user.status == UserStatus::Suspended {
+                    LeaveReason::Suspended
+                } else {
+                    LeaveReason::Deprovisioned
+                };
                 let since = user.status_changed.as_deref().and_then(|s| s.parse().ok());
-                self.state.leavers.insert(user.id.clone(), Leaver { okta_id: user.id.clone(), login, why, since });
+                self.state.leavers.insert(
+                    user.id.clone(),
+                    Leaver {
+                        okta_id: user.id.clone(),
+                        login,
+                        why,
+                        since,
+                    },
+                );
                 continue;
             }
             let pending = matches!(user.status, UserStatus::Staged | UserStatus::Provisioned);
@@ -225,8 +293,15 @@ impl<'a> Compiler<'a> {
             }
             let groups = self.user_groups.get(&user.id).unwrap_or(&empty);
             let facts = Facts { user, groups };
-            let ctx = UserContext { user, lookups: &checked.policy.lookups };
-            let matched: Vec<_> = checked.rules.iter().filter(|r| r.matcher.matches(&facts)).collect();
+            let ctx = UserContext {
+                user,
+                lookups: &checked.policy.lookups,
+            };
+            let matched: Vec<_> = checked
+                .rules
+                .iter()
+                .filter(|r| r.matcher.matches(&facts))
+                .collect();
             if matched.is_empty() {
                 let guest = checked.guests.iter().find(|g| g.matcher.matches(&facts));
                 match guest {
@@ -234,7 +309,12 @@ impl<'a> Compiler<'a> {
                     None => {
                         self.state.leavers.insert(
                             user.id.clone(),
-                            Leaver { okta_id: user.id.clone(), login, why: LeaveReason::OutOfScope, since: None },
+                            Leaver {
+                                okta_id: user.id.clone(),
+                                login,
+                                why: LeaveReason::OutOfScope,
+                                since: None,
+                            },
                         );
                     }
                 }
@@ -253,11 +333,19 @@ impl<'a> Compiler<'a> {
                 for (name, t) in &rule.attributes {
                     if let Some(v) = self.render(t, &ctx, &login) {
                         match v {
-                            Rendered::One(v) => attributes.entry(name.clone()).or_default().push((v, priority, reason.clone())),
+                            // Empty means "not set": Graph rejects empty strings for most properties.
+                            Rendered::One(v) if v.trim().is_empty() => {}
+                            Rendered::One(v) => attributes.entry(name.clone()).or_default().push((
+                                v,
+                                priority,
+                                reason.clone(),
+                            )),
                             Rendered::Many(_) => {
                                 self.render_failures
                                     .entry((t.file, t.pointer.clone()))
-                                    .or_insert_with(|| ("a single-valued attribute got a list".into(), Vec::new()))
+                                    .or_insert_with(|| {
+                                        ("a single-valued attribute got a list".into(), Vec::new())
+                                    })
                                     .1
                                     .push(login.clone());
                             }
@@ -265,23 +353,48 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 for (t, plans) in &rule.licenses {
-                    let Some(skus) = self.render(t, &ctx, &login) else { continue };
+                    let Some(skus) = self.render(t, &ctx, &login) else {
+                        continue;
+                    };
                     for sku in skus.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                        let entry = licenses.entry(sku).or_insert_with(|| Sourced { value: BTreeSet::new(), reasons: Vec::new() });
+                        let entry = licenses.entry(sku).or_insert_with(|| Sourced {
+                            value: BTreeSet::new(),
+                            reasons: Vec::new(),
+                        });
                         entry.value.extend(plans.iter().cloned());
                         entry.reasons.push(reason.clone());
                     }
                 }
                 for t in &rule.groups {
-                    let Some(names) = self.render(t, &ctx, &login) else { continue };
+                    let Some(names) = self.render(t, &ctx, &login) else {
+                        continue;
+                    };
                     for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                        self.requested.push(Request { group, okta_id: user.id.clone(), role: TeamRole::Member, want_team: false, reason: reason.clone(), file: t.file, pointer: t.pointer.clone() });
+                        self.requested.push(Request {
+                            group,
+                            okta_id: user.id.clone(),
+                            role: TeamRole::Member,
+                            want_team: false,
+                            reason: reason.clone(),
+                            file: t.file,
+                            pointer: t.pointer.clone(),
+                        });
                     }
                 }
                 for (t, role) in &rule.teams {
-                    let Some(names) = self.render(t, &ctx, &login) else { continue };
+                    let Some(names) = self.render(t, &ctx, &login) else {
+                        continue;
+                    };
                     for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                        self.requested.push(Request { group, okta_id: user.id.clone(), role: *role, want_team: true, reason: reason.clone(), file: t.file, pointer: t.pointer.clone() });
+                        self.requested.push(Request {
+                            group,
+                            okta_id: user.id.clone(),
+                            role: *role,
+                            want_team: true,
+                            reason: reason.clone(),
+                            file: t.file,
+                            pointer: t.pointer.clone(),
+                        });
                     }
                 }
             }
@@ -292,34 +405,63 @@ impl<'a> Compiler<'a> {
                 }
             }
             let enabled = if pending {
-                Sourced { value: false, reasons: lifecycle_reason.iter().cloned().collect() }
+                Sourced {
+                    value: false,
+                    reasons: lifecycle_reason.iter().cloned().collect(),
+                }
             } else {
-                let default = Sourced { value: true, reasons: Vec::new() };
-                let candidates = account.into_iter().map(|(b, p, r)| (b.to_string(), p, r)).collect::<Vec<_>>();
+                let default = Sourced {
+                    value: true,
+                    reasons: Vec::new(),
+                };
+                let candidates = account
+                    .into_iter()
+                    .map(|(b, p, r)| (b.to_string(), p, r))
+                    .collect::<Vec<_>>();
                 if candidates.is_empty() {
                     default
                 } else {
                     self.settle(&login, "accountEnabled", candidates)
-                        .map(|s| Sourced { value: s.value == "true", reasons: s.reasons })
+                        .map(|s| Sourced {
+                            value: s.value == "true",
+                            reasons: s.reasons,
+                        })
                         .unwrap_or(default)
                 }
             };
             if !resolved.contains_key("userPrincipalName") {
                 self.diagnostics.push(
-                    Diagnostic::error(None, format!("no rule sets `userPrincipalName` for Okta user `{login}`"))
-                        .with_hint("add a `userPrincipalName` attribute to a rule that selects this user"),
+                    Diagnostic::error(
+                        None,
+                        format!("no rule sets `userPrincipalName` for Okta user `{login}`"),
+                    )
+                    .with_hint(
+                        "add a `userPrincipalName` attribute to a rule that selects this user",
+                    ),
                 );
                 continue;
             }
             self.state.users.insert(
                 user.id.clone(),
-                DesiredUser { okta_id: user.id.clone(), login, status: user.status, enabled, attributes: resolved, licenses },
+                DesiredUser {
+                    okta_id: user.id.clone(),
+                    login,
+                    status: user.status,
+                    enabled,
+                    attributes: resolved,
+                    licenses,
+                },
             );
         }
     }
 
     /// Picks one value from what several rules want, or reports the conflict.
-    fn settle(&mut self, login: &str, name: &str, mut candidates: Vec<(String, i32, Reason)>) -> Option<Sourced<String>> {
+    fn settle(
+        &mut self,
+        login: &str,
+        name: &str,
+        mut candidates: Vec<(String, i32, Reason)>,
+    ) -> Option<Sourced<String>> {
         let top = candidates.iter().map(|c| c.1).max()?;
         candidates.retain(|c| c.1 == top);
         let first = candidates[0].clone();
@@ -338,26 +480,53 @@ impl<'a> Compiler<'a> {
             return None;
         }
         let reasons = candidates.into_iter().map(|c| c.2).collect();
-        Some(Sourced { value: first.0, reasons })
+        Some(Sourced {
+            value: first.0,
+            reasons,
+        })
     }
 
-    fn guest(&mut self, user: &okta::User, g: &crate::policy::check::CheckedGuest, ctx: &UserContext, login: &str) {
+    fn guest(
+        &mut self,
+        user: &okta::User,
+        g: &crate::policy::check::CheckedGuest,
+        ctx: &UserContext,
+        login: &str,
+    ) {
         let item = &self.checked.policy.guests[g.index];
         let reason = self.reason(item.file, &item.pointer, &item.value.name);
         let mail = self.render(&g.mail, ctx, login);
         let display = self.render(&g.display_name, ctx, login);
-        let (Some(Rendered::One(mail)), Some(Rendered::One(display_name))) = (mail, display) else { return };
+        let (Some(Rendered::One(mail)), Some(Rendered::One(display_name))) = (mail, display) else {
+            return;
+        };
         for t in &g.groups {
             if let Some(names) = self.render(t, ctx, login) {
                 for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                    self.requested.push(Request { group, okta_id: user.id.clone(), role: TeamRole::Member, want_team: false, reason: reason.clone(), file: t.file, pointer: t.pointer.clone() });
+                    self.requested.push(Request {
+                        group,
+                        okta_id: user.id.clone(),
+                        role: TeamRole::Member,
+                        want_team: false,
+                        reason: reason.clone(),
+                        file: t.file,
+                        pointer: t.pointer.clone(),
+                    });
                 }
             }
         }
         for t in &g.teams {
             if let Some(names) = self.render(t, ctx, login) {
                 for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                    self.requested.push(Request { group, okta_id: user.id.clone(), role: TeamRole::Member, want_team: true, reason: reason.clone(), file: t.file, pointer: t.pointer.clone() });
+                    self.requested.push(Request {
+                        group,
+                        okta_id: user.id.clone(),
+                        role: TeamRole::Member,
+                        want_team: true,
+                        reason: reason.clone(),
+                        file: t.file,
+                        pointer: t.pointer.clone(),
+                    });
                 }
             }
         }
@@ -383,7 +552,11 @@ impl<'a> Compiler<'a> {
                 g.value.name.to_lowercase(),
                 DesiredGroup {
                     mail_nickname: g.value.name.clone(),
-                    display_name: g.value.display_name.clone().unwrap_or_else(|| g.value.name.clone()),
+                    display_name: g
+                        .value
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| g.value.name.clone()),
                     description: g.value.description.clone(),
                     kind: g.value.kind,
                     team: g.value.team,
@@ -399,9 +572,14 @@ impl<'a> Compiler<'a> {
                 if !m.okta_groups.is_match(&group.profile.name) {
                     continue;
                 }
-                let ctx = GroupContext { group, lookups: &checked.policy.lookups };
+                let ctx = GroupContext {
+                    group,
+                    lookups: &checked.policy.lookups,
+                };
                 let who = format!("group {}", group.profile.name);
-                let Some(Rendered::One(nickname)) = self.render(&m.group_name, &ctx, &who) else { continue };
+                let Some(Rendered::One(nickname)) = self.render(&m.group_name, &ctx, &who) else {
+                    continue;
+                };
                 let display_name = match &m.display_name {
                     Some(t) => match self.render(t, &ctx, &who) {
                         Some(Rendered::One(s)) => s,
@@ -414,20 +592,27 @@ impl<'a> Compiler<'a> {
                     members.insert(id.clone(), Sourced::new(TeamRole::Member, reason.clone()));
                 }
                 for owner in &item.value.owners {
-                    let found = self.source.users.iter().find(|u| u.id.0 == *owner || u.login().as_deref() == Some(owner.as_str()));
+                    let found =
+                        self.source.users.iter().find(|u| {
+                            u.id.0 == *owner || u.login().as_deref() == Some(owner.as_str())
+                        });
                     if let Some(u) = found {
                         members.insert(u.id.clone(), Sourced::new(TeamRole::Owner, reason.clone()));
                     }
                 }
-                let entry = self.state.groups.entry(nickname.to_lowercase()).or_insert_with(|| DesiredGroup {
-                    mail_nickname: nickname.clone(),
-                    display_name,
-                    description: group.profile.description.clone(),
-                    kind: item.value.kind,
-                    team: item.value.team,
-                    members: BTreeMap::new(),
-                    reasons: vec![reason.clone()],
-                });
+                let entry = self
+                    .state
+                    .groups
+                    .entry(nickname.to_lowercase())
+                    .or_insert_with(|| DesiredGroup {
+                        mail_nickname: nickname.clone(),
+                        display_name,
+                        description: group.profile.description.clone(),
+                        kind: item.value.kind,
+                        team: item.value.team,
+                        members: BTreeMap::new(),
+                        reasons: vec![reason.clone()],
+                    });
                 for (id, role) in members {
                     merge_member(&mut entry.members, id, role);
                 }
@@ -442,25 +627,41 @@ impl<'a> Compiler<'a> {
             match self.state.groups.get_mut(&key) {
                 Some(group) if r.want_team && !group.team => {
                     let at = self.checked.policy.location(r.file, &r.pointer);
-                    let d = Diagnostic::error(Some(at), format!("group `{}` has no Team", r.group)).with_hint("set `team: true` on the group, or list it under `groups:`");
+                    let d = Diagnostic::error(Some(at), format!("group `{}` has no Team", r.group))
+                        .with_hint("set `team: true` on the group, or list it under `groups:`");
                     self.report_once(d, r.file, &r.pointer);
                 }
-                Some(group) => merge_member(&mut group.members, r.okta_id, Sourced::new(r.role, r.reason)),
+                Some(group) => merge_member(
+                    &mut group.members,
+                    r.okta_id,
+                    Sourced::new(r.role, r.reason),
+                ),
                 None => {
                     let at = self.checked.policy.location(r.file, &r.pointer);
-                    let names: Vec<String> = self.state.groups.values().map(|g| g.mail_nickname.clone()).collect();
+                    let names: Vec<String> = self
+                        .state
+                        .groups
+                        .values()
+                        .map(|g| g.mail_nickname.clone())
+                        .collect();
                     let hint = match did_you_mean(&r.group, names.iter().map(String::as_str)) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => "define it under `groups:` (or check the lookup table that produced it)".to_owned(),
+                        None => {
+                            "define it under `groups:` (or check the lookup table that produced it)"
+                                .to_owned()
+                        }
                     };
-                    let d = Diagnostic::error(Some(at), format!("unknown group `{}`", r.group)).with_hint(hint);
+                    let d = Diagnostic::error(Some(at), format!("unknown group `{}`", r.group))
+                        .with_hint(hint);
                     self.report_once(d, r.file, &r.pointer);
                 }
             }
         }
         // Members must have an account: drop Okta members that are neither users nor guests.
         for group in self.state.groups.values_mut() {
-            group.members.retain(|id, _| self.state.users.contains_key(id) || self.state.guests.contains_key(id));
+            group.members.retain(|id, _| {
+                self.state.users.contains_key(id) || self.state.guests.contains_key(id)
+            });
         }
     }
 
@@ -469,7 +670,10 @@ impl<'a> Compiler<'a> {
             return;
         }
         let checked = self.checked;
-        let by_part: BTreeMap<&str, &SubscribedSku> = skus.iter().map(|s| (s.sku_part_number.as_str(), s)).collect();
+        let by_part: BTreeMap<&str, &SubscribedSku> = skus
+            .iter()
+            .map(|s| (s.sku_part_number.as_str(), s))
+            .collect();
         let mut seen = BTreeSet::new();
         for user in self.state.users.values() {
             for (sku, plans) in &user.licenses {
@@ -477,7 +681,10 @@ impl<'a> Compiler<'a> {
                     continue;
                 }
                 let reason = &plans.reasons[0];
-                let rule = checked.rules.iter().find(|r| checked.policy.rules[r.index].value.name == reason.rule);
+                let rule = checked
+                    .rules
+                    .iter()
+                    .find(|r| checked.policy.rules[r.index].value.name == reason.rule);
                 let (file, pointer) = rule
                     .and_then(|r| r.licenses.first().map(|(t, _)| (t.file, t.pointer.clone())))
                     .unwrap_or((0, String::new()));
@@ -485,21 +692,53 @@ impl<'a> Compiler<'a> {
                     None => {
                         let hint = match did_you_mean(sku, by_part.keys().copied()) {
                             Some(s) => format!("did you mean `{s}`?"),
-                            None => format!("the tenant has {}", by_part.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+                            None => format!(
+                                "the tenant has {}",
+                                by_part
+                                    .keys()
+                                    .map(|k| format!("`{k}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
                         };
-                        let at = (!checked.policy.files.is_empty()).then(|| checked.policy.location(file, &pointer));
-                        self.diagnostics.push(Diagnostic::error(at, format!("SKU `{sku}` is not in the tenant's subscribedSkus")).with_hint(hint));
+                        let at = (!checked.policy.files.is_empty())
+                            .then(|| checked.policy.location(file, &pointer));
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                at,
+                                format!("SKU `{sku}` is not in the tenant's subscribedSkus"),
+                            )
+                            .with_hint(hint),
+                        );
                     }
                     Some(s) => {
                         for plan in &plans.value {
                             if !s.service_plans.iter().any(|p| p.service_plan_name == *plan) {
-                                let names: Vec<&str> = s.service_plans.iter().map(|p| p.service_plan_name.as_str()).collect();
+                                let names: Vec<&str> = s
+                                    .service_plans
+                                    .iter()
+                                    .map(|p| p.service_plan_name.as_str())
+                                    .collect();
                                 let hint = match did_you_mean(plan, names.iter().copied()) {
                                     Some(x) => format!("did you mean `{x}`?"),
-                                    None => format!("`{sku}` has {}", names.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+                                    None => format!(
+                                        "`{sku}` has {}",
+                                        names
+                                            .iter()
+                                            .map(|k| format!("`{k}`"))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    ),
                                 };
-                                let at = (!checked.policy.files.is_empty()).then(|| checked.policy.location(file, &pointer));
-                                self.diagnostics.push(Diagnostic::error(at, format!("service plan `{plan}` is not part of `{sku}`")).with_hint(hint));
+                                let at = (!checked.policy.files.is_empty())
+                                    .then(|| checked.policy.location(file, &pointer));
+                                self.diagnostics.push(
+                                    Diagnostic::error(
+                                        at,
+                                        format!("service plan `{plan}` is not part of `{sku}`"),
+                                    )
+                                    .with_hint(hint),
+                                );
                             }
                         }
                     }
@@ -512,17 +751,28 @@ impl<'a> Compiler<'a> {
         for ((file, pointer), (message, users)) in std::mem::take(&mut self.render_failures) {
             let at = self.checked.policy.location(file, &pointer);
             let shown: Vec<String> = users.iter().take(3).map(|u| format!("`{u}`")).collect();
-            let more = if users.len() > 3 { format!(" and {} more", users.len() - 3) } else { String::new() };
+            let more = if users.len() > 3 {
+                format!(" and {} more", users.len() - 3)
+            } else {
+                String::new()
+            };
             self.diagnostics.push(
-                Diagnostic::error(Some(at), format!("{message} for {}{more}", shown.join(", ")))
-                    .with_hint("add `| default('…')` to the template, or fix the data in Okta"),
+                Diagnostic::error(
+                    Some(at),
+                    format!("{message} for {}{more}", shown.join(", ")),
+                )
+                .with_hint("add `| default('…')` to the template, or fix the data in Okta"),
             );
         }
         (self.state, self.diagnostics)
     }
 }
 
-fn merge_member(members: &mut BTreeMap<OktaUserId, Sourced<TeamRole>>, id: OktaUserId, role: Sourced<TeamRole>) {
+fn merge_member(
+    members: &mut BTreeMap<OktaUserId, Sourced<TeamRole>>,
+    id: OktaUserId,
+    role: Sourced<TeamRole>,
+) {
     match members.get_mut(&id) {
         Some(existing) => {
             existing.value = existing.value.max(role.value);

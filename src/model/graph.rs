@@ -146,7 +146,9 @@ pub struct Group {
 impl Group {
     /// Whether a Team is provisioned on this group.
     pub fn has_team(&self) -> bool {
-        self.resource_provisioning_options.iter().any(|o| o == "Team")
+        self.resource_provisioning_options
+            .iter()
+            .any(|o| o == "Team")
     }
 
     /// Whether this is a Microsoft 365 (`Unified`) group.

@@ -48,6 +48,9 @@ impl SourceScope {
     pub fn wants(&self, id: &str, name: &str) -> bool {
         self.names.contains(id)
             || self.names.contains(name)
-            || self.patterns.iter().any(|p| crate::policy::glob_match(p, name))
+            || self
+                .patterns
+                .iter()
+                .any(|p| crate::policy::glob_match(p, name))
     }
 }

@@ -225,9 +225,19 @@ impl ActionKind {
     /// The terraform-like symbol: `+` adds, `~` changes, `-` removes.
     pub fn symbol(self) -> char {
         match self {
-            Self::CreateUser | Self::CreateGroup | Self::AddMember | Self::CreateTeam | Self::AddTeamMember | Self::InviteGuest => '+',
+            Self::CreateUser
+            | Self::CreateGroup
+            | Self::AddMember
+            | Self::CreateTeam
+            | Self::AddTeamMember
+            | Self::InviteGuest => '+',
             Self::UpdateUser | Self::EnableUser | Self::AssignLicenses => '~',
-            Self::DisableUser | Self::RevokeSessions | Self::DeleteUser | Self::RemoveMember | Self::RemoveTeamMember | Self::RemoveGuest => '-',
+            Self::DisableUser
+            | Self::RevokeSessions
+            | Self::DeleteUser
+            | Self::RemoveMember
+            | Self::RemoveTeamMember
+            | Self::RemoveGuest => '-',
         }
     }
 
@@ -275,7 +285,10 @@ impl ActionKind {
     /// Whether this takes a person's access away at the account level (the
     /// removal budget counts these).
     pub fn is_account_removal(self) -> bool {
-        matches!(self, Self::DisableUser | Self::DeleteUser | Self::RemoveGuest)
+        matches!(
+            self,
+            Self::DisableUser | Self::DeleteUser | Self::RemoveGuest
+        )
     }
 }
 

@@ -128,7 +128,12 @@ impl<'a> Differ<'a> {
         }
         let mut protected: BTreeSet<&ObjectId> = BTreeSet::new();
         let upns: BTreeSet<String> = input.protected.upns.iter().map(|s| lower(s)).collect();
-        let ids: BTreeSet<&str> = input.protected.object_ids.iter().map(String::as_str).collect();
+        let ids: BTreeSet<&str> = input
+            .protected
+            .object_ids
+            .iter()
+            .map(String::as_str)
+            .collect();
         for u in &live.users {
             if upns.contains(&lower(&u.user_principal_name)) || ids.contains(u.id.as_str()) {
                 protected.insert(&u.id);
@@ -138,12 +143,18 @@ impl<'a> Differ<'a> {
         for g in &live.groups {
             let hit = names.contains(&lower(&g.display_name))
                 || names.contains(&lower(g.id.as_str()))
-                || g.mail_nickname.as_deref().is_some_and(|n| names.contains(&lower(n)));
+                || g.mail_nickname
+                    .as_deref()
+                    .is_some_and(|n| names.contains(&lower(n)));
             if hit {
                 protected.extend(live.members.get(&g.id).into_iter().flatten());
             }
         }
-        let managed_users = live.users.iter().filter(|u| settings.okta_id_attribute.get(u).is_some()).count();
+        let managed_users = live
+            .users
+            .iter()
+            .filter(|u| settings.okta_id_attribute.get(u).is_some())
+            .count();
         Self {
             input,
             live,
@@ -151,20 +162,36 @@ impl<'a> Differ<'a> {
             by_upn,
             by_mail,
             protected,
-            skus: live.skus.iter().map(|s| (s.sku_part_number.as_str(), s)).collect(),
+            skus: live
+                .skus
+                .iter()
+                .map(|s| (s.sku_part_number.as_str(), s))
+                .collect(),
             resolved: BTreeMap::new(),
             claimed: BTreeMap::new(),
             keep_memberships: BTreeSet::new(),
-            out: DiffOutput { managed_users, ..Default::default() },
+            out: DiffOutput {
+                managed_users,
+                ..Default::default()
+            },
         }
     }
 
     fn sku_name(&self, id: &str) -> String {
-        self.live.skus.iter().find(|s| s.sku_id.as_str() == id).map_or_else(|| id.to_owned(), |s| s.sku_part_number.clone())
+        self.live
+            .skus
+            .iter()
+            .find(|s| s.sku_id.as_str() == id)
+            .map_or_else(|| id.to_owned(), |s| s.sku_part_number.clone())
     }
 
     fn push(&mut self, op: Op, target: String, changes: Vec<Change>, reasons: Vec<Reason>) {
-        self.out.drafts.push(Draft { op, target, changes, reasons });
+        self.out.drafts.push(Draft {
+            op,
+            target,
+            changes,
+            reasons,
+        });
     }
 
     fn marker_of(&self, u: &User) -> Option<String> {
@@ -173,13 +200,30 @@ impl<'a> Differ<'a> {
 
     /// Finds the live user of an Okta user: by marker, then by the keys given.
     /// Reports disputes; `Err(())` means "do not plan for this user".
-    fn correlate(&mut self, okta_id: &OktaUserId, login: &str, keys: &[(&str, Option<&str>)]) -> Result<Option<&'a User>, ()> {
+    fn correlate(
+        &mut self,
+        okta_id: &OktaUserId,
+        login: &str,
+        keys: &[(&str, Option<&str>)],
+    ) -> Result<Option<&'a User>, ()> {
         if let Some(found) = self.marker.get(okta_id.as_str()) {
             if found.len() > 1 {
-                let upns: Vec<String> = found.iter().map(|u| format!("`{}`", u.user_principal_name)).collect();
+                let upns: Vec<String> = found
+                    .iter()
+                    .map(|u| format!("`{}`", u.user_principal_name))
+                    .collect();
                 self.out.diagnostics.push(
-                    Diagnostic::error(None, format!("Okta user `{login}` is linked to several Office 365 users: {}", upns.join(", ")))
-                        .with_hint(format!("clear `{}` on all but one of them", self.input.settings.okta_id_attribute.property())),
+                    Diagnostic::error(
+                        None,
+                        format!(
+                            "Okta user `{login}` is linked to several Office 365 users: {}",
+                            upns.join(", ")
+                        ),
+                    )
+                    .with_hint(format!(
+                        "clear `{}` on all but one of them",
+                        self.input.settings.okta_id_attribute.property()
+                    )),
                 );
                 return Err(());
             }
@@ -187,7 +231,11 @@ impl<'a> Differ<'a> {
         }
         for (kind, key) in keys {
             let Some(key) = key else { continue };
-            let index = if *kind == "mail" { &self.by_mail } else { &self.by_upn };
+            let index = if *kind == "mail" {
+                &self.by_mail
+            } else {
+                &self.by_upn
+            };
             if let Some(u) = index.get(&lower(key)).copied() {
                 if let Some(other) = self.marker_of(u).filter(|m| m != okta_id.as_str()) {
                     self.out.diagnostics.push(
@@ -226,25 +274,57 @@ impl<'a> Differ<'a> {
         for (okta_id, want) in &self.input.desired.users {
             let upn = want.upn().unwrap_or_default().to_owned();
             let mail = want.attributes.get("mail").map(|m| m.value.clone());
-            let Ok(found) = self.correlate(okta_id, &want.login, &[("UPN", Some(&upn)), ("mail", mail.as_deref())]) else { continue };
-            let all_reasons: Vec<Reason> = dedup(want.attributes.values().flat_map(|a| a.reasons.iter().cloned()));
+            let Ok(found) = self.correlate(
+                okta_id,
+                &want.login,
+                &[("UPN", Some(&upn)), ("mail", mail.as_deref())],
+            ) else {
+                continue;
+            };
+            let all_reasons: Vec<Reason> = dedup(
+                want.attributes
+                    .values()
+                    .flat_map(|a| a.reasons.iter().cloned()),
+            );
             match found {
                 None => {
-                    let mut properties: BTreeMap<String, String> =
-                        want.attributes.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+                    let mut properties: BTreeMap<String, String> = want
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.value.clone()))
+                        .collect();
                     properties.insert(marker_prop.clone(), okta_id.0.clone());
                     let mut changes: Vec<Change> = properties
                         .iter()
-                        .map(|(k, v)| Change { field: k.clone(), old: None, new: Some(v.clone()) })
+                        .map(|(k, v)| Change {
+                            field: k.clone(),
+                            old: None,
+                            new: Some(v.clone()),
+                        })
                         .collect();
-                    changes.insert(0, Change { field: "accountEnabled".into(), old: None, new: Some(want.enabled.value.to_string()) });
+                    changes.insert(
+                        0,
+                        Change {
+                            field: "accountEnabled".into(),
+                            old: None,
+                            new: Some(want.enabled.value.to_string()),
+                        },
+                    );
                     self.push(
-                        Op::CreateUser { upn: upn.clone(), okta_id: okta_id.0.clone(), account_enabled: want.enabled.value, properties },
+                        Op::CreateUser {
+                            upn: upn.clone(),
+                            okta_id: okta_id.0.clone(),
+                            account_enabled: want.enabled.value,
+                            properties,
+                        },
                         user_target(&upn),
                         changes,
                         all_reasons,
                     );
-                    let user = UserRef { id: None, upn: upn.clone() };
+                    let user = UserRef {
+                        id: None,
+                        upn: upn.clone(),
+                    };
                     self.resolved.insert(okta_id.clone(), user.clone());
                     self.licenses(&user, None, want);
                 }
@@ -252,13 +332,28 @@ impl<'a> Differ<'a> {
                     if !self.claim(live, okta_id, &want.login) {
                         continue;
                     }
-                    let user = UserRef { id: Some(live.id.clone()), upn: live.user_principal_name.clone() };
+                    let user = UserRef {
+                        id: Some(live.id.clone()),
+                        upn: live.user_principal_name.clone(),
+                    };
                     self.resolved.insert(okta_id.clone(), user.clone());
                     if self.protected.contains(&live.id) {
-                        let rules: Vec<String> = all_reasons.iter().map(|r| format!("`{}` ({}:{})", r.rule, r.file, r.line)).collect();
+                        let rules: Vec<String> = all_reasons
+                            .iter()
+                            .map(|r| format!("`{}` ({}:{})", r.rule, r.file, r.line))
+                            .collect();
                         self.out.diagnostics.push(
-                            Diagnostic::warning(None, format!("protected account `{}` is left untouched", live.user_principal_name))
-                                .with_hint(format!("selected by {}; protected accounts are never modified", rules.join(", "))),
+                            Diagnostic::warning(
+                                None,
+                                format!(
+                                    "protected account `{}` is left untouched",
+                                    live.user_principal_name
+                                ),
+                            )
+                            .with_hint(format!(
+                                "selected by {}; protected accounts are never modified",
+                                rules.join(", ")
+                            )),
                         );
                         continue;
                     }
@@ -268,31 +363,61 @@ impl<'a> Differ<'a> {
                     for (name, value) in &want.attributes {
                         let old = live.property(name);
                         let same = match name.as_str() {
-                            "userPrincipalName" | "mail" => old.as_deref().map(lower) == Some(lower(&value.value)),
+                            "userPrincipalName" | "mail" => {
+                                old.as_deref().map(lower) == Some(lower(&value.value))
+                            }
                             _ => old.as_deref() == Some(value.value.as_str()),
                         };
                         if !same {
                             properties.insert(name.clone(), Some(value.value.clone()));
-                            changes.push(Change { field: name.clone(), old, new: Some(value.value.clone()) });
+                            changes.push(Change {
+                                field: name.clone(),
+                                old,
+                                new: Some(value.value.clone()),
+                            });
                             reasons.extend(value.reasons.iter().cloned());
                         }
                     }
                     if self.marker_of(live).is_none() {
                         properties.insert(marker_prop.clone(), Some(okta_id.0.clone()));
-                        changes.push(Change { field: marker_prop.clone(), old: None, new: Some(okta_id.0.clone()) });
-                        reasons.push(Reason { file: "(correlation)".into(), line: 0, rule: "link by UPN/mail".into() });
+                        changes.push(Change {
+                            field: marker_prop.clone(),
+                            old: None,
+                            new: Some(okta_id.0.clone()),
+                        });
+                        reasons.push(Reason {
+                            file: "(correlation)".into(),
+                            line: 0,
+                            rule: "link by UPN/mail".into(),
+                        });
                     }
                     if !properties.is_empty() {
-                        self.push(Op::UpdateUser { user: user.clone(), properties }, user_target(&user.upn), changes, dedup(reasons));
+                        self.push(
+                            Op::UpdateUser {
+                                user: user.clone(),
+                                properties,
+                            },
+                            user_target(&user.upn),
+                            changes,
+                            dedup(reasons),
+                        );
                     }
                     if want.enabled.value != live.account_enabled {
-                        let op = if want.enabled.value { Op::EnableUser { user: user.clone() } } else { Op::DisableUser { user: user.clone() } };
+                        let op = if want.enabled.value {
+                            Op::EnableUser { user: user.clone() }
+                        } else {
+                            Op::DisableUser { user: user.clone() }
+                        };
                         let change = Change {
                             field: "accountEnabled".into(),
                             old: Some(live.account_enabled.to_string()),
                             new: Some(want.enabled.value.to_string()),
                         };
-                        let why = if want.enabled.reasons.is_empty() { all_reasons.clone() } else { want.enabled.reasons.clone() };
+                        let why = if want.enabled.reasons.is_empty() {
+                            all_reasons.clone()
+                        } else {
+                            want.enabled.reasons.clone()
+                        };
                         self.push(op, user_target(&user.upn), vec![change], why);
                     }
                     self.licenses(&user, Some(live), want);
@@ -301,7 +426,12 @@ impl<'a> Differ<'a> {
         }
     }
 
-    fn licenses(&mut self, user: &UserRef, live: Option<&User>, want: &crate::compile::DesiredUser) {
+    fn licenses(
+        &mut self,
+        user: &UserRef,
+        live: Option<&User>,
+        want: &crate::compile::DesiredUser,
+    ) {
         let mut add = Vec::new();
         let mut remove = Vec::new();
         let mut changes = Vec::new();
@@ -310,46 +440,90 @@ impl<'a> Differ<'a> {
             .map(|l| {
                 let states = &l.license_assignment_states;
                 if states.is_empty() {
-                    l.assigned_licenses.iter().map(|a| (a.sku_id.as_str(), a.disabled_plans.iter().map(|p| p.as_str()).collect())).collect()
+                    l.assigned_licenses
+                        .iter()
+                        .map(|a| {
+                            (
+                                a.sku_id.as_str(),
+                                a.disabled_plans.iter().map(|p| p.as_str()).collect(),
+                            )
+                        })
+                        .collect()
                 } else {
                     states
                         .iter()
                         .filter(|s| s.assigned_by_group.is_none())
-                        .map(|s| (s.sku_id.as_str(), s.disabled_plans.iter().map(|p| p.as_str()).collect()))
+                        .map(|s| {
+                            (
+                                s.sku_id.as_str(),
+                                s.disabled_plans.iter().map(|p| p.as_str()).collect(),
+                            )
+                        })
                         .collect()
                 }
             })
             .unwrap_or_default();
         let mut wanted_ids = BTreeSet::new();
         for (part, plans) in &want.licenses {
-            let Some(sku) = self.skus.get(part.as_str()).copied() else { continue }; // reported by compile
+            let Some(sku) = self.skus.get(part.as_str()).copied() else {
+                continue;
+            }; // reported by compile
             wanted_ids.insert(sku.sku_id.as_str());
             let mut disabled: Vec<(String, String)> = plans
                 .value
                 .iter()
-                .filter_map(|name| sku.service_plans.iter().find(|p| p.service_plan_name == *name).map(|p| (p.service_plan_id.0.clone(), name.clone())))
+                .filter_map(|name| {
+                    sku.service_plans
+                        .iter()
+                        .find(|p| p.service_plan_name == *name)
+                        .map(|p| (p.service_plan_id.0.clone(), name.clone()))
+                })
                 .collect();
             disabled.sort();
             let disabled_ids: BTreeSet<&str> = disabled.iter().map(|(id, _)| id.as_str()).collect();
             let names = disabled.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>();
-            let describe = |names: &[String]| if names.is_empty() { "assigned".to_owned() } else { format!("assigned, disabled: {}", names.join(", ")) };
+            let describe = |names: &[String]| {
+                if names.is_empty() {
+                    "assigned".to_owned()
+                } else {
+                    format!("assigned, disabled: {}", names.join(", "))
+                }
+            };
             match direct.get(sku.sku_id.as_str()) {
-                Some(have) if have.iter().copied().collect::<BTreeSet<_>>() == disabled_ids => continue,
+                Some(have) if have.iter().copied().collect::<BTreeSet<_>>() == disabled_ids => {
+                    continue;
+                }
                 Some(have) => {
                     let have_names: Vec<String> = have
                         .iter()
-                        .map(|id| sku.service_plans.iter().find(|p| p.service_plan_id.as_str() == *id).map_or((*id).to_owned(), |p| p.service_plan_name.clone()))
+                        .map(|id| {
+                            sku.service_plans
+                                .iter()
+                                .find(|p| p.service_plan_id.as_str() == *id)
+                                .map_or((*id).to_owned(), |p| p.service_plan_name.clone())
+                        })
                         .collect();
-                    changes.push(Change { field: format!("license {part}"), old: Some(describe(&have_names)), new: Some(describe(&names)) });
+                    changes.push(Change {
+                        field: format!("license {part}"),
+                        old: Some(describe(&have_names)),
+                        new: Some(describe(&names)),
+                    });
                 }
                 None if live.is_some_and(|l| l.inherits_sku(&sku.sku_id)) => continue, // group-based licensing covers it
-                None => changes.push(Change { field: format!("license {part}"), old: None, new: Some(describe(&names)) }),
+                None => changes.push(Change {
+                    field: format!("license {part}"),
+                    old: None,
+                    new: Some(describe(&names)),
+                }),
             }
             reasons.extend(plans.reasons.iter().cloned());
             add.push(LicenseAdd {
                 sku_id: sku.sku_id.clone(),
                 sku: part.clone(),
-                disabled_plans: disabled.iter().map(|(id, _)| crate::model::ServicePlanId(id.clone())).collect(),
+                disabled_plans: disabled
+                    .iter()
+                    .map(|(id, _)| crate::model::ServicePlanId(id.clone()))
+                    .collect(),
                 disabled_plan_names: names,
             });
         }
@@ -358,22 +532,45 @@ impl<'a> Differ<'a> {
                 continue;
             }
             let part = self.sku_name(sku_id);
-            changes.push(Change { field: format!("license {part}"), old: Some("assigned".into()), new: None });
-            remove.push(LicenseRemove { sku_id: crate::model::SkuId((*sku_id).to_owned()), sku: part });
+            changes.push(Change {
+                field: format!("license {part}"),
+                old: Some("assigned".into()),
+                new: None,
+            });
+            remove.push(LicenseRemove {
+                sku_id: crate::model::SkuId((*sku_id).to_owned()),
+                sku: part,
+            });
         }
         if add.is_empty() && remove.is_empty() {
             return;
         }
         if reasons.is_empty() {
-            reasons = dedup(want.attributes.values().flat_map(|a| a.reasons.iter().cloned()));
+            reasons = dedup(
+                want.attributes
+                    .values()
+                    .flat_map(|a| a.reasons.iter().cloned()),
+            );
         }
-        self.push(Op::AssignLicenses { user: user.clone(), add, remove }, user_target(&user.upn), changes, dedup(reasons));
+        self.push(
+            Op::AssignLicenses {
+                user: user.clone(),
+                add,
+                remove,
+            },
+            user_target(&user.upn),
+            changes,
+            dedup(reasons),
+        );
     }
 
     fn guests(&mut self) {
         let marker_prop = self.input.settings.okta_id_attribute.property();
         for (okta_id, want) in &self.input.desired.guests {
-            let Ok(found) = self.correlate(okta_id, &want.mail, &[("mail", Some(&want.mail))]) else { continue };
+            let Ok(found) = self.correlate(okta_id, &want.mail, &[("mail", Some(&want.mail))])
+            else {
+                continue;
+            };
             match found {
                 None => {
                     self.push(
@@ -386,18 +583,35 @@ impl<'a> Differ<'a> {
                         },
                         format!("guest {}", want.mail),
                         vec![
-                            Change { field: "displayName".into(), old: None, new: Some(want.display_name.clone()) },
-                            Change { field: "sendInvitationMessage".into(), old: None, new: Some(want.send_invitation.to_string()) },
+                            Change {
+                                field: "displayName".into(),
+                                old: None,
+                                new: Some(want.display_name.clone()),
+                            },
+                            Change {
+                                field: "sendInvitationMessage".into(),
+                                old: None,
+                                new: Some(want.send_invitation.to_string()),
+                            },
                         ],
                         want.reasons.clone(),
                     );
-                    self.resolved.insert(okta_id.clone(), UserRef { id: None, upn: want.mail.clone() });
+                    self.resolved.insert(
+                        okta_id.clone(),
+                        UserRef {
+                            id: None,
+                            upn: want.mail.clone(),
+                        },
+                    );
                 }
                 Some(live) => {
                     if !self.claim(live, okta_id, &want.mail) {
                         continue;
                     }
-                    let user = UserRef { id: Some(live.id.clone()), upn: live.user_principal_name.clone() };
+                    let user = UserRef {
+                        id: Some(live.id.clone()),
+                        upn: live.user_principal_name.clone(),
+                    };
                     self.resolved.insert(okta_id.clone(), user.clone());
                     if self.protected.contains(&live.id) {
                         continue;
@@ -406,9 +620,16 @@ impl<'a> Differ<'a> {
                         let mut properties = BTreeMap::new();
                         properties.insert(marker_prop.clone(), Some(okta_id.0.clone()));
                         self.push(
-                            Op::UpdateUser { user: user.clone(), properties },
+                            Op::UpdateUser {
+                                user: user.clone(),
+                                properties,
+                            },
                             format!("guest {}", want.mail),
-                            vec![Change { field: marker_prop.clone(), old: None, new: Some(okta_id.0.clone()) }],
+                            vec![Change {
+                                field: marker_prop.clone(),
+                                old: None,
+                                new: Some(okta_id.0.clone()),
+                            }],
                             want.reasons.clone(),
                         );
                     }
@@ -416,7 +637,11 @@ impl<'a> Differ<'a> {
                         self.push(
                             Op::EnableUser { user: user.clone() },
                             format!("guest {}", want.mail),
-                            vec![Change { field: "accountEnabled".into(), old: Some("false".into()), new: Some("true".into()) }],
+                            vec![Change {
+                                field: "accountEnabled".into(),
+                                old: Some("false".into()),
+                                new: Some("true".into()),
+                            }],
                             want.reasons.clone(),
                         );
                     }
@@ -440,7 +665,12 @@ impl<'a> Differ<'a> {
             let leaver = match desired.leavers.get(&okta_id) {
                 Some(l) => l.clone(),
                 None if desired.okta_ids.contains(&okta_id) => continue, // pending, waiting: not a leaver
-                None => Leaver { okta_id: okta_id.clone(), login: okta_id.0.clone(), why: LeaveReason::Deprovisioned, since: None },
+                None => Leaver {
+                    okta_id: okta_id.clone(),
+                    login: okta_id.0.clone(),
+                    why: LeaveReason::Deprovisioned,
+                    since: None,
+                },
             };
             for u in users {
                 if !self.claimed.contains_key(&u.id) {
@@ -448,31 +678,56 @@ impl<'a> Differ<'a> {
                 }
             }
         }
-        let guest_leave = self.input.desired.guests.values().next().map(|g| g.on_leave).unwrap_or_default();
+        let guest_leave = self
+            .input
+            .desired
+            .guests
+            .values()
+            .next()
+            .map(|g| g.on_leave)
+            .unwrap_or_default();
         for (live, leaver) in candidates {
             self.claimed.insert(&live.id, leaver.okta_id.clone());
             if self.protected.contains(&live.id) {
                 self.out.diagnostics.push(Diagnostic::warning(
                     None,
-                    format!("protected account `{}` would be offboarded ({:?}); left untouched", live.user_principal_name, leaver.why),
+                    format!(
+                        "protected account `{}` would be offboarded ({:?}); left untouched",
+                        live.user_principal_name, leaver.why
+                    ),
                 ));
                 continue;
             }
-            let user = UserRef { id: Some(live.id.clone()), upn: live.user_principal_name.clone() };
+            let user = UserRef {
+                id: Some(live.id.clone()),
+                upn: live.user_principal_name.clone(),
+            };
             let why = match leaver.why {
                 LeaveReason::Suspended => "SUSPENDED in Okta",
                 LeaveReason::Deprovisioned => "DEPROVISIONED in Okta",
                 LeaveReason::OutOfScope => "no rule selects this user",
             };
-            let mut reasons = vec![Reason { rule: format!("offboarding: {why}"), ..reason.clone() }];
+            let mut reasons = vec![Reason {
+                rule: format!("offboarding: {why}"),
+                ..reason.clone()
+            }];
             if live.is_guest() {
                 reasons[0].rule = format!("guest offboarding: {why}");
                 match guest_leave {
-                    GuestLeave::Remove => self.push(Op::RemoveGuest { user: user.clone() }, format!("guest {}", user.upn), Vec::new(), reasons),
+                    GuestLeave::Remove => self.push(
+                        Op::RemoveGuest { user: user.clone() },
+                        format!("guest {}", user.upn),
+                        Vec::new(),
+                        reasons,
+                    ),
                     GuestLeave::Disable if live.account_enabled => self.push(
                         Op::DisableUser { user: user.clone() },
                         format!("guest {}", user.upn),
-                        vec![Change { field: "accountEnabled".into(), old: Some("true".into()), new: Some("false".into()) }],
+                        vec![Change {
+                            field: "accountEnabled".into(),
+                            old: Some("true".into()),
+                            new: Some("false".into()),
+                        }],
                         reasons,
                     ),
                     GuestLeave::Disable => {}
@@ -480,7 +735,10 @@ impl<'a> Differ<'a> {
                 continue;
             }
             let stamp = settings.offboarded_at_attribute.get(live);
-            let since = leaver.since.or_else(|| stamp.as_deref().and_then(|s| s.parse().ok())).unwrap_or(settings.now);
+            let since = leaver
+                .since
+                .or_else(|| stamp.as_deref().and_then(|s| s.parse().ok()))
+                .unwrap_or(settings.now);
             let days = (settings.now.as_second() - since.as_second()).max(0) / 86_400;
             if stamp.is_none() {
                 let prop = settings.offboarded_at_attribute.property();
@@ -488,9 +746,16 @@ impl<'a> Differ<'a> {
                 let mut properties = BTreeMap::new();
                 properties.insert(prop.clone(), Some(value.clone()));
                 self.push(
-                    Op::UpdateUser { user: user.clone(), properties },
+                    Op::UpdateUser {
+                        user: user.clone(),
+                        properties,
+                    },
                     user_target(&user.upn),
-                    vec![Change { field: prop, old: None, new: Some(value) }],
+                    vec![Change {
+                        field: prop,
+                        old: None,
+                        new: Some(value),
+                    }],
                     reasons.clone(),
                 );
             }
@@ -498,11 +763,20 @@ impl<'a> Differ<'a> {
                 self.push(
                     Op::DisableUser { user: user.clone() },
                     user_target(&user.upn),
-                    vec![Change { field: "accountEnabled".into(), old: Some("true".into()), new: Some("false".into()) }],
+                    vec![Change {
+                        field: "accountEnabled".into(),
+                        old: Some("true".into()),
+                        new: Some("false".into()),
+                    }],
                     reasons.clone(),
                 );
                 if offboarding.revoke_sessions {
-                    self.push(Op::RevokeSessions { user: user.clone() }, user_target(&user.upn), Vec::new(), reasons.clone());
+                    self.push(
+                        Op::RevokeSessions { user: user.clone() },
+                        user_target(&user.upn),
+                        Vec::new(),
+                        reasons.clone(),
+                    );
                 }
             }
             if !offboarding.remove_memberships {
@@ -518,10 +792,29 @@ impl<'a> Differ<'a> {
                     })
                     .collect();
                 if !remove.is_empty() {
-                    let changes = remove.iter().map(|r| Change { field: format!("license {}", r.sku), old: Some("assigned".into()), new: None }).collect();
+                    let changes = remove
+                        .iter()
+                        .map(|r| Change {
+                            field: format!("license {}", r.sku),
+                            old: Some("assigned".into()),
+                            new: None,
+                        })
+                        .collect();
                     let mut why = reasons.clone();
-                    why[0].rule = format!("{} (day {days} ≥ {})", why[0].rule, offboarding.reclaim_licenses_after_days);
-                    self.push(Op::AssignLicenses { user: user.clone(), add: Vec::new(), remove }, user_target(&user.upn), changes, why);
+                    why[0].rule = format!(
+                        "{} (day {days} ≥ {})",
+                        why[0].rule, offboarding.reclaim_licenses_after_days
+                    );
+                    self.push(
+                        Op::AssignLicenses {
+                            user: user.clone(),
+                            add: Vec::new(),
+                            remove,
+                        },
+                        user_target(&user.upn),
+                        changes,
+                        why,
+                    );
                 }
             }
             if let Some(after) = offboarding.delete_after_days
@@ -529,14 +822,23 @@ impl<'a> Differ<'a> {
             {
                 let mut why = reasons.clone();
                 why[0].rule = format!("{} (day {days} ≥ {after})", why[0].rule);
-                self.push(Op::DeleteUser { user: user.clone() }, user_target(&user.upn), Vec::new(), why);
+                self.push(
+                    Op::DeleteUser { user: user.clone() },
+                    user_target(&user.upn),
+                    Vec::new(),
+                    why,
+                );
             }
         }
     }
 
     fn groups(&mut self) {
-        let live_by_nick: BTreeMap<String, &'a crate::model::graph::Group> =
-            self.live.groups.iter().filter_map(|g| Some((lower(g.mail_nickname.as_deref()?), g))).collect();
+        let live_by_nick: BTreeMap<String, &'a crate::model::graph::Group> = self
+            .live
+            .groups
+            .iter()
+            .filter_map(|g| Some((lower(g.mail_nickname.as_deref()?), g)))
+            .collect();
         let managed_ids: BTreeMap<&ObjectId, String> = self
             .live
             .users
@@ -545,7 +847,10 @@ impl<'a> Differ<'a> {
             .collect();
         for (key, want) in &self.input.desired.groups {
             let live = live_by_nick.get(key).copied();
-            let group = GroupRef { id: live.map(|g| g.id.clone()), mail_nickname: want.mail_nickname.clone() };
+            let group = GroupRef {
+                id: live.map(|g| g.id.clone()),
+                mail_nickname: want.mail_nickname.clone(),
+            };
             let target = format!("group {}", want.mail_nickname);
             match live {
                 None => self.push(
@@ -557,12 +862,23 @@ impl<'a> Differ<'a> {
                     },
                     target.clone(),
                     vec![
-                        Change { field: "displayName".into(), old: None, new: Some(want.display_name.clone()) },
-                        Change { field: "kind".into(), old: None, new: Some(format!("{:?}", want.kind).to_lowercase()) },
+                        Change {
+                            field: "displayName".into(),
+                            old: None,
+                            new: Some(want.display_name.clone()),
+                        },
+                        Change {
+                            field: "kind".into(),
+                            old: None,
+                            new: Some(format!("{:?}", want.kind).to_lowercase()),
+                        },
                     ],
                     want.reasons.clone(),
                 ),
-                Some(g) if g.is_unified() != (want.kind == crate::policy::types::GroupKind::Unified) => {
+                Some(g)
+                    if g.is_unified()
+                        != (want.kind == crate::policy::types::GroupKind::Unified) =>
+                {
                     self.out.diagnostics.push(
                         Diagnostic::warning(None, format!("group `{}` exists with another kind than the policy says; left as it is", want.mail_nickname))
                             .with_hint("okta365 does not convert groups; rename one of them"),
@@ -572,25 +888,48 @@ impl<'a> Differ<'a> {
             }
             let has_team = live.is_some_and(|g| g.has_team());
             if want.team && !has_team {
-                self.push(Op::CreateTeam { group: group.clone() }, format!("team {}", want.mail_nickname), Vec::new(), want.reasons.clone());
+                self.push(
+                    Op::CreateTeam {
+                        group: group.clone(),
+                    },
+                    format!("team {}", want.mail_nickname),
+                    Vec::new(),
+                    want.reasons.clone(),
+                );
             }
             self.members(want, live, &group, &managed_ids);
         }
     }
 
-    fn members(&mut self, want: &DesiredGroup, live: Option<&'a crate::model::graph::Group>, group: &GroupRef, managed: &BTreeMap<&ObjectId, String>) {
+    fn members(
+        &mut self,
+        want: &DesiredGroup,
+        live: Option<&'a crate::model::graph::Group>,
+        group: &GroupRef,
+        managed: &BTreeMap<&ObjectId, String>,
+    ) {
         let team = want.team;
         let (members, owners, read) = match live {
             Some(g) => (
-                self.live.members.get(&g.id).map(|v| v.iter().collect::<BTreeSet<_>>()).unwrap_or_default(),
-                self.live.owners.get(&g.id).map(|v| v.iter().collect::<BTreeSet<_>>()).unwrap_or_default(),
+                self.live
+                    .members
+                    .get(&g.id)
+                    .map(|v| v.iter().collect::<BTreeSet<_>>())
+                    .unwrap_or_default(),
+                self.live
+                    .owners
+                    .get(&g.id)
+                    .map(|v| v.iter().collect::<BTreeSet<_>>())
+                    .unwrap_or_default(),
                 self.live.members.contains_key(&g.id),
             ),
             None => (BTreeSet::new(), BTreeSet::new(), true),
         };
         let mut wanted: BTreeSet<ObjectId> = BTreeSet::new();
         for (okta_id, role) in &want.members {
-            let Some(user) = self.resolved.get(okta_id).cloned() else { continue };
+            let Some(user) = self.resolved.get(okta_id).cloned() else {
+                continue;
+            };
             if let Some(id) = &user.id {
                 wanted.insert(id.clone());
                 if self.protected.contains(id) {
@@ -599,7 +938,12 @@ impl<'a> Differ<'a> {
             }
             let is_member = user.id.as_ref().is_some_and(|id| members.contains(id));
             let is_owner = user.id.as_ref().is_some_and(|id| owners.contains(id));
-            let target = format!("{} {} member {}", if team { "team" } else { "group" }, want.mail_nickname, user.upn);
+            let target = format!(
+                "{} {} member {}",
+                if team { "team" } else { "group" },
+                want.mail_nickname,
+                user.upn
+            );
             let needs = match role.value {
                 TeamRole::Owner => !is_owner,
                 TeamRole::Member => !is_member,
@@ -610,12 +954,23 @@ impl<'a> Differ<'a> {
             let change = Change {
                 field: if team { "role".into() } else { "member".into() },
                 old: is_member.then(|| "member".to_owned()),
-                new: Some(if team { format!("{:?}", role.value).to_lowercase() } else { "member".into() }),
+                new: Some(if team {
+                    format!("{:?}", role.value).to_lowercase()
+                } else {
+                    "member".into()
+                }),
             };
             let op = if team {
-                Op::AddTeamMember { group: group.clone(), user, role: role.value }
+                Op::AddTeamMember {
+                    group: group.clone(),
+                    user,
+                    role: role.value,
+                }
             } else {
-                Op::AddMember { group: group.clone(), user }
+                Op::AddMember {
+                    group: group.clone(),
+                    user,
+                }
             };
             self.push(op, target, vec![change], role.reasons.clone());
         }
@@ -623,21 +978,54 @@ impl<'a> Differ<'a> {
             return; // members not read: fail closed, remove nothing
         }
         for member in members.iter().copied() {
-            if wanted.contains(member) || self.protected.contains(member) || self.keep_memberships.contains(member) {
+            if wanted.contains(member)
+                || self.protected.contains(member)
+                || self.keep_memberships.contains(member)
+            {
                 continue;
             }
-            let Some(okta_id) = managed.get(member) else { continue }; // unmanaged members stay
-            let Some(u) = self.live.users.iter().find(|u| &u.id == member) else { continue };
-            let user = UserRef { id: Some(member.clone()), upn: u.user_principal_name.clone() };
+            let Some(okta_id) = managed.get(member) else {
+                continue;
+            }; // unmanaged members stay
+            let Some(u) = self.live.users.iter().find(|u| &u.id == member) else {
+                continue;
+            };
+            let user = UserRef {
+                id: Some(member.clone()),
+                upn: u.user_principal_name.clone(),
+            };
             let why = self.why_not_member(okta_id);
-            let target = format!("{} {} member {}", if team { "team" } else { "group" }, want.mail_nickname, user.upn);
-            let role = if owners.contains(member) { TeamRole::Owner } else { TeamRole::Member };
-            let change = Change { field: if team { "role".into() } else { "member".into() }, old: Some(format!("{role:?}").to_lowercase()), new: None };
-            let reasons = vec![Reason { rule: why, ..want.reasons[0].clone() }];
-            let op = if team {
-                Op::RemoveTeamMember { group: group.clone(), user, role }
+            let target = format!(
+                "{} {} member {}",
+                if team { "team" } else { "group" },
+                want.mail_nickname,
+                user.upn
+            );
+            let role = if owners.contains(member) {
+                TeamRole::Owner
             } else {
-                Op::RemoveMember { group: group.clone(), user }
+                TeamRole::Member
+            };
+            let change = Change {
+                field: if team { "role".into() } else { "member".into() },
+                old: Some(format!("{role:?}").to_lowercase()),
+                new: None,
+            };
+            let reasons = vec![Reason {
+                rule: why,
+                ..want.reasons[0].clone()
+            }];
+            let op = if team {
+                Op::RemoveTeamMember {
+                    group: group.clone(),
+                    user,
+                    role,
+                }
+            } else {
+                Op::RemoveMember {
+                    group: group.clone(),
+                    user,
+                }
             };
             self.push(op, target, vec![change], reasons);
         }
@@ -647,7 +1035,9 @@ impl<'a> Differ<'a> {
         let id = OktaUserId(okta_id.to_owned());
         match self.input.desired.leavers.get(&id) {
             Some(l) => format!("offboarding: {:?}", l.why).to_lowercase(),
-            None if !self.input.desired.okta_ids.contains(&id) => "offboarding: gone from okta".into(),
+            None if !self.input.desired.okta_ids.contains(&id) => {
+                "offboarding: gone from okta".into()
+            }
             None => "no rule puts this user in the group".into(),
         }
     }
@@ -658,14 +1048,33 @@ impl<'a> Differ<'a> {
             if self.claimed.contains_key(&u.id) || self.marker_of(u).is_some() {
                 continue;
             }
-            let note = if self.protected.contains(&u.id) { "protected" } else if u.is_guest() { "unmanaged guest" } else { "no Okta user; not managed" };
-            self.out.unmanaged.push(Unmanaged { kind: "user".into(), name: u.user_principal_name.clone(), id: u.id.clone(), note: note.into() });
+            let note = if self.protected.contains(&u.id) {
+                "protected"
+            } else if u.is_guest() {
+                "unmanaged guest"
+            } else {
+                "no Okta user; not managed"
+            };
+            self.out.unmanaged.push(Unmanaged {
+                kind: "user".into(),
+                name: u.user_principal_name.clone(),
+                id: u.id.clone(),
+                note: note.into(),
+            });
         }
         for g in &self.live.groups {
-            if g.mail_nickname.as_deref().is_some_and(|n| managed_groups.contains(&lower(n))) {
+            if g.mail_nickname
+                .as_deref()
+                .is_some_and(|n| managed_groups.contains(&lower(n)))
+            {
                 continue;
             }
-            self.out.unmanaged.push(Unmanaged { kind: "group".into(), name: g.display_name.clone(), id: g.id.clone(), note: "not in policy".into() });
+            self.out.unmanaged.push(Unmanaged {
+                kind: "group".into(),
+                name: g.display_name.clone(),
+                id: g.id.clone(),
+                note: "not in policy".into(),
+            });
         }
         self.out.unmanaged.sort();
     }

@@ -7,7 +7,12 @@ use sha2::{Digest, Sha256};
 
 /// Hashes the inputs. Each part is serialised to JSON (maps are ordered), so
 /// the same inputs give the same fingerprint on any machine.
-pub fn fingerprint<P: Serialize, S: Serialize, L: Serialize, T: Serialize>(policies: &P, source: &S, live: &L, settings: &T) -> String {
+pub fn fingerprint<P: Serialize, S: Serialize, L: Serialize, T: Serialize>(
+    policies: &P,
+    source: &S,
+    live: &L,
+    settings: &T,
+) -> String {
     let mut hasher = Sha256::new();
     for part in [
         serde_json::to_vec(policies),

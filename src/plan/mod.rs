@@ -93,9 +93,17 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
     let lifecycle_reason = match &input.policy.policy.lifecycle {
         Some(l) => {
             let at = input.policy.policy.item_location(l);
-            Reason { file: at.file, line: at.line, rule: "offboarding".into() }
+            Reason {
+                file: at.file,
+                line: at.line,
+                rule: "offboarding".into(),
+            }
         }
-        None => Reason { file: "(default)".into(), line: 0, rule: "offboarding".into() },
+        None => Reason {
+            file: "(default)".into(),
+            line: 0,
+            rule: "offboarding".into(),
+        },
     };
     let out = diff::diff(&diff::DiffInput {
         desired: &desired,
@@ -108,15 +116,24 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
     diagnostics.extend(out.diagnostics);
     let mut drafts = out.drafts;
     diagnostics.extend(safety::fail_closed(&mut drafts, input.source.users.len()));
-    diagnostics.extend(safety::removal_budget(&drafts, out.managed_users, input.settings));
+    diagnostics.extend(safety::removal_budget(
+        &drafts,
+        out.managed_users,
+        input.settings,
+    ));
     let (licenses, seat_errors) = safety::seats(&drafts, &input.live.skus);
     diagnostics.extend(seat_errors);
     let actions = match order::order(drafts) {
         Ok(a) => a,
         Err(cycle) => {
             diagnostics.push(
-                Diagnostic::error(None, format!("dependency cycle between {}", cycle.0.join(", ")))
-                    .with_hint("this is a bug in okta365's planner; please report it with the plan inputs"),
+                Diagnostic::error(
+                    None,
+                    format!("dependency cycle between {}", cycle.0.join(", ")),
+                )
+                .with_hint(
+                    "this is a bug in okta365's planner; please report it with the plan inputs",
+                ),
             );
             Vec::new()
         }
@@ -125,7 +142,10 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
-    let mut summary = Summary { total: actions.len(), ..Summary::default() };
+    let mut summary = Summary {
+        total: actions.len(),
+        ..Summary::default()
+    };
     for a in &actions {
         match a.kind.symbol() {
             '+' => summary.create += 1,

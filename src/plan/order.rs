@@ -36,7 +36,9 @@ fn keys(op: &Op) -> (Option<String>, Option<String>) {
     match op {
         Op::CreateUser { upn, .. } => (Some(format!("upn:{}", upn.to_lowercase())), None),
         Op::InviteGuest { mail, .. } => (Some(format!("upn:{}", mail.to_lowercase())), None),
-        Op::CreateGroup { mail_nickname, .. } => (None, Some(format!("nick:{}", mail_nickname.to_lowercase()))),
+        Op::CreateGroup { mail_nickname, .. } => {
+            (None, Some(format!("nick:{}", mail_nickname.to_lowercase())))
+        }
         Op::UpdateUser { user, .. }
         | Op::EnableUser { user }
         | Op::DisableUser { user }
@@ -47,7 +49,9 @@ fn keys(op: &Op) -> (Option<String>, Option<String>) {
         Op::AddMember { group, user }
         | Op::RemoveMember { group, user }
         | Op::AddTeamMember { group, user, .. }
-        | Op::RemoveTeamMember { group, user, .. } => (Some(user_key(user)), Some(group_key(group))),
+        | Op::RemoveTeamMember { group, user, .. } => {
+            (Some(user_key(user)), Some(group_key(group)))
+        }
         Op::CreateTeam { group } => (None, Some(group_key(group))),
     }
 }
@@ -137,15 +141,27 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
             }
         }
     }
-    let cycles: Vec<Vec<NodeIndex>> = tarjan_scc(&graph).into_iter().filter(|c| c.len() > 1).collect();
+    let cycles: Vec<Vec<NodeIndex>> = tarjan_scc(&graph)
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .collect();
     if let Some(cycle) = cycles.first() {
-        let mut names: Vec<String> = cycle.iter().map(|n| drafts[graph[*n]].target.clone()).collect();
+        let mut names: Vec<String> = cycle
+            .iter()
+            .map(|n| drafts[graph[*n]].target.clone())
+            .collect();
         names.sort();
         return Err(Cycle(names));
     }
     // Kahn's algorithm, always taking the smallest ready index: deterministic.
-    let mut indegree: Vec<usize> = nodes.iter().map(|n| graph.neighbors_directed(*n, petgraph::Incoming).count()).collect();
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..drafts.len()).filter(|i| indegree[*i] == 0).map(Reverse).collect();
+    let mut indegree: Vec<usize> = nodes
+        .iter()
+        .map(|n| graph.neighbors_directed(*n, petgraph::Incoming).count())
+        .collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..drafts.len())
+        .filter(|i| indegree[*i] == 0)
+        .map(Reverse)
+        .collect();
     let mut position = vec![usize::MAX; drafts.len()];
     let mut sequence = Vec::with_capacity(drafts.len());
     while let Some(Reverse(i)) = ready.pop() {
@@ -164,11 +180,21 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
         .iter()
         .enumerate()
         .map(|(id, &i)| {
-            let mut depends_on: Vec<usize> =
-                graph.neighbors_directed(nodes[i], petgraph::Incoming).map(|n| position[graph[n]]).collect();
+            let mut depends_on: Vec<usize> = graph
+                .neighbors_directed(nodes[i], petgraph::Incoming)
+                .map(|n| position[graph[n]])
+                .collect();
             depends_on.sort_unstable();
             let d = drafts[i].take().expect("each draft once");
-            Action { id, kind: d.op.kind(), target: d.target, changes: d.changes, reasons: d.reasons, depends_on, op: d.op }
+            Action {
+                id,
+                kind: d.op.kind(),
+                target: d.target,
+                changes: d.changes,
+                reasons: d.reasons,
+                depends_on,
+                op: d.op,
+            }
         })
         .collect())
 }
@@ -182,32 +208,77 @@ mod tests {
     use crate::policy::types::{GroupKind, TeamRole};
 
     fn draft(op: Op, target: &str) -> Draft {
-        Draft { op, target: target.into(), changes: Vec::new(), reasons: Vec::new() }
+        Draft {
+            op,
+            target: target.into(),
+            changes: Vec::new(),
+            reasons: Vec::new(),
+        }
     }
 
     fn new_user(upn: &str) -> UserRef {
-        UserRef { id: None, upn: upn.into() }
+        UserRef {
+            id: None,
+            upn: upn.into(),
+        }
     }
 
     #[test]
     fn creates_come_before_what_refers_to_them() {
-        let group = GroupRef { id: None, mail_nickname: "eng-mobile".into() };
+        let group = GroupRef {
+            id: None,
+            mail_nickname: "eng-mobile".into(),
+        };
         let drafts = vec![
-            draft(Op::AddTeamMember { group: group.clone(), user: new_user("a@x"), role: TeamRole::Member }, "team eng-mobile member a@x"),
-            draft(Op::CreateTeam { group: group.clone() }, "team eng-mobile"),
+            draft(
+                Op::AddTeamMember {
+                    group: group.clone(),
+                    user: new_user("a@x"),
+                    role: TeamRole::Member,
+                },
+                "team eng-mobile member a@x",
+            ),
+            draft(
+                Op::CreateTeam {
+                    group: group.clone(),
+                },
+                "team eng-mobile",
+            ),
             draft(
                 Op::AssignLicenses {
                     user: new_user("a@x"),
-                    add: vec![LicenseAdd { sku_id: "s".into(), sku: "SPE_E3".into(), disabled_plans: vec![], disabled_plan_names: vec![] }],
+                    add: vec![LicenseAdd {
+                        sku_id: "s".into(),
+                        sku: "SPE_E3".into(),
+                        disabled_plans: vec![],
+                        disabled_plan_names: vec![],
+                    }],
                     remove: vec![],
                 },
                 "user a@x",
             ),
-            draft(Op::CreateUser { upn: "a@x".into(), okta_id: "00u1".into(), account_enabled: true, properties: BTreeMap::new() }, "user a@x"),
-            draft(Op::CreateGroup { mail_nickname: "eng-mobile".into(), display_name: "M".into(), description: None, kind: GroupKind::Unified }, "group eng-mobile"),
+            draft(
+                Op::CreateUser {
+                    upn: "a@x".into(),
+                    okta_id: "00u1".into(),
+                    account_enabled: true,
+                    properties: BTreeMap::new(),
+                },
+                "user a@x",
+            ),
+            draft(
+                Op::CreateGroup {
+                    mail_nickname: "eng-mobile".into(),
+                    display_name: "M".into(),
+                    description: None,
+                    kind: GroupKind::Unified,
+                },
+                "group eng-mobile",
+            ),
         ];
         let actions = order(drafts).unwrap();
-        let pos = |k: crate::plan::action::ActionKind| actions.iter().position(|a| a.kind == k).unwrap();
+        let pos =
+            |k: crate::plan::action::ActionKind| actions.iter().position(|a| a.kind == k).unwrap();
         use crate::plan::action::ActionKind::*;
         assert!(pos(CreateGroup) < pos(CreateTeam));
         assert!(pos(CreateTeam) < pos(AddTeamMember));
@@ -219,18 +290,39 @@ mod tests {
 
     #[test]
     fn delete_comes_last_for_its_user() {
-        let u = UserRef { id: Some("1".into()), upn: "gone@x".into() };
+        let u = UserRef {
+            id: Some("1".into()),
+            upn: "gone@x".into(),
+        };
         let drafts = vec![
             draft(Op::DeleteUser { user: u.clone() }, "user gone@x"),
-            draft(Op::RemoveMember { group: GroupRef { id: Some("g".into()), mail_nickname: "g".into() }, user: u.clone() }, "group g member gone@x"),
+            draft(
+                Op::RemoveMember {
+                    group: GroupRef {
+                        id: Some("g".into()),
+                        mail_nickname: "g".into(),
+                    },
+                    user: u.clone(),
+                },
+                "group g member gone@x",
+            ),
             draft(Op::RevokeSessions { user: u.clone() }, "user gone@x"),
             draft(Op::DisableUser { user: u.clone() }, "user gone@x"),
         ];
         let actions = order(drafts).unwrap();
-        assert_eq!(actions.last().unwrap().kind, crate::plan::action::ActionKind::DeleteUser);
+        assert_eq!(
+            actions.last().unwrap().kind,
+            crate::plan::action::ActionKind::DeleteUser
+        );
         assert_eq!(actions.last().unwrap().depends_on.len(), 3);
-        let disable = actions.iter().position(|a| a.kind == crate::plan::action::ActionKind::DisableUser).unwrap();
-        let revoke = actions.iter().position(|a| a.kind == crate::plan::action::ActionKind::RevokeSessions).unwrap();
+        let disable = actions
+            .iter()
+            .position(|a| a.kind == crate::plan::action::ActionKind::DisableUser)
+            .unwrap();
+        let revoke = actions
+            .iter()
+            .position(|a| a.kind == crate::plan::action::ActionKind::RevokeSessions)
+            .unwrap();
         assert!(disable < revoke);
     }
 }

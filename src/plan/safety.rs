@@ -56,7 +56,11 @@ pub fn fail_closed(drafts: &mut Vec<Draft>, okta_users: usize) -> Option<Diagnos
 }
 
 /// Refuses plans that disable, delete or remove more accounts than the budget.
-pub fn removal_budget(drafts: &[Draft], managed_users: usize, settings: &PlanSettings) -> Option<Diagnostic> {
+pub fn removal_budget(
+    drafts: &[Draft],
+    managed_users: usize,
+    settings: &PlanSettings,
+) -> Option<Diagnostic> {
     let mut accounts: Vec<&str> = drafts
         .iter()
         .filter(|d| d.op.kind().is_account_removal())
@@ -68,7 +72,11 @@ pub fn removal_budget(drafts: &[Draft], managed_users: usize, settings: &PlanSet
     if settings.allow_removals.is_some_and(|allowed| n <= allowed) {
         return None;
     }
-    let share = if managed_users == 0 { 100.0 } else { n as f64 * 100.0 / managed_users as f64 };
+    let share = if managed_users == 0 {
+        100.0
+    } else {
+        n as f64 * 100.0 / managed_users as f64
+    };
     if n >= settings.min_removals && share > settings.max_removal_percent {
         return Some(
             Diagnostic::error(
@@ -85,8 +93,13 @@ pub fn removal_budget(drafts: &[Draft], managed_users: usize, settings: &PlanSet
         && n > allowed
     {
         return Some(
-            Diagnostic::error(None, format!("plan removes {n} accounts but `--allow-removals` allows {allowed}"))
-                .with_hint(format!("run again with `--allow-removals {n}` if that is intended")),
+            Diagnostic::error(
+                None,
+                format!("plan removes {n} accounts but `--allow-removals` allows {allowed}"),
+            )
+            .with_hint(format!(
+                "run again with `--allow-removals {n}` if that is intended"
+            )),
         );
     }
     None
@@ -98,17 +111,20 @@ pub fn seats(drafts: &[Draft], skus: &[SubscribedSku]) -> (Vec<Seats>, Vec<Diagn
     let mut removed: BTreeMap<&str, i64> = BTreeMap::new();
     for d in drafts {
         if let Op::AssignLicenses { add, remove, .. } = &d.op {
-                for a in add {
-                    // Re-adding a SKU the user has (new disabled plans) takes no seat:
-                    // the diff records it as a change with an old value.
-                    let is_new = d.changes.iter().any(|c| c.field == format!("license {}", a.sku) && c.old.is_none());
-                    if is_new {
-                        *added.entry(a.sku_id.as_str()).or_default() += 1;
-                    }
+            for a in add {
+                // Re-adding a SKU the user has (new disabled plans) takes no seat:
+                // the diff records it as a change with an old value.
+                let is_new = d
+                    .changes
+                    .iter()
+                    .any(|c| c.field == format!("license {}", a.sku) && c.old.is_none());
+                if is_new {
+                    *added.entry(a.sku_id.as_str()).or_default() += 1;
                 }
-                for r in remove {
-                    *removed.entry(r.sku_id.as_str()).or_default() += 1;
-                }
+            }
+            for r in remove {
+                *removed.entry(r.sku_id.as_str()).or_default() += 1;
+            }
         }
     }
     let mut out = Vec::new();
@@ -134,7 +150,14 @@ pub fn seats(drafts: &[Draft], skus: &[SubscribedSku]) -> (Vec<Seats>, Vec<Diagn
                 .with_hint(format!("buy {} more seat(s), or narrow the rules that assign `{}`", after - total, sku.sku_part_number)),
             );
         }
-        out.push(Seats { sku: sku.sku_part_number.clone(), total, used_before: sku.consumed_units, added: a, removed: r, used_after: after });
+        out.push(Seats {
+            sku: sku.sku_part_number.clone(),
+            total,
+            used_before: sku.consumed_units,
+            added: a,
+            removed: r,
+            used_after: after,
+        });
     }
     out.sort_by(|x, y| x.sku.cmp(&y.sku));
     (out, errors)

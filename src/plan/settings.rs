@@ -40,7 +40,9 @@ impl Marker {
 impl TryFrom<String> for Marker {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        let short = s.strip_prefix("onPremisesExtensionAttributes.").unwrap_or(&s);
+        let short = s
+            .strip_prefix("onPremisesExtensionAttributes.")
+            .unwrap_or(&s);
         if let Some(n) = short.strip_prefix("extensionAttribute") {
             return match n.parse::<u8>() {
                 Ok(n @ 1..=15) => Ok(Self::ExtensionAttribute(n)),
@@ -59,7 +61,9 @@ impl TryFrom<String> for Marker {
 impl From<Marker> for String {
     fn from(m: Marker) -> String {
         match m {
-            Marker::ExtensionAttribute(n) => format!("onPremisesExtensionAttributes.extensionAttribute{n}"),
+            Marker::ExtensionAttribute(n) => {
+                format!("onPremisesExtensionAttributes.extensionAttribute{n}")
+            }
             Marker::DirectoryExtension(name) => name,
         }
     }
@@ -103,16 +107,24 @@ mod tests {
 
     #[test]
     fn markers_parse_and_print() {
-        assert_eq!(Marker::try_from("extensionAttribute7".to_owned()), Ok(Marker::ExtensionAttribute(7)));
         assert_eq!(
-            String::from(Marker::try_from("onPremisesExtensionAttributes.extensionAttribute15".to_owned()).unwrap()),
+            Marker::try_from("extensionAttribute7".to_owned()),
+            Ok(Marker::ExtensionAttribute(7))
+        );
+        assert_eq!(
+            String::from(
+                Marker::try_from("onPremisesExtensionAttributes.extensionAttribute15".to_owned())
+                    .unwrap()
+            ),
             "onPremisesExtensionAttributes.extensionAttribute15"
         );
         assert!(Marker::try_from("extensionAttribute16".to_owned()).is_err());
         assert!(Marker::try_from("employeeId".to_owned()).is_err());
         assert_eq!(
             Marker::try_from("extension_b7d8e1f0a1b2c3d4e5f6a7b8c9d0e1f2_oktaId".to_owned()),
-            Ok(Marker::DirectoryExtension("extension_b7d8e1f0a1b2c3d4e5f6a7b8c9d0e1f2_oktaId".into()))
+            Ok(Marker::DirectoryExtension(
+                "extension_b7d8e1f0a1b2c3d4e5f6a7b8c9d0e1f2_oktaId".into()
+            ))
         );
     }
 }

@@ -36,7 +36,12 @@ pub const USER_ATTRIBUTES: &[&str] = &[
     "preferredLanguage",
 ];
 
-const RULE_VARIABLES: &[&str] = &["profile.<attribute>", "user.id", "user.login", "user.status"];
+const RULE_VARIABLES: &[&str] = &[
+    "profile.<attribute>",
+    "user.id",
+    "user.login",
+    "user.status",
+];
 const GROUP_VARIABLES: &[&str] = &["group.name", "group.id", "group.description"];
 
 /// A template with where it was written.
@@ -121,16 +126,44 @@ struct Checker<'a> {
 
 /// Runs every static check. Returns the checked policy when there was no error.
 pub fn check(policy: Policy) -> (Option<Checked>, Vec<Diagnostic>) {
-    let mut c = Checker { policy: &policy, diagnostics: Vec::new() };
+    let mut c = Checker {
+        policy: &policy,
+        diagnostics: Vec::new(),
+    };
     c.unique_names();
     let groups = c.groups();
-    let rules = policy.rules.iter().enumerate().map(|(i, r)| c.rule(i, r, &groups)).collect::<Vec<_>>();
-    let guests = policy.guests.iter().enumerate().map(|(i, g)| c.guest(i, g, &groups)).collect::<Vec<_>>();
-    let mirrors = policy.mirrors.iter().enumerate().map(|(i, m)| c.mirror(i, m)).collect::<Vec<_>>();
-    if !policy.rules.is_empty() && !policy.rules.iter().any(|r| r.value.attributes.contains_key("userPrincipalName")) {
+    let rules = policy
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| c.rule(i, r, &groups))
+        .collect::<Vec<_>>();
+    let guests = policy
+        .guests
+        .iter()
+        .enumerate()
+        .map(|(i, g)| c.guest(i, g, &groups))
+        .collect::<Vec<_>>();
+    let mirrors = policy
+        .mirrors
+        .iter()
+        .enumerate()
+        .map(|(i, m)| c.mirror(i, m))
+        .collect::<Vec<_>>();
+    if !policy.rules.is_empty()
+        && !policy
+            .rules
+            .iter()
+            .any(|r| r.value.attributes.contains_key("userPrincipalName"))
+    {
         c.diagnostics.push(
-            Diagnostic::warning(Some(policy.item_location(&policy.rules[0])), "no rule sets `userPrincipalName`")
-                .with_hint("new accounts need one, e.g. `userPrincipalName: \"{{ profile.login | lower }}\"`"),
+            Diagnostic::warning(
+                Some(policy.item_location(&policy.rules[0])),
+                "no rule sets `userPrincipalName`",
+            )
+            .with_hint(
+                "new accounts need one, e.g. `userPrincipalName: \"{{ profile.login | lower }}\"`",
+            ),
         );
     }
     let diagnostics = c.diagnostics;
@@ -146,7 +179,13 @@ pub fn check(policy: Policy) -> (Option<Checked>, Vec<Diagnostic>) {
 }
 
 impl Checker<'_> {
-    fn error(&mut self, file: usize, pointer: &str, message: impl Into<String>, hint: Option<String>) {
+    fn error(
+        &mut self,
+        file: usize,
+        pointer: &str,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         let mut d = Diagnostic::error(Some(self.policy.location(file, pointer)), message);
         d.hint = hint;
         self.diagnostics.push(d);
@@ -159,15 +198,32 @@ impl Checker<'_> {
             .rules
             .iter()
             .map(|r| (&r.value.name, r.file, format!("{}/name", r.pointer)))
-            .chain(self.policy.guests.iter().map(|g| (&g.value.name, g.file, format!("{}/name", g.pointer))))
-            .chain(self.policy.mirrors.iter().map(|m| (&m.value.name, m.file, format!("{}/name", m.pointer))))
+            .chain(
+                self.policy
+                    .guests
+                    .iter()
+                    .map(|g| (&g.value.name, g.file, format!("{}/name", g.pointer))),
+            )
+            .chain(
+                self.policy
+                    .mirrors
+                    .iter()
+                    .map(|m| (&m.value.name, m.file, format!("{}/name", m.pointer))),
+            )
             .collect::<Vec<_>>();
         for (name, file, pointer) in names {
             let here = self.policy.location(file, &pointer).to_string();
             match seen.get(name) {
                 Some(first) => {
-                    let hint = Some(format!("the first is at {first}; names must be unique across rules, guests and mirrors"));
-                    self.error(file, &pointer, format!("duplicate rule name `{name}`"), hint);
+                    let hint = Some(format!(
+                        "the first is at {first}; names must be unique across rules, guests and mirrors"
+                    ));
+                    self.error(
+                        file,
+                        &pointer,
+                        format!("duplicate rule name `{name}`"),
+                        hint,
+                    );
                 }
                 None => {
                     seen.insert(name.clone(), here);
@@ -181,7 +237,11 @@ impl Checker<'_> {
         for g in &self.policy.groups {
             let key = g.value.name.to_lowercase();
             let name_ptr = format!("{}/name", g.pointer);
-            if g.value.name.is_empty() || g.value.name.contains(|c: char| c.is_whitespace() || "@()\\[]\";:<>,".contains(c)) {
+            if g.value.name.is_empty()
+                || g.value
+                    .name
+                    .contains(|c: char| c.is_whitespace() || "@()\\[]\";:<>,".contains(c))
+            {
                 self.error(
                     g.file,
                     &name_ptr,
@@ -190,11 +250,21 @@ impl Checker<'_> {
                 );
             }
             if g.value.team && g.value.kind == GroupKind::Security {
-                self.error(g.file, &format!("{}/team", g.pointer), "a security group cannot carry a Team", Some("use `kind: unified`".into()));
+                self.error(
+                    g.file,
+                    &format!("{}/team", g.pointer),
+                    "a security group cannot carry a Team",
+                    Some("use `kind: unified`".into()),
+                );
             }
             if let Some(first) = groups.get(&key) {
                 let first_at = self.policy.item_location(first).to_string();
-                self.error(g.file, &name_ptr, format!("group `{}` is defined twice", g.value.name), Some(format!("the first is at {first_at}")));
+                self.error(
+                    g.file,
+                    &name_ptr,
+                    format!("group `{}` is defined twice", g.value.name),
+                    Some(format!("the first is at {first_at}")),
+                );
                 continue;
             }
             groups.insert(key, g.clone());
@@ -202,11 +272,20 @@ impl Checker<'_> {
         groups
     }
 
-    fn template(&mut self, file: usize, pointer: &str, text: &str, allowed: &[&str]) -> Option<Located<Template>> {
+    fn template(
+        &mut self,
+        file: usize,
+        pointer: &str,
+        text: &str,
+        allowed: &[&str],
+    ) -> Option<Located<Template>> {
         let template = match Template::parse(text) {
             Ok(t) => t,
             Err(e) => {
-                let mut d = Diagnostic::error(Some(self.policy.location_in_string(file, pointer, e.offset)), e.message);
+                let mut d = Diagnostic::error(
+                    Some(self.policy.location_in_string(file, pointer, e.offset)),
+                    e.message,
+                );
                 d.hint = e.hint;
                 self.diagnostics.push(d);
                 return None;
@@ -223,31 +302,54 @@ impl Checker<'_> {
                 let name = path.join(".");
                 let hint = match did_you_mean(&name, allowed.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("variables here are {}", allowed.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")),
+                    None => format!(
+                        "variables here are {}",
+                        allowed
+                            .iter()
+                            .map(|v| format!("`{v}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 };
                 self.diagnostics.push(
-                    Diagnostic::error(Some(self.policy.location_in_string(file, pointer, offset)), format!("unknown template variable `{name}`"))
-                        .with_hint(hint),
+                    Diagnostic::error(
+                        Some(self.policy.location_in_string(file, pointer, offset)),
+                        format!("unknown template variable `{name}`"),
+                    )
+                    .with_hint(hint),
                 );
             }
         }
         for (table, offset) in template.lookups() {
             if !self.policy.lookups.contains_key(&table) {
                 ok = false;
-                let hint = match did_you_mean(&table, self.policy.lookups.keys().map(String::as_str)) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "define it under `lookups:`".to_owned(),
-                };
+                let hint =
+                    match did_you_mean(&table, self.policy.lookups.keys().map(String::as_str)) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "define it under `lookups:`".to_owned(),
+                    };
                 self.diagnostics.push(
-                    Diagnostic::error(Some(self.policy.location_in_string(file, pointer, offset)), format!("unknown lookup table `{table}`"))
-                        .with_hint(hint),
+                    Diagnostic::error(
+                        Some(self.policy.location_in_string(file, pointer, offset)),
+                        format!("unknown lookup table `{table}`"),
+                    )
+                    .with_hint(hint),
                 );
             }
         }
-        ok.then(|| Located { value: template, file, pointer: pointer.to_owned() })
+        ok.then(|| Located {
+            value: template,
+            file,
+            pointer: pointer.to_owned(),
+        })
     }
 
-    fn matcher(&mut self, file: usize, pointer: &str, selector: &super::types::Selector) -> Option<Matcher> {
+    fn matcher(
+        &mut self,
+        file: usize,
+        pointer: &str,
+        selector: &super::types::Selector,
+    ) -> Option<Matcher> {
         match Matcher::build(selector, pointer) {
             Ok(m) => Some(m),
             Err(errors) => {
@@ -259,13 +361,24 @@ impl Checker<'_> {
         }
     }
 
-    fn group_ref(&mut self, file: usize, pointer: &str, template: &Template, text: &str, groups: &BTreeMap<String, Item<GroupDef>>, want_team: bool) {
-        if !template.is_literal() || !self.policy.mirrors.is_empty() && !groups.contains_key(&text.to_lowercase()) {
+    fn group_ref(
+        &mut self,
+        file: usize,
+        pointer: &str,
+        template: &Template,
+        text: &str,
+        groups: &BTreeMap<String, Item<GroupDef>>,
+        want_team: bool,
+    ) {
+        if !template.is_literal()
+            || !self.policy.mirrors.is_empty() && !groups.contains_key(&text.to_lowercase())
+        {
             return; // resolved per user at compile time (mirrors create names from Okta data)
         }
         match groups.get(&text.to_lowercase()) {
             None => {
-                let hint = match did_you_mean(text, groups.values().map(|g| g.value.name.as_str())) {
+                let hint = match did_you_mean(text, groups.values().map(|g| g.value.name.as_str()))
+                {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "define it under `groups:`".to_owned(),
                 };
@@ -273,13 +386,25 @@ impl Checker<'_> {
             }
             Some(g) if want_team && !g.value.team => {
                 let at = self.policy.item_location(g).to_string();
-                self.error(file, pointer, format!("group `{text}` has no Team"), Some(format!("set `team: true` on it ({at}) or list it under `groups:`")));
+                self.error(
+                    file,
+                    pointer,
+                    format!("group `{text}` has no Team"),
+                    Some(format!(
+                        "set `team: true` on it ({at}) or list it under `groups:`"
+                    )),
+                );
             }
             Some(_) => {}
         }
     }
 
-    fn rule(&mut self, index: usize, item: &Item<super::types::Rule>, groups: &BTreeMap<String, Item<GroupDef>>) -> Option<CheckedRule> {
+    fn rule(
+        &mut self,
+        index: usize,
+        item: &Item<super::types::Rule>,
+        groups: &BTreeMap<String, Item<GroupDef>>,
+    ) -> Option<CheckedRule> {
         let (file, base, rule) = (item.file, item.pointer.as_str(), &item.value);
         let matcher = self.matcher(file, &format!("{base}/when"), &rule.when);
         let mut attributes = Vec::new();
@@ -291,7 +416,10 @@ impl Checker<'_> {
                     None => "see docs/policy.md for the attributes okta365 manages".to_owned(),
                 };
                 let at = self.policy.key_location(file, &pointer);
-                self.diagnostics.push(Diagnostic::error(Some(at), format!("unknown user attribute `{name}`")).with_hint(hint));
+                self.diagnostics.push(
+                    Diagnostic::error(Some(at), format!("unknown user attribute `{name}`"))
+                        .with_hint(hint),
+                );
                 continue;
             }
             if let Some(t) = self.template(file, &pointer, text, RULE_VARIABLES) {
@@ -300,7 +428,12 @@ impl Checker<'_> {
         }
         let mut licenses = Vec::new();
         for (i, grant) in rule.licenses.iter().enumerate() {
-            if let Some(t) = self.template(file, &format!("{base}/licenses/{i}/sku"), &grant.sku, RULE_VARIABLES) {
+            if let Some(t) = self.template(
+                file,
+                &format!("{base}/licenses/{i}/sku"),
+                &grant.sku,
+                RULE_VARIABLES,
+            ) {
                 licenses.push((t, grant.disabled_plans.clone()));
             }
         }
@@ -320,17 +453,40 @@ impl Checker<'_> {
                 teams.push((t, grant.role));
             }
         }
-        Some(CheckedRule { index, matcher: matcher?, attributes, licenses, groups: group_refs, teams, account: rule.account })
+        Some(CheckedRule {
+            index,
+            matcher: matcher?,
+            attributes,
+            licenses,
+            groups: group_refs,
+            teams,
+            account: rule.account,
+        })
     }
 
-    fn guest(&mut self, index: usize, item: &Item<super::types::GuestRule>, groups: &BTreeMap<String, Item<GroupDef>>) -> Option<CheckedGuest> {
+    fn guest(
+        &mut self,
+        index: usize,
+        item: &Item<super::types::GuestRule>,
+        groups: &BTreeMap<String, Item<GroupDef>>,
+    ) -> Option<CheckedGuest> {
         let (file, base, g) = (item.file, item.pointer.as_str(), &item.value);
         let matcher = self.matcher(file, &format!("{base}/when"), &g.when);
         if !g.redirect_url.starts_with("https://") {
-            self.error(file, &format!("{base}/redirect_url"), "`redirect_url` must be an https:// URL", Some("for example https://myapps.microsoft.com".into()));
+            self.error(
+                file,
+                &format!("{base}/redirect_url"),
+                "`redirect_url` must be an https:// URL",
+                Some("for example https://myapps.microsoft.com".into()),
+            );
         }
         let mail = self.template(file, &format!("{base}/mail"), &g.mail, RULE_VARIABLES);
-        let display_name = self.template(file, &format!("{base}/display_name"), &g.display_name, RULE_VARIABLES);
+        let display_name = self.template(
+            file,
+            &format!("{base}/display_name"),
+            &g.display_name,
+            RULE_VARIABLES,
+        );
         let mut group_refs = Vec::new();
         for (i, text) in g.groups.iter().enumerate() {
             let pointer = format!("{base}/groups/{i}");
@@ -347,13 +503,25 @@ impl Checker<'_> {
                 teams.push(t);
             }
         }
-        Some(CheckedGuest { index, matcher: matcher?, mail: mail?, display_name: display_name?, groups: group_refs, teams })
+        Some(CheckedGuest {
+            index,
+            matcher: matcher?,
+            mail: mail?,
+            display_name: display_name?,
+            groups: group_refs,
+            teams,
+        })
     }
 
     fn mirror(&mut self, index: usize, item: &Item<super::types::Mirror>) -> Option<CheckedMirror> {
         let (file, base, m) = (item.file, item.pointer.as_str(), &item.value);
         if m.team && m.kind == GroupKind::Security {
-            self.error(file, &format!("{base}/team"), "a security group cannot carry a Team", Some("use `kind: unified`".into()));
+            self.error(
+                file,
+                &format!("{base}/team"),
+                "a security group cannot carry a Team",
+                Some("use `kind: unified`".into()),
+            );
         }
         let okta_groups = match super::selector::glob(&m.okta_groups) {
             Ok(g) => Some(g),
@@ -362,18 +530,34 @@ impl Checker<'_> {
                 None
             }
         };
-        let group_name = self.template(file, &format!("{base}/group_name"), &m.group_name, GROUP_VARIABLES);
+        let group_name = self.template(
+            file,
+            &format!("{base}/group_name"),
+            &m.group_name,
+            GROUP_VARIABLES,
+        );
         let display_name = match &m.display_name {
-            Some(text) => Some(self.template(file, &format!("{base}/display_name"), text, GROUP_VARIABLES)?),
+            Some(text) => {
+                Some(self.template(file, &format!("{base}/display_name"), text, GROUP_VARIABLES)?)
+            }
             None => None,
         };
-        Some(CheckedMirror { index, okta_groups: okta_groups?, group_name: group_name?, display_name })
+        Some(CheckedMirror {
+            index,
+            okta_groups: okta_groups?,
+            group_name: group_name?,
+            display_name,
+        })
     }
 }
 
 /// Names of the Okta groups a checked policy refers to (for scoped reads).
 pub fn referenced_okta_groups(checked: &Checked) -> (BTreeSet<String>, BTreeSet<String>) {
-    fn walk(s: &super::types::Selector, names: &mut BTreeSet<String>, globs: &mut BTreeSet<String>) {
+    fn walk(
+        s: &super::types::Selector,
+        names: &mut BTreeSet<String>,
+        globs: &mut BTreeSet<String>,
+    ) {
         use super::types::Selector::*;
         match s {
             All(v) | Any(v) => v.iter().for_each(|s| walk(s, names, globs)),
@@ -406,7 +590,10 @@ mod tests {
     use crate::policy::load::{PolicySource, load};
 
     fn diagnostics(text: &str) -> Vec<String> {
-        let (policy, d) = load(&[PolicySource { path: "p.yaml".into(), text: text.into() }]);
+        let (policy, d) = load(&[PolicySource {
+            path: "p.yaml".into(),
+            text: text.into(),
+        }]);
         assert!(d.is_empty(), "{d:?}");
         let (_, d) = check(policy.unwrap());
         d.iter().map(Diagnostic::render_plain).collect()
@@ -422,9 +609,22 @@ mod tests {
             "      displayName: \"{{ profile.firstName | lowr }}\"\n",
         ));
         assert_eq!(d.len(), 3, "{d:#?}");
-        assert!(d.iter().any(|m| m.starts_with("p.yaml:8:48: error: unknown lookup table `usag`")), "{d:#?}");
-        assert!(d.iter().any(|m| m.starts_with("p.yaml:7:30: error: unknown template variable `profle.login`")), "{d:#?}");
-        assert!(d.iter().any(|m| m.starts_with("p.yaml:9:44: error: unknown filter `lowr`")), "{d:#?}");
+        assert!(
+            d.iter()
+                .any(|m| m.starts_with("p.yaml:8:48: error: unknown lookup table `usag`")),
+            "{d:#?}"
+        );
+        assert!(
+            d.iter()
+                .any(|m| m
+                    .starts_with("p.yaml:7:30: error: unknown template variable `profle.login`")),
+            "{d:#?}"
+        );
+        assert!(
+            d.iter()
+                .any(|m| m.starts_with("p.yaml:9:44: error: unknown filter `lowr`")),
+            "{d:#?}"
+        );
     }
 
     #[test]
@@ -436,9 +636,18 @@ mod tests {
             "  - name: a\n    when: { everyone: true }\n    teams: [{ team: eng }]\n",
         ));
         let joined = d.join("\n");
-        assert!(joined.contains("p.yaml:8:11: error: duplicate rule name `a`"), "{joined}");
-        assert!(joined.contains("unknown user attribute `jobTitel`\n  hint: did you mean `jobTitle`?"), "{joined}");
-        assert!(joined.contains("unknown group `egn`\n  hint: did you mean `eng`?"), "{joined}");
+        assert!(
+            joined.contains("p.yaml:8:11: error: duplicate rule name `a`"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("unknown user attribute `jobTitel`\n  hint: did you mean `jobTitle`?"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("unknown group `egn`\n  hint: did you mean `eng`?"),
+            "{joined}"
+        );
         assert!(joined.contains("group `eng` has no Team"), "{joined}");
     }
 }

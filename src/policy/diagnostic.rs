@@ -48,12 +48,22 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `location`.
     pub fn error(location: Option<Location>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, location, message: message.into(), hint: None }
+        Self {
+            severity: Severity::Error,
+            location,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// A warning at `location`.
     pub fn warning(location: Option<Location>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, location, message: message.into(), hint: None }
+        Self {
+            severity: Severity::Warning,
+            location,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// Adds a hint.
@@ -110,22 +120,33 @@ impl Diagnostic {
 }
 
 fn escape_github_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_github_property(s: &str) -> String {
-    escape_github_data(s).replace(':', "%3A").replace(',', "%2C")
+    escape_github_data(s)
+        .replace(':', "%3A")
+        .replace(',', "%2C")
 }
 
 /// Sorts diagnostics by file, line, column (those without a location last).
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        (a.location.is_none(), &a.location, &a.message).cmp(&(b.location.is_none(), &b.location, &b.message))
+        (a.location.is_none(), &a.location, &a.message).cmp(&(
+            b.location.is_none(),
+            &b.location,
+            &b.message,
+        ))
     });
 }
 
 /// The closest candidate to `word` (edit distance ≤ a third of its length), for "did you mean".
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -142,13 +163,15 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
             }
@@ -164,7 +187,11 @@ mod tests {
     #[test]
     fn plain_and_github_forms() {
         let d = Diagnostic::error(
-            Some(Location { file: "policies/a.yaml".into(), line: 3, col: 7 }),
+            Some(Location {
+                file: "policies/a.yaml".into(),
+                line: 3,
+                col: 7,
+            }),
             "unknown field `nmae`",
         )
         .with_hint("did you mean `name`?");
@@ -180,7 +207,10 @@ mod tests {
 
     #[test]
     fn suggestions_are_close_or_absent() {
-        assert_eq!(did_you_mean("nmae", ["name", "when", "groups"]), Some("name"));
+        assert_eq!(
+            did_you_mean("nmae", ["name", "when", "groups"]),
+            Some("name")
+        );
         assert_eq!(did_you_mean("xyzzy", ["name", "when"]), None);
     }
 }

@@ -78,7 +78,11 @@ impl Matcher {
     pub fn build(selector: &Selector, pointer: &str) -> Result<Matcher, Vec<SelectorError>> {
         let mut errors = Vec::new();
         let m = build(selector, pointer, &mut errors);
-        if errors.is_empty() { Ok(m) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(m)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Whether the user matches.
@@ -90,7 +94,9 @@ impl Matcher {
             Self::GroupExact(name) => facts.groups.contains(name),
             Self::GroupGlob(g) => facts.groups.iter().any(|name| g.is_match(name)),
             Self::Status(s) => s.contains(&facts.user.status),
-            Self::Attribute(name, op) => op.matches(facts.user.profile.get(name).and_then(scalar_string)),
+            Self::Attribute(name, op) => {
+                op.matches(facts.user.profile.get(name).and_then(scalar_string))
+            }
             Self::Constant(b) => *b,
         }
     }
@@ -116,8 +122,13 @@ impl AttributeOp {
             (Self::In(set), Some(v)) => set.contains(&v.to_lowercase()),
             (Self::Glob(g), Some(v)) => g.is_match(&v),
             (Self::Regex(r), Some(v)) => r.is_match(&v),
-            (Self::Number(o, n), Some(v)) => v.trim().parse::<f64>().is_ok_and(|x| compare(*o, x.partial_cmp(n))),
-            (Self::Date(o, d), Some(v)) => parse_date(&v).is_some_and(|x| compare(*o, x.partial_cmp(d))),
+            (Self::Number(o, n), Some(v)) => v
+                .trim()
+                .parse::<f64>()
+                .is_ok_and(|x| compare(*o, x.partial_cmp(n))),
+            (Self::Date(o, d), Some(v)) => {
+                parse_date(&v).is_some_and(|x| compare(*o, x.partial_cmp(d)))
+            }
         }
     }
 }
@@ -154,10 +165,16 @@ fn is_glob(s: &str) -> bool {
 fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) -> Matcher {
     match selector {
         Selector::All(v) => Matcher::All(
-            v.iter().enumerate().map(|(i, s)| build(s, &format!("{pointer}/all/{i}"), errors)).collect(),
+            v.iter()
+                .enumerate()
+                .map(|(i, s)| build(s, &format!("{pointer}/all/{i}"), errors))
+                .collect(),
         ),
         Selector::Any(v) => Matcher::Any(
-            v.iter().enumerate().map(|(i, s)| build(s, &format!("{pointer}/any/{i}"), errors)).collect(),
+            v.iter()
+                .enumerate()
+                .map(|(i, s)| build(s, &format!("{pointer}/any/{i}"), errors))
+                .collect(),
         ),
         Selector::Not(s) => Matcher::Not(Box::new(build(s, &format!("{pointer}/not"), errors))),
         Selector::Group(g) if is_glob(g) => match glob(g) {
@@ -173,10 +190,13 @@ fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) ->
         Selector::Attribute(test) => match attribute_op(test) {
             Ok(op) => Matcher::Attribute(test.name.clone(), op),
             Err(e) => {
-                let field = ["glob", "regex", "before", "after"]
-                    .into_iter()
-                    .find(|f| e.starts_with(&format!("invalid {f}")) || (e.contains("not a date") && *f == test_date_field(test)));
-                let at = field.map_or(format!("{pointer}/attribute"), |f| format!("{pointer}/attribute/{f}"));
+                let field = ["glob", "regex", "before", "after"].into_iter().find(|f| {
+                    e.starts_with(&format!("invalid {f}"))
+                        || (e.contains("not a date") && *f == test_date_field(test))
+                });
+                let at = field.map_or(format!("{pointer}/attribute"), |f| {
+                    format!("{pointer}/attribute/{f}")
+                });
                 errors.push((at, e));
                 Matcher::Constant(false)
             }
@@ -186,7 +206,11 @@ fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) ->
 
 /// Which date field of a test is set (for error positions).
 fn test_date_field(t: &AttributeTest) -> &'static str {
-    if t.before.is_some() { "before" } else { "after" }
+    if t.before.is_some() {
+        "before"
+    } else {
+        "after"
+    }
 }
 
 fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, String> {
@@ -195,18 +219,29 @@ fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, String> {
         ops.push(Ok(AttributeOp::Equals(v.to_lowercase())));
     }
     if let Some(v) = &t.one_of {
-        ops.push(Ok(AttributeOp::In(v.iter().map(|s| s.to_lowercase()).collect())));
+        ops.push(Ok(AttributeOp::In(
+            v.iter().map(|s| s.to_lowercase()).collect(),
+        )));
     }
     if let Some(v) = &t.glob {
         ops.push(glob(v).map(AttributeOp::Glob));
     }
     if let Some(v) = &t.regex {
-        ops.push(Regex::new(v).map(AttributeOp::Regex).map_err(|e| format!("invalid regex: {e}")));
+        ops.push(
+            Regex::new(v)
+                .map(AttributeOp::Regex)
+                .map_err(|e| format!("invalid regex: {e}")),
+        );
     }
     if let Some(v) = t.exists {
         ops.push(Ok(AttributeOp::Exists(v)));
     }
-    for (o, v) in [(Ordering::Gt, t.gt), (Ordering::Gte, t.gte), (Ordering::Lt, t.lt), (Ordering::Lte, t.lte)] {
+    for (o, v) in [
+        (Ordering::Gt, t.gt),
+        (Ordering::Gte, t.gte),
+        (Ordering::Lt, t.lt),
+        (Ordering::Lte, t.lte),
+    ] {
         if let Some(v) = v {
             ops.push(Ok(AttributeOp::Number(o, v)));
         }
@@ -223,7 +258,10 @@ fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, String> {
     match ops.len() {
         0 => Err(format!("attribute test on `{}` has no test", t.name)),
         1 => ops.pop().expect("one"),
-        _ => Err(format!("attribute test on `{}` has several tests; use `all:` to combine them", t.name)),
+        _ => Err(format!(
+            "attribute test on `{}` has several tests; use `all:` to combine them",
+            t.name
+        )),
     }
 }
 
@@ -233,28 +271,47 @@ mod tests {
     use crate::policy::types::OneOrMany;
 
     fn user(status: UserStatus, profile: serde_json::Value) -> User {
-        serde_json::from_value(serde_json::json!({"id": "00u1", "status": status, "profile": profile})).unwrap()
+        serde_json::from_value(
+            serde_json::json!({"id": "00u1", "status": status, "profile": profile}),
+        )
+        .unwrap()
     }
 
     fn check(sel: Selector, u: &User, groups: &[&str]) -> bool {
         let groups: BTreeSet<String> = groups.iter().map(|s| s.to_lowercase()).collect();
-        Matcher::build(&sel, "").unwrap().matches(&Facts { user: u, groups: &groups })
+        Matcher::build(&sel, "").unwrap().matches(&Facts {
+            user: u,
+            groups: &groups,
+        })
     }
 
     fn attr(name: &str, f: impl FnOnce(&mut AttributeTest)) -> Selector {
-        let mut t = AttributeTest { name: name.into(), ..Default::default() };
+        let mut t = AttributeTest {
+            name: name.into(),
+            ..Default::default()
+        };
         f(&mut t);
-        Selector::Attribute(t)
+        Selector::Attribute(Box::new(t))
     }
 
     #[test]
     fn groups_status_and_combinators() {
-        let u = user(UserStatus::Active, serde_json::json!({"department": "Engineering"}));
-        assert!(check(Selector::Group("eng-*".into()), &u, &["Eng-Platform"]));
+        let u = user(
+            UserStatus::Active,
+            serde_json::json!({"department": "Engineering"}),
+        );
+        assert!(check(
+            Selector::Group("eng-*".into()),
+            &u,
+            &["Eng-Platform"]
+        ));
         assert!(!check(Selector::Group("eng-*".into()), &u, &["Sales"]));
         assert!(check(Selector::Group("sales".into()), &u, &["Sales"]));
         let sel = Selector::All(vec![
-            Selector::Status(OneOrMany::Many(vec![UserStatus::Active, UserStatus::Provisioned])),
+            Selector::Status(OneOrMany::Many(vec![
+                UserStatus::Active,
+                UserStatus::Provisioned,
+            ])),
             Selector::Not(Box::new(Selector::Group("Contractors".into()))),
         ]);
         assert!(check(sel.clone(), &u, &[]));
@@ -263,17 +320,45 @@ mod tests {
 
     #[test]
     fn attribute_tests() {
-        let u = user(UserStatus::Active, serde_json::json!({"department": "Engineering", "level": "7", "startDate": "2026-03-01", "empty": ""}));
-        assert!(check(attr("department", |t| t.equals = Some("engineering".into())), &u, &[]));
-        assert!(check(attr("department", |t| t.one_of = Some(vec!["Sales".into(), "ENGINEERING".into()])), &u, &[]));
-        assert!(check(attr("department", |t| t.glob = Some("Eng*".into())), &u, &[]));
-        assert!(check(attr("department", |t| t.regex = Some("^Eng.*ing$".into())), &u, &[]));
+        let u = user(
+            UserStatus::Active,
+            serde_json::json!({"department": "Engineering", "level": "7", "startDate": "2026-03-01", "empty": ""}),
+        );
+        assert!(check(
+            attr("department", |t| t.equals = Some("engineering".into())),
+            &u,
+            &[]
+        ));
+        assert!(check(
+            attr("department", |t| t.one_of =
+                Some(vec!["Sales".into(), "ENGINEERING".into()])),
+            &u,
+            &[]
+        ));
+        assert!(check(
+            attr("department", |t| t.glob = Some("Eng*".into())),
+            &u,
+            &[]
+        ));
+        assert!(check(
+            attr("department", |t| t.regex = Some("^Eng.*ing$".into())),
+            &u,
+            &[]
+        ));
         assert!(check(attr("level", |t| t.gte = Some(7.0)), &u, &[]));
         assert!(!check(attr("level", |t| t.gt = Some(7.0)), &u, &[]));
-        assert!(check(attr("startDate", |t| t.after = Some("2026-01-31".into())), &u, &[]));
+        assert!(check(
+            attr("startDate", |t| t.after = Some("2026-01-31".into())),
+            &u,
+            &[]
+        ));
         assert!(check(attr("empty", |t| t.exists = Some(false)), &u, &[]));
         assert!(check(attr("missing", |t| t.exists = Some(false)), &u, &[]));
-        assert!(!check(attr("missing", |t| t.equals = Some("x".into())), &u, &[]));
+        assert!(!check(
+            attr("missing", |t| t.equals = Some("x".into())),
+            &u,
+            &[]
+        ));
     }
 
     #[test]
@@ -288,7 +373,14 @@ mod tests {
         ]);
         let errors = Matcher::build(&sel, "/rules/0/when").unwrap_err();
         let pointers: Vec<_> = errors.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(pointers, ["/rules/0/when/all/0/attribute", "/rules/0/when/all/1/attribute", "/rules/0/when/all/2/attribute"]);
+        assert_eq!(
+            pointers,
+            [
+                "/rules/0/when/all/0/attribute",
+                "/rules/0/when/all/1/attribute",
+                "/rules/0/when/all/2/attribute"
+            ]
+        );
         assert!(errors[2].1.contains("several tests"));
     }
 }

@@ -59,7 +59,9 @@ enum Filter {
     Slug,
 }
 
-const FILTERS: [&str; 9] = ["lower", "upper", "trim", "replace", "default", "lookup", "truncate", "first", "slug"];
+const FILTERS: [&str; 9] = [
+    "lower", "upper", "trim", "replace", "default", "lookup", "truncate", "first", "slug",
+];
 
 /// A mistake in a template, at a character offset inside it.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,8 +122,12 @@ impl fmt::Display for RenderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Missing(v) => write!(f, "`{v}` is not set"),
-            Self::NoLookupEntry { table, key } => write!(f, "lookup table `{table}` has no entry `{key}`"),
-            Self::ListInText => f.write_str("a list-valued lookup can only stand alone in its template"),
+            Self::NoLookupEntry { table, key } => {
+                write!(f, "lookup table `{table}` has no entry `{key}`")
+            }
+            Self::ListInText => {
+                f.write_str("a list-valued lookup can only stand alone in its template")
+            }
         }
     }
 }
@@ -223,15 +229,24 @@ fn eval(e: &Expr, ctx: &dyn Context) -> Result<Option<Rendered>, RenderError> {
     for filter in &e.filters {
         value = match (filter, value) {
             (Filter::Default(d), None) => Some(Rendered::One(d.clone())),
-            (Filter::Default(d), Some(Rendered::One(s))) if s.trim().is_empty() => Some(Rendered::One(d.clone())),
+            (Filter::Default(d), Some(Rendered::One(s))) if s.trim().is_empty() => {
+                Some(Rendered::One(d.clone()))
+            }
             (_, None) => None,
             (Filter::Lookup(table, _), Some(Rendered::One(key))) => match ctx.lookup(table, &key) {
                 Some(v) => Some(v),
                 None if e.filters.iter().any(|f| matches!(f, Filter::Default(_))) => None,
-                None => return Err(RenderError::NoLookupEntry { table: table.clone(), key }),
+                None => {
+                    return Err(RenderError::NoLookupEntry {
+                        table: table.clone(),
+                        key,
+                    });
+                }
             },
             (f, Some(Rendered::One(s))) => Some(Rendered::One(apply(f, s))),
-            (f, Some(Rendered::Many(v))) => Some(Rendered::Many(v.into_iter().map(|s| apply(f, s)).collect())),
+            (f, Some(Rendered::Many(v))) => {
+                Some(Rendered::Many(v.into_iter().map(|s| apply(f, s)).collect()))
+            }
         };
     }
     Ok(value)
@@ -293,11 +308,17 @@ impl Cursor<'_> {
         (self.pos < self.end).then(|| self.chars[self.pos])
     }
     fn error(&self, message: impl Into<String>) -> TemplateError {
-        TemplateError { offset: self.pos, message: message.into(), hint: None }
+        TemplateError {
+            offset: self.pos,
+            message: message.into(),
+            hint: None,
+        }
     }
     fn ident(&mut self) -> Option<String> {
         let start = self.pos;
-        while self.pos < self.end && (self.chars[self.pos].is_alphanumeric() || self.chars[self.pos] == '_') {
+        while self.pos < self.end
+            && (self.chars[self.pos].is_alphanumeric() || self.chars[self.pos] == '_')
+        {
             self.pos += 1;
         }
         (self.pos > start).then(|| self.chars[start..self.pos].iter().collect())
@@ -329,16 +350,26 @@ impl Cursor<'_> {
 }
 
 fn parse_expr(chars: &[char], start: usize, end: usize) -> Result<Expr, TemplateError> {
-    let mut c = Cursor { chars, pos: start, end };
+    let mut c = Cursor {
+        chars,
+        pos: start,
+        end,
+    };
     c.skip_ws();
     let source = match c.peek() {
         Some('\'' | '"') => Source::Literal(c.string()?),
         Some(_) => {
             let at = c.pos;
-            let mut path = vec![c.ident().ok_or_else(|| c.error("expected a variable such as `profile.email`"))?];
+            let mut path = vec![
+                c.ident()
+                    .ok_or_else(|| c.error("expected a variable such as `profile.email`"))?,
+            ];
             while c.peek() == Some('.') {
                 c.pos += 1;
-                path.push(c.ident().ok_or_else(|| c.error("expected a name after `.`"))?);
+                path.push(
+                    c.ident()
+                        .ok_or_else(|| c.error("expected a name after `.`"))?,
+                );
             }
             Source::Variable(path, at)
         }
@@ -350,11 +381,15 @@ fn parse_expr(chars: &[char], start: usize, end: usize) -> Result<Expr, Template
         match c.peek() {
             None => break,
             Some('|') => c.pos += 1,
-            Some(other) => return Err(c.error(format!("unexpected `{other}`; filters follow a `|`"))),
+            Some(other) => {
+                return Err(c.error(format!("unexpected `{other}`; filters follow a `|`")));
+            }
         }
         c.skip_ws();
         let at = c.pos;
-        let name = c.ident().ok_or_else(|| c.error("expected a filter name after `|`"))?;
+        let name = c
+            .ident()
+            .ok_or_else(|| c.error("expected a filter name after `|`"))?;
         c.skip_ws();
         let mut args = Vec::new();
         if c.peek() == Some('(') {
@@ -415,7 +450,10 @@ fn make_filter(name: &str, args: Vec<String>, at: usize) -> Result<Filter, Templ
                 message: format!("unknown filter `{other}`"),
                 hint: Some(match super::diagnostic::did_you_mean(other, FILTERS) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("filters are {}", FILTERS.map(|f| format!("`{f}`")).join(", ")),
+                    None => format!(
+                        "filters are {}",
+                        FILTERS.map(|f| format!("`{f}`")).join(", ")
+                    ),
                 }),
             });
         }
@@ -428,7 +466,10 @@ mod tests {
 
     use super::*;
 
-    struct Ctx(BTreeMap<String, String>, BTreeMap<(String, String), Rendered>);
+    struct Ctx(
+        BTreeMap<String, String>,
+        BTreeMap<(String, String), Rendered>,
+    );
     impl Context for Ctx {
         fn variable(&self, path: &[String]) -> Option<String> {
             self.0.get(&path.join(".")).cloned()
@@ -439,11 +480,23 @@ mod tests {
     }
 
     fn ctx() -> Ctx {
-        let vars = [("profile.firstName", "Zoë"), ("profile.lastName", "De la Cruz"), ("profile.countryCode", "DE")];
+        let vars = [
+            ("profile.firstName", "Zoë"),
+            ("profile.lastName", "De la Cruz"),
+            ("profile.countryCode", "DE"),
+        ];
         let mut lookups = BTreeMap::new();
         lookups.insert(("usage".into(), "DE".into()), Rendered::One("DE".into()));
-        lookups.insert(("bundle".into(), "DE".into()), Rendered::Many(vec!["SPE_E3".into(), "POWER_BI_PRO".into()]));
-        Ctx(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), lookups)
+        lookups.insert(
+            ("bundle".into(), "DE".into()),
+            Rendered::Many(vec!["SPE_E3".into(), "POWER_BI_PRO".into()]),
+        );
+        Ctx(
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            lookups,
+        )
     }
 
     fn render(t: &str) -> Result<Rendered, RenderError> {
@@ -453,21 +506,40 @@ mod tests {
     #[test]
     fn renders_text_variables_and_filters() {
         assert_eq!(
-            render("{{ profile.firstName | lower }}.{{ profile.lastName | slug }}@acme.example").unwrap(),
+            render("{{ profile.firstName | lower }}.{{ profile.lastName | slug }}@acme.example")
+                .unwrap(),
             Rendered::One("zoë.de-la-cruz@acme.example".into())
         );
-        assert_eq!(render("{{ profile.lastName | replace(' ', '') | upper }}").unwrap(), Rendered::One("DELACRUZ".into()));
-        assert_eq!(render("{{ profile.firstName | first }}{{ profile.lastName | truncate(2) }}").unwrap(), Rendered::One("ZDe".into()));
+        assert_eq!(
+            render("{{ profile.lastName | replace(' ', '') | upper }}").unwrap(),
+            Rendered::One("DELACRUZ".into())
+        );
+        assert_eq!(
+            render("{{ profile.firstName | first }}{{ profile.lastName | truncate(2) }}").unwrap(),
+            Rendered::One("ZDe".into())
+        );
     }
 
     #[test]
     fn default_covers_missing_values_and_lookups() {
-        assert_eq!(render("{{ profile.title | default('Staff') }}").unwrap(), Rendered::One("Staff".into()));
-        assert_eq!(render("{{ 'BR' | lookup('usage') | default('US') }}").unwrap(), Rendered::One("US".into()));
-        assert_eq!(render("{{ profile.title }}"), Err(RenderError::Missing("profile.title".into())));
+        assert_eq!(
+            render("{{ profile.title | default('Staff') }}").unwrap(),
+            Rendered::One("Staff".into())
+        );
+        assert_eq!(
+            render("{{ 'BR' | lookup('usage') | default('US') }}").unwrap(),
+            Rendered::One("US".into())
+        );
+        assert_eq!(
+            render("{{ profile.title }}"),
+            Err(RenderError::Missing("profile.title".into()))
+        );
         assert_eq!(
             render("{{ 'BR' | lookup('usage') }}"),
-            Err(RenderError::NoLookupEntry { table: "usage".into(), key: "BR".into() })
+            Err(RenderError::NoLookupEntry {
+                table: "usage".into(),
+                key: "BR".into()
+            })
         );
     }
 
@@ -477,7 +549,10 @@ mod tests {
             render("{{ profile.countryCode | lookup('bundle') }}").unwrap(),
             Rendered::Many(vec!["SPE_E3".into(), "POWER_BI_PRO".into()])
         );
-        assert_eq!(render("x-{{ profile.countryCode | lookup('bundle') }}"), Err(RenderError::ListInText));
+        assert_eq!(
+            render("x-{{ profile.countryCode | lookup('bundle') }}"),
+            Err(RenderError::ListInText)
+        );
     }
 
     #[test]
@@ -488,13 +563,24 @@ mod tests {
         assert_eq!(err.hint.as_deref(), Some("did you mean `lower`?"));
         assert_eq!(Template::parse("a {{ profile.email").unwrap_err().offset, 2);
         assert!(Template::parse("{{ replace }}").is_ok());
-        assert!(Template::parse("{{ x | replace('a') }}").unwrap_err().message.contains("takes 2"));
+        assert!(
+            Template::parse("{{ x | replace('a') }}")
+                .unwrap_err()
+                .message
+                .contains("takes 2")
+        );
     }
 
     #[test]
     fn variables_and_lookups_are_listed_with_offsets() {
         let t = Template::parse("{{ profile.a }}-{{ user.id | lookup('t') }}").unwrap();
-        assert_eq!(t.variables(), vec![(vec!["profile".into(), "a".into()], 3), (vec!["user".into(), "id".into()], 19)]);
+        assert_eq!(
+            t.variables(),
+            vec![
+                (vec!["profile".into(), "a".into()], 3),
+                (vec!["user".into(), "id".into()], 19)
+            ]
+        );
         assert_eq!(t.lookups(), vec![("t".into(), 29)]);
     }
 }

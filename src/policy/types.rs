@@ -56,7 +56,9 @@ pub enum LookupValue {
 }
 
 /// The kind of a group okta365 creates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupKind {
     /// A Microsoft 365 group (`groupTypes: ["Unified"]`, mail-enabled); can carry a Team.
@@ -184,7 +186,20 @@ pub struct TeamGrant {
 }
 
 /// A Team role.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TeamRole {
     /// A member.
@@ -209,7 +224,7 @@ pub enum Selector {
     /// Okta status is one of these.
     Status(OneOrMany<UserStatus>),
     /// A profile attribute test.
-    Attribute(AttributeTest),
+    Attribute(Box<AttributeTest>),
     /// Every user (`everyone: true`).
     Everyone(bool),
 }

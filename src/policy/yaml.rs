@@ -39,7 +39,10 @@ impl SpanIndex {
     /// Line and column of the mapping key whose value is at `pointer`
     /// (falls back to the value's position).
     pub fn key(&self, pointer: &str) -> (u32, u32) {
-        self.keys.get(pointer).copied().unwrap_or_else(|| self.value(pointer))
+        self.keys
+            .get(pointer)
+            .copied()
+            .unwrap_or_else(|| self.value(pointer))
     }
 }
 
@@ -57,7 +60,10 @@ pub struct SyntaxError {
 /// Parses one YAML document into JSON and the positions of its values.
 /// An empty document is an empty mapping.
 pub fn parse(text: &str) -> Result<(Value, SpanIndex), SyntaxError> {
-    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Ok((Value::Object(Map::new()), SpanIndex::default()));
     }
     let root: Spanned<Node> = serde_saphyr::from_str(text).map_err(|e| {
@@ -65,7 +71,11 @@ pub fn parse(text: &str) -> Result<(Value, SpanIndex), SyntaxError> {
             .location()
             .map(|l| (l.line() as u32, l.column() as u32))
             .unwrap_or((1, 1));
-        SyntaxError { line: line.max(1), col: col.max(1), message: first_line(&e.to_string()) }
+        SyntaxError {
+            line: line.max(1),
+            col: col.max(1),
+            message: first_line(&e.to_string()),
+        }
     })?;
     let mut index = SpanIndex::default();
     let value = flatten(root, String::new(), &mut index);
@@ -78,13 +88,18 @@ fn first_line(s: &str) -> String {
     let line = s.lines().next().unwrap_or(s);
     let line = line.strip_prefix("error: ").unwrap_or(line);
     match line.split_once(": ") {
-        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest.to_owned(),
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => {
+            rest.to_owned()
+        }
         _ => line.to_owned(),
     }
 }
 
 fn flatten(node: Spanned<Node>, pointer: String, index: &mut SpanIndex) -> Value {
-    let at = (node.referenced.line() as u32, node.referenced.column() as u32);
+    let at = (
+        node.referenced.line() as u32,
+        node.referenced.column() as u32,
+    );
     index.values.insert(pointer.clone(), at);
     match node.value {
         Node::Null => Value::Null,
@@ -103,9 +118,10 @@ fn flatten(node: Spanned<Node>, pointer: String, index: &mut SpanIndex) -> Value
             let mut map = Map::new();
             for (key, value) in entries {
                 let child = format!("{pointer}/{}", escape(&key.value));
-                index
-                    .keys
-                    .insert(child.clone(), (key.referenced.line() as u32, key.referenced.column() as u32));
+                index.keys.insert(
+                    child.clone(),
+                    (key.referenced.line() as u32, key.referenced.column() as u32),
+                );
                 let v = flatten(value, child, index);
                 map.insert(key.value, v);
             }

@@ -41,7 +41,10 @@ pub enum ReadError {
 /// Reads the Okta side.
 pub trait OktaReader {
     /// Reads users of every status, groups, and the members of the groups in `scope`.
-    fn read(&self, scope: &SourceScope) -> impl Future<Output = Result<SourceState, ReadError>> + Send;
+    fn read(
+        &self,
+        scope: &SourceScope,
+    ) -> impl Future<Output = Result<SourceState, ReadError>> + Send;
 }
 
 /// Reads the Office 365 side.
@@ -62,6 +65,9 @@ impl LiveScope {
     pub fn wants(&self, group: &crate::model::graph::Group) -> bool {
         self.groups.contains(group.id.as_str())
             || self.groups.contains(&group.display_name)
-            || group.mail_nickname.as_ref().is_some_and(|n| self.groups.contains(n))
+            || group
+                .mail_nickname
+                .as_ref()
+                .is_some_and(|n| self.groups.contains(n))
     }
 }

@@ -106,7 +106,11 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, ReadError> {
 }
 
 fn read_json_or_default<T: DeserializeOwned + Default>(path: &Path) -> Result<T, ReadError> {
-    if path.exists() { read_json(path) } else { Ok(T::default()) }
+    if path.exists() {
+        read_json(path)
+    } else {
+        Ok(T::default())
+    }
 }
 
 /// Parses JSON text, reporting `file:line:col` and the JSON path on error.

@@ -18,19 +18,36 @@ pub fn find<'a>(who: &str, source: &'a SourceState, desired: &DesiredState) -> O
         u.id.as_str() == who
             || matches(u.login())
             || matches(u.profile_str("email"))
-            || desired.users.get(&u.id).is_some_and(|d| matches(d.upn().map(str::to_owned)))
+            || desired
+                .users
+                .get(&u.id)
+                .is_some_and(|d| matches(d.upn().map(str::to_owned)))
     })
 }
 
 /// Writes the explanation of `user`.
-pub fn render(user: &User, desired: &DesiredState, plan: Option<&Plan>, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(
+    user: &User,
+    desired: &DesiredState,
+    plan: Option<&Plan>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let login = user.login().unwrap_or_default();
     writeln!(out, "{login} (Okta {}, {})", user.id, user.status.as_str())?;
     writeln!(out)?;
     let mut keys: Vec<String> = vec![login.to_lowercase()];
     if let Some(want) = desired.users.get(&user.id) {
         keys.extend(want.upn().map(str::to_lowercase));
-        line(out, "account", if want.enabled.value { "enabled" } else { "disabled" }, &want.enabled)?;
+        line(
+            out,
+            "account",
+            if want.enabled.value {
+                "enabled"
+            } else {
+                "disabled"
+            },
+            &want.enabled,
+        )?;
         writeln!(out, "attributes:")?;
         let width = want.attributes.keys().map(String::len).max().unwrap_or(0);
         for (name, value) in &want.attributes {
@@ -42,20 +59,37 @@ pub fn render(user: &User, desired: &DesiredState, plan: Option<&Plan>, out: &mu
                 let text = if plans.value.is_empty() {
                     sku.clone()
                 } else {
-                    format!("{sku} without {}", plans.value.iter().cloned().collect::<Vec<_>>().join(", "))
+                    format!(
+                        "{sku} without {}",
+                        plans.value.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )
                 };
                 line(out, "  ", &text, plans)?;
             }
         }
     } else if let Some(guest) = desired.guests.get(&user.id) {
         keys.push(guest.mail.to_lowercase());
-        let reason = Sourced { value: (), reasons: guest.reasons.clone() };
-        line(out, "guest", &format!("{} <{}>", guest.display_name, guest.mail), &reason)?;
+        let reason = Sourced {
+            value: (),
+            reasons: guest.reasons.clone(),
+        };
+        line(
+            out,
+            "guest",
+            &format!("{} <{}>", guest.display_name, guest.mail),
+            &reason,
+        )?;
     } else if let Some(leaver) = desired.leavers.get(&user.id) {
-        let since = leaver.since.map(|t| format!(" since {t}")).unwrap_or_default();
+        let since = leaver
+            .since
+            .map(|t| format!(" since {t}"))
+            .unwrap_or_default();
         writeln!(out, "offboarding: {:?}{since}", leaver.why)?;
     } else {
-        writeln!(out, "no rule selects this user; okta365 manages nothing for them")?;
+        writeln!(
+            out,
+            "no rule selects this user; okta365 manages nothing for them"
+        )?;
     }
     let memberships: Vec<(&str, bool, &Sourced<TeamRole>)> = desired
         .groups
@@ -75,15 +109,27 @@ pub fn render(user: &User, desired: &DesiredState, plan: Option<&Plan>, out: &mu
         }
     }
     if let Some(plan) = plan {
-        let pending: Vec<_> =
-            plan.actions.iter().filter(|a| a.op.user_key().is_some_and(|k| keys.contains(&k.to_lowercase()))).collect();
+        let pending: Vec<_> = plan
+            .actions
+            .iter()
+            .filter(|a| {
+                a.op.user_key()
+                    .is_some_and(|k| keys.contains(&k.to_lowercase()))
+            })
+            .collect();
         writeln!(out)?;
         if pending.is_empty() {
             writeln!(out, "no pending changes")?;
         } else {
             writeln!(out, "pending changes ({}):", pending.len())?;
             for a in pending {
-                writeln!(out, "  {} {} ({})", a.kind.symbol(), a.target, a.kind.short())?;
+                writeln!(
+                    out,
+                    "  {} {} ({})",
+                    a.kind.symbol(),
+                    a.target,
+                    a.kind.short()
+                )?;
             }
         }
     }
@@ -91,5 +137,9 @@ pub fn render(user: &User, desired: &DesiredState, plan: Option<&Plan>, out: &mu
 }
 
 fn line<T>(out: &mut dyn Write, label: &str, value: &str, source: &Sourced<T>) -> io::Result<()> {
-    writeln!(out, "{label}  {value}    # {}", super::reasons(&source.reasons))
+    writeln!(
+        out,
+        "{label}  {value}    # {}",
+        super::reasons(&source.reasons)
+    )
 }

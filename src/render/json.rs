@@ -13,7 +13,8 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
 
 /// Reads a plan saved with `plan --out`.
 pub fn parse(text: &str) -> Result<Plan, String> {
-    let plan: Plan = serde_json::from_str(text).map_err(|e| format!("not a saved okta365 plan: {e}"))?;
+    let plan: Plan =
+        serde_json::from_str(text).map_err(|e| format!("not a saved okta365 plan: {e}"))?;
     if plan.format_version != crate::plan::FORMAT_VERSION {
         return Err(format!(
             "plan format version {} is not supported (this okta365 reads version {})",

@@ -16,13 +16,24 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "| | to create | to update | to remove |")?;
     writeln!(out, "|---|---:|---:|---:|")?;
-    writeln!(out, "| actions | {} | {} | {} |", plan.summary.create, plan.summary.update, plan.summary.remove)?;
+    writeln!(
+        out,
+        "| actions | {} | {} | {} |",
+        plan.summary.create, plan.summary.update, plan.summary.remove
+    )?;
     if !plan.licenses.is_empty() {
         writeln!(out)?;
-        writeln!(out, "| licence | assigned | freed | in use after | bought |")?;
+        writeln!(
+            out,
+            "| licence | assigned | freed | in use after | bought |"
+        )?;
         writeln!(out, "|---|---:|---:|---:|---:|")?;
         for l in &plan.licenses {
-            writeln!(out, "| `{}` | +{} | −{} | {} | {} |", l.sku, l.added, l.removed, l.used_after, l.total)?;
+            writeln!(
+                out,
+                "| `{}` | +{} | −{} | {} | {} |",
+                l.sku, l.added, l.removed, l.used_after, l.total
+            )?;
         }
     }
     writeln!(out)?;
@@ -38,7 +49,13 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             s.dedup();
             s.into_iter().collect()
         };
-        writeln!(out, "<details><summary><code>{symbols}</code> {} ({} action{})</summary>", escape(target), actions.len(), if actions.len() == 1 { "" } else { "s" })?;
+        writeln!(
+            out,
+            "<details><summary><code>{symbols}</code> {} ({} action{})</summary>",
+            escape(target),
+            actions.len(),
+            if actions.len() == 1 { "" } else { "s" }
+        )?;
         writeln!(out)?;
         writeln!(out, "```diff")?;
         for a in &actions {

@@ -15,12 +15,20 @@ pub fn summary_line(plan: &Plan) -> String {
         return "No changes. Office 365 matches the policies.".to_owned();
     }
     let s = &plan.summary;
-    let mut line = format!("Plan: {} to create, {} to update, {} to remove", s.create, s.update, s.remove);
+    let mut line = format!(
+        "Plan: {} to create, {} to update, {} to remove",
+        s.create, s.update, s.remove
+    );
     if !plan.licenses.is_empty() {
         let seats: Vec<String> = plan
             .licenses
             .iter()
-            .map(|l| format!("{} +{} −{} ({}/{} after)", l.sku, l.added, l.removed, l.used_after, l.total))
+            .map(|l| {
+                format!(
+                    "{} +{} −{} ({}/{} after)",
+                    l.sku, l.added, l.removed, l.used_after, l.total
+                )
+            })
             .collect();
         line.push_str("; licences ");
         line.push_str(&seats.join(", "));
@@ -33,7 +41,13 @@ pub fn summary_line(plan: &Plan) -> String {
 pub fn reasons(plan_reasons: &[crate::plan::Reason]) -> String {
     plan_reasons
         .iter()
-        .map(|r| if r.line == 0 { format!("{} ({})", r.file, r.rule) } else { format!("{}:{} ({})", r.file, r.line, r.rule) })
+        .map(|r| {
+            if r.line == 0 {
+                format!("{} ({})", r.file, r.rule)
+            } else {
+                format!("{}:{} ({})", r.file, r.line, r.rule)
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

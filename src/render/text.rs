@@ -14,7 +14,11 @@ pub struct Style {
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
     }
 }
 
@@ -26,7 +30,11 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
         writeln!(out, "{}", super::summary_line(plan))?;
         return write_footer(plan, out, style);
     }
-    writeln!(out, "okta365 will perform the following actions (as of {}):", plan.now)?;
+    writeln!(
+        out,
+        "okta365 will perform the following actions (as of {}):",
+        plan.now
+    )?;
     writeln!(out)?;
     for action in &plan.actions {
         write_action(action, out, style)?;
@@ -44,11 +52,21 @@ fn write_action(a: &Action, out: &mut dyn Write, style: Style) -> io::Result<()>
         _ => "31",
     };
     let head = format!("{} ({})", a.target, a.kind.short());
-    writeln!(out, "  {} {}", style.paint(color, &symbol.to_string()), style.paint("1", &head))?;
+    writeln!(
+        out,
+        "  {} {}",
+        style.paint(color, &symbol.to_string()),
+        style.paint("1", &head)
+    )?;
     let width = a.changes.iter().map(|c| c.field.len()).max().unwrap_or(0);
     for c in &a.changes {
         match (&c.old, &c.new) {
-            (Some(old), Some(new)) if old.len() > LONG || new.len() > LONG || old.contains('\n') || new.contains('\n') => {
+            (Some(old), Some(new))
+                if old.len() > LONG
+                    || new.len() > LONG
+                    || old.contains('\n')
+                    || new.contains('\n') =>
+            {
                 writeln!(out, "      {}:", c.field)?;
                 let diff = similar::TextDiff::from_words(old.as_str(), new.as_str());
                 for change in diff.iter_all_changes() {
@@ -58,18 +76,49 @@ fn write_action(a: &Action, out: &mut dyn Write, style: Style) -> io::Result<()>
                         similar::ChangeTag::Insert => style.paint("32", &format!("{{+{text}+}}")),
                         similar::ChangeTag::Equal => text.to_owned(),
                     };
-                    write!(out, "{}", if change.tag() == similar::ChangeTag::Equal && text.trim().is_empty() { text.to_owned() } else { line })?;
+                    write!(
+                        out,
+                        "{}",
+                        if change.tag() == similar::ChangeTag::Equal && text.trim().is_empty() {
+                            text.to_owned()
+                        } else {
+                            line
+                        }
+                    )?;
                 }
                 writeln!(out)?;
             }
-            (Some(old), Some(new)) => writeln!(out, "      {:<width$}  {:?} -> {:?}", format!("{}:", c.field), old, new, width = width + 1)?,
-            (None, Some(new)) => writeln!(out, "      {:<width$}  {:?}", format!("{}:", c.field), new, width = width + 1)?,
-            (Some(old), None) => writeln!(out, "      {:<width$}  {:?} -> (removed)", format!("{}:", c.field), old, width = width + 1)?,
+            (Some(old), Some(new)) => writeln!(
+                out,
+                "      {:<width$}  {:?} -> {:?}",
+                format!("{}:", c.field),
+                old,
+                new,
+                width = width + 1
+            )?,
+            (None, Some(new)) => writeln!(
+                out,
+                "      {:<width$}  {:?}",
+                format!("{}:", c.field),
+                new,
+                width = width + 1
+            )?,
+            (Some(old), None) => writeln!(
+                out,
+                "      {:<width$}  {:?} -> (removed)",
+                format!("{}:", c.field),
+                old,
+                width = width + 1
+            )?,
             (None, None) => {}
         }
     }
     if !a.reasons.is_empty() {
-        writeln!(out, "      {}", style.paint("2", &format!("# {}", super::reasons(&a.reasons))))?;
+        writeln!(
+            out,
+            "      {}",
+            style.paint("2", &format!("# {}", super::reasons(&a.reasons)))
+        )?;
     }
     writeln!(out)
 }
@@ -78,7 +127,14 @@ fn write_footer(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()
     if !plan.unmanaged.is_empty() {
         writeln!(out, "Left alone (not managed by okta365):")?;
         for u in &plan.unmanaged {
-            writeln!(out, "  {} {} {}", style.paint("2", "="), format!("{} {}", u.kind, u.name), style.paint("2", &format!("({})", u.note)))?;
+            writeln!(
+                out,
+                "  {} {} {} {}",
+                style.paint("2", "="),
+                u.kind,
+                u.name,
+                style.paint("2", &format!("({})", u.note))
+            )?;
         }
         writeln!(out)?;
     }

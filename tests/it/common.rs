@@ -19,7 +19,10 @@ impl Scratch {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(repo().join("okta365.yaml"), dir.path().join("okta365.yaml")).unwrap();
         copy_dir(&repo().join("policies"), &dir.path().join("policies"));
-        copy_dir(&repo().join("examples/acme"), &dir.path().join("examples/acme"));
+        copy_dir(
+            &repo().join("examples/acme"),
+            &dir.path().join("examples/acme"),
+        );
         Self { dir }
     }
 
@@ -30,7 +33,11 @@ impl Scratch {
     /// `okta365 ARGS` run in the scratch folder, stdin closed (not a terminal).
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::cargo_bin("okta365").unwrap();
-        c.current_dir(self.dir.path()).args(args).env_remove("OKTA365_CONFIG").env("NO_COLOR", "1").write_stdin("");
+        c.current_dir(self.dir.path())
+            .args(args)
+            .env_remove("OKTA365_CONFIG")
+            .env("NO_COLOR", "1")
+            .write_stdin("");
         c
     }
 

@@ -4,33 +4,66 @@ use crate::common::{NOW, Scratch};
 
 fn kinds(plan_json: &str) -> std::collections::BTreeSet<String> {
     let plan: serde_json::Value = serde_json::from_str(plan_json).unwrap();
-    plan["actions"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap().to_owned()).collect()
+    plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
 fn the_example_plan_shows_every_action_kind_with_its_policy_line() {
     let scratch = Scratch::new();
-    let (code, stdout, stderr) = scratch.run(&["plan", "--format", "json", "--now", NOW, "--detailed-exitcode"]);
+    let (code, stdout, stderr) = scratch.run(&[
+        "plan",
+        "--format",
+        "json",
+        "--now",
+        NOW,
+        "--detailed-exitcode",
+    ]);
     assert_eq!(code, 2, "changes present: {stderr}");
     let all = [
-        "create_user", "update_user", "enable_user", "disable_user", "revoke_sessions", "assign_licenses", "delete_user",
-        "create_group", "add_member", "remove_member", "create_team", "add_team_member", "remove_team_member",
-        "invite_guest", "remove_guest",
+        "create_user",
+        "update_user",
+        "enable_user",
+        "disable_user",
+        "revoke_sessions",
+        "assign_licenses",
+        "delete_user",
+        "create_group",
+        "add_member",
+        "remove_member",
+        "create_team",
+        "add_team_member",
+        "remove_team_member",
+        "invite_guest",
+        "remove_guest",
     ];
     let found = kinds(&stdout);
     for kind in all {
-        assert!(found.contains(kind), "no `{kind}` action in the example plan");
+        assert!(
+            found.contains(kind),
+            "no `{kind}` action in the example plan"
+        );
     }
     let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     for action in plan["actions"].as_array().unwrap() {
         let reasons = action["reasons"].as_array().unwrap();
         assert!(!reasons.is_empty(), "action without a reason: {action}");
         for r in reasons {
-            assert!(r["file"].as_str().unwrap().starts_with("policies/"), "{action}");
+            assert!(
+                r["file"].as_str().unwrap().starts_with("policies/"),
+                "{action}"
+            );
             assert!(r["line"].as_u64().unwrap() > 0, "{action}");
         }
     }
-    assert!(!plan["unmanaged"].as_array().unwrap().is_empty(), "the example has unmanaged objects");
+    assert!(
+        !plan["unmanaged"].as_array().unwrap().is_empty(),
+        "the example has unmanaged objects"
+    );
 }
 
 #[test]
@@ -45,15 +78,30 @@ fn apply_then_plan_shows_no_changes() {
 
     // One audit record per action, each with its reasons.
     let audit = scratch.read(".okta365/audit.jsonl");
-    let records: Vec<serde_json::Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(records.len() > 20, "{} records", records.len());
-    assert!(records.iter().all(|r| r["result"] == "done" && !r["reasons"].as_array().unwrap().is_empty()));
+    assert!(
+        records
+            .iter()
+            .all(|r| r["result"] == "done" && !r["reasons"].as_array().unwrap().is_empty())
+    );
 }
 
 #[test]
 fn a_saved_plan_applies_and_a_stale_one_is_refused() {
     let scratch = Scratch::new();
-    let (code, _, stderr) = scratch.run(&["plan", "--now", NOW, "--out", "plan.json", "--format", "json"]);
+    let (code, _, stderr) = scratch.run(&[
+        "plan",
+        "--now",
+        NOW,
+        "--out",
+        "plan.json",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "{stderr}");
 
     // Someone edits Office 365 after the plan was made: the plan is stale.
@@ -64,9 +112,16 @@ fn a_saved_plan_applies_and_a_stale_one_is_refused() {
     let edited = scratch.read("examples/acme/m365/users.json");
     let (code, stdout, stderr) = scratch.run(&["apply", "plan.json"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("is stale") && stderr.contains("nothing was changed"), "{stderr}");
+    assert!(
+        stderr.contains("is stale") && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
     assert!(stdout.is_empty());
-    assert_eq!(scratch.read("examples/acme/m365/users.json"), edited, "a refused apply changes nothing");
+    assert_eq!(
+        scratch.read("examples/acme/m365/users.json"),
+        edited,
+        "a refused apply changes nothing"
+    );
 
     // Restored inputs: the same plan applies.
     scratch.write("examples/acme/m365/users.json", &before);
@@ -82,6 +137,9 @@ fn apply_never_prompts_without_a_terminal() {
     let before = scratch.read("examples/acme/m365/users.json");
     let (code, _, stderr) = scratch.run(&["apply", "--now", NOW]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("stdin is not a terminal") && stderr.contains("--auto-approve"), "{stderr}");
+    assert!(
+        stderr.contains("stdin is not a terminal") && stderr.contains("--auto-approve"),
+        "{stderr}"
+    );
     assert_eq!(scratch.read("examples/acme/m365/users.json"), before);
 }

@@ -3,7 +3,14 @@
 
 use crate::common::repo;
 
-const CORE: &[&str] = &["src/policy", "src/model", "src/compile", "src/plan", "src/render", "src/config.rs"];
+const CORE: &[&str] = &[
+    "src/policy",
+    "src/model",
+    "src/compile",
+    "src/plan",
+    "src/render",
+    "src/config.rs",
+];
 const FORBIDDEN: &[&str] = &[
     "std::fs",
     "std::net",
@@ -43,10 +50,18 @@ fn the_core_does_no_io_and_reads_no_clock() {
         for (n, line) in code.lines().enumerate() {
             for word in FORBIDDEN {
                 if line.contains(word) {
-                    hits.push(format!("{}:{}: {word}", file.strip_prefix(repo()).unwrap().display(), n + 1));
+                    hits.push(format!(
+                        "{}:{}: {word}",
+                        file.strip_prefix(repo()).unwrap().display(),
+                        n + 1
+                    ));
                 }
             }
         }
     }
-    assert!(hits.is_empty(), "I/O or clock in the core:\n{}", hits.join("\n"));
+    assert!(
+        hits.is_empty(),
+        "I/O or clock in the core:\n{}",
+        hits.join("\n")
+    );
 }

@@ -15,7 +15,10 @@ fn the_removal_budget_refuses_mass_offboarding_unless_allowed() {
     });
     let (code, stdout, stderr) = scratch.run(&["plan", "--now", NOW]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stderr.contains("removal budget") || stderr.contains("would disable or delete"), "{stderr}");
+    assert!(
+        stderr.contains("removal budget") || stderr.contains("would disable or delete"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--allow-removals"), "{stderr}");
 
     let (code, _, stderr) = scratch.run(&["plan", "--now", NOW, "--allow-removals", "1000"]);
@@ -29,12 +32,23 @@ fn an_empty_okta_read_plans_no_removals() {
     let (code, stdout, stderr) = scratch.run(&["plan", "--now", NOW, "--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let removals: Vec<_> = plan["actions"].as_array().unwrap().iter().filter(|a| {
-        let kind = a["kind"].as_str().unwrap();
-        kind.starts_with("remove") || kind.starts_with("disable") || kind.starts_with("delete") || kind == "revoke_sessions"
-    }).collect();
+    let removals: Vec<_> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            let kind = a["kind"].as_str().unwrap();
+            kind.starts_with("remove")
+                || kind.starts_with("disable")
+                || kind.starts_with("delete")
+                || kind == "revoke_sessions"
+        })
+        .collect();
     assert!(removals.is_empty(), "{removals:?}");
-    assert!(stdout.contains("fail closed"), "the plan says why removals were withheld");
+    assert!(
+        stdout.contains("fail closed"),
+        "the plan says why removals were withheld"
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@ fn committed_schemas_are_up_to_date() {
     for which in ["policy", "config"] {
         let (code, stdout, _) = scratch.run(&["schema", which]);
         assert_eq!(code, 0);
-        let committed = std::fs::read_to_string(repo().join(format!("schemas/{which}.schema.json"))).unwrap();
+        let committed =
+            std::fs::read_to_string(repo().join(format!("schemas/{which}.schema.json"))).unwrap();
         assert_eq!(
             stdout.trim(),
             committed.trim(),

@@ -33,10 +33,14 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let (plan, live) = match &args.plan {
         Some(path) => saved(&workspace, path).await?,
         None => {
-            let (plan, live) = super::plan::make(&workspace, ui, args.now, args.allow_removals).await?;
+            let (plan, live) =
+                super::plan::make(&workspace, ui, args.now, args.allow_removals).await?;
             if !plan.is_empty() && !args.auto_approve {
                 crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
-                if !terminal::confirm(&format!("Apply these {} actions to Office 365?", plan.actions.len()))? {
+                if !terminal::confirm(&format!(
+                    "Apply these {} actions to Office 365?",
+                    plan.actions.len()
+                ))? {
                     eprintln!("Apply cancelled; nothing was changed.");
                     return Ok(ExitCode::from(1));
                 }
@@ -49,40 +53,72 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     let audit_path = &workspace.config.audit.path;
-    let mut audit = JsonlAudit::open(audit_path)
-        .map_err(|e| Failure::Message(format!("cannot open the audit trail {}: {e}; nothing was changed", audit_path.display())))?;
+    let mut audit = JsonlAudit::open(audit_path).map_err(|e| {
+        Failure::Message(format!(
+            "cannot open the audit trail {}: {e}; nothing was changed",
+            audit_path.display()
+        ))
+    })?;
     let target = workspace.m365_snapshot();
-    let mut backend = SnapshotBackend::new(live, Some(target), workspace.config.ownership.okta_id_attribute.clone());
+    let mut backend = SnapshotBackend::new(
+        live,
+        Some(target),
+        workspace.config.ownership.okta_id_attribute.clone(),
+    );
     let clock = || jiff::Timestamp::now().to_string();
     let report = execute(&plan, &mut backend, &mut audit, &clock).await;
     let stored = backend.finish().await;
 
     let mut out = std::io::stdout().lock();
     for (action, (_, result)) in plan.actions.iter().zip(&report.results) {
-        let line = format!("{} {} ({})", action.kind.symbol(), action.target, action.kind.short());
+        let line = format!(
+            "{} {} ({})",
+            action.kind.symbol(),
+            action.target,
+            action.kind.short()
+        );
         match result {
             ActionResult::Done => writeln!(out, "done     {line}")?,
             ActionResult::Failed { error } => writeln!(out, "FAILED   {line}\n         {error}")?,
-            ActionResult::Skipped { because_of } => writeln!(out, "skipped  {line} (action {because_of} did not succeed)")?,
+            ActionResult::Skipped { because_of } => {
+                writeln!(out, "skipped  {line} (action {because_of} did not succeed)")?
+            }
         }
     }
     let (done, failed, skipped) = report.counts();
-    writeln!(out, "\nApply: {done} done, {failed} failed, {skipped} skipped.")?;
+    writeln!(
+        out,
+        "\nApply: {done} done, {failed} failed, {skipped} skipped."
+    )?;
     out.flush()?;
     if let Err(e) = audit.close() {
-        eprintln!("error: writing the audit trail {}: {e}", audit_path.display());
+        eprintln!(
+            "error: writing the audit trail {}: {e}",
+            audit_path.display()
+        );
         return Ok(ExitCode::from(1));
     }
     if let Err(e) = stored {
-        return Err(Failure::Message(format!("{e}; the snapshot was left as it was")));
+        return Err(Failure::Message(format!(
+            "{e}; the snapshot was left as it was"
+        )));
     }
-    Ok(if report.all_done() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.all_done() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Loads a saved plan and refuses it when its inputs changed since it was made.
-async fn saved(workspace: &Workspace, path: &std::path::Path) -> Result<(Plan, LiveState), Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| Failure::Message(format!("cannot read the plan {}: {e}", path.display())))?;
-    let plan = crate::render::json::parse(&text).map_err(|e| Failure::Message(format!("{}: {e}", path.display())))?;
+async fn saved(
+    workspace: &Workspace,
+    path: &std::path::Path,
+) -> Result<(Plan, LiveState), Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Message(format!("cannot read the plan {}: {e}", path.display())))?;
+    let plan = crate::render::json::parse(&text)
+        .map_err(|e| Failure::Message(format!("{}: {e}", path.display())))?;
     let (source, live) = workspace.read().await?;
     let settings = workspace.settings(None, None);
     let now = workspace.fingerprint(&source, &live, &settings);

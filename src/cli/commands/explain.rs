@@ -24,7 +24,13 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let (source, live) = workspace.read().await?;
     let settings = workspace.settings(args.now, None);
     let fingerprint = workspace.fingerprint(&source, &live, &settings);
-    let input = PlanInput { policy: &checked, source: &source, live: &live, settings: &settings, fingerprint };
+    let input = PlanInput {
+        policy: &checked,
+        source: &source,
+        live: &live,
+        settings: &settings,
+        fingerprint,
+    };
     let (desired, _) = crate::plan::desired(&input);
     let Some(user) = crate::render::explain::find(&args.user, &source, &desired) else {
         return Err(Failure::Message(format!(

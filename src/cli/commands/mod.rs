@@ -8,5 +8,6 @@ pub mod validate;
 
 /// Parses `--now`.
 pub fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
-    s.parse::<jiff::Timestamp>().map_err(|e| format!("expected an RFC 3339 time such as 2026-11-20T00:00:00Z: {e}"))
+    s.parse::<jiff::Timestamp>()
+        .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-20T00:00:00Z: {e}"))
 }

@@ -55,27 +55,51 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     }
     out.flush()?;
     if let Some(path) = &args.out {
-        eprintln!("Saved the plan to {}. Apply it with: okta365 apply {}", path.display(), path.display());
+        eprintln!(
+            "Saved the plan to {}. Apply it with: okta365 apply {}",
+            path.display(),
+            path.display()
+        );
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Reads both sides and builds a plan (shared with `apply`, which also gets the live state it read).
-pub async fn make(workspace: &Workspace, ui: &Ui, now: Option<jiff::Timestamp>, allow_removals: Option<usize>) -> Result<(Plan, LiveState), Failure> {
+pub async fn make(
+    workspace: &Workspace,
+    ui: &Ui,
+    now: Option<jiff::Timestamp>,
+    allow_removals: Option<usize>,
+) -> Result<(Plan, LiveState), Failure> {
     let (checked, warnings) = workspace.check()?;
     ui.diagnostics(&warnings);
     let (source, live) = workspace.read().await?;
     let settings = workspace.settings(now, allow_removals);
     let fingerprint = workspace.fingerprint(&source, &live, &settings);
-    let input = PlanInput { policy: &checked, source: &source, live: &live, settings: &settings, fingerprint };
+    let input = PlanInput {
+        policy: &checked,
+        source: &source,
+        live: &live,
+        settings: &settings,
+        fingerprint,
+    };
     let plan = crate::plan::build(&input).map_err(Failure::Diagnostics)?;
     Ok((plan, live))
 }
 
 /// Writes the plan as JSON, atomically.
 fn save(plan: &Plan, path: &std::path::Path) -> Result<(), Failure> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let fail = |e: std::io::Error| Failure::Message(format!("cannot save the plan to {}: {e}", path.display()));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let fail = |e: std::io::Error| {
+        Failure::Message(format!("cannot save the plan to {}: {e}", path.display()))
+    };
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     crate::render::json::render(plan, &mut file).map_err(fail)?;
     file.persist(path).map_err(|e| fail(e.error))?;
