@@ -189,14 +189,11 @@ fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) ->
         Selector::Everyone(b) => Matcher::Constant(*b),
         Selector::Attribute(test) => match attribute_op(test) {
             Ok(op) => Matcher::Attribute(test.name.clone(), op),
-            Err(e) => {
-                let field = ["glob", "regex", "before", "after"].into_iter().find(|f| {
-                    e.starts_with(&format!("invalid {f}"))
-                        || (e.contains("not a date") && *f == test_date_field(test))
-                });
-                let at = field.map_or(format!("{pointer}/attribute"), |f| {
-                    format!("{pointer}/attribute/{f}")
-                });
+            Err((field, e)) => {
+                let at = match field {
+                    Some(f) => format!("{pointer}/attribute/{f}"),
+                    None => format!("{pointer}/attribute"),
+                };
                 errors.push((at, e));
                 Matcher::Constant(false)
             }
@@ -204,16 +201,8 @@ fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) ->
     }
 }
 
-/// Which date field of a test is set (for error positions).
-fn test_date_field(t: &AttributeTest) -> &'static str {
-    if t.before.is_some() {
-        "before"
-    } else {
-        "after"
-    }
-}
-
-fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, String> {
+/// The test's matcher, or the field at fault (if one) and what is wrong.
+fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, (Option<&'static str>, String)> {
     let mut ops = Vec::new();
     if let Some(v) = &t.equals {
         ops.push(Ok(AttributeOp::Equals(v.to_lowercase())));
@@ -224,13 +213,17 @@ fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, String> {
         )));
     }
     if let Some(v) = &t.glob {
-        ops.push(glob(v).map(AttributeOp::Glob));
+        ops.push(
+            glob(v)
+                .map(AttributeOp::Glob)
+                .map_err(|e| (Some("glob"), e)),
+        );
     }
     if let Some(v) = &t.regex {
         ops.push(
             Regex::new(v)
                 .map(AttributeOp::Regex)
-                .map_err(|e| format!("invalid regex: {e}")),
+                .map_err(|e| (Some("regex"), format!("invalid regex: {e}"))),
         );
     }
     if let Some(v) = t.exists {
@@ -246,21 +239,32 @@ fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, String> {
             ops.push(Ok(AttributeOp::Number(o, v)));
         }
     }
-    for (o, v) in [(Ordering::Lt, &t.before), (Ordering::Gt, &t.after)] {
+    for (o, field, v) in [
+        (Ordering::Lt, "before", &t.before),
+        (Ordering::Gt, "after", &t.after),
+    ] {
         if let Some(v) = v {
             ops.push(
                 parse_date(v)
                     .map(|d| AttributeOp::Date(o, d))
-                    .ok_or_else(|| format!("`{v}` is not a date; write it as 2026-01-31")),
+                    .ok_or_else(|| {
+                        (
+                            Some(field),
+                            format!("`{v}` is not a date; write it as 2026-01-31"),
+                        )
+                    }),
             );
         }
     }
     match ops.len() {
-        0 => Err(format!("attribute test on `{}` has no test", t.name)),
+        0 => Err((None, format!("attribute test on `{}` has no test", t.name))),
         1 => ops.pop().expect("one"),
-        _ => Err(format!(
-            "attribute test on `{}` has several tests; use `all:` to combine them",
-            t.name
+        _ => Err((
+            None,
+            format!(
+                "attribute test on `{}` has several tests; use `all:` to combine them",
+                t.name
+            ),
         )),
     }
 }
@@ -376,7 +380,7 @@ mod tests {
         assert_eq!(
             pointers,
             [
-                "/rules/0/when/all/0/attribute",
+                "/rules/0/when/all/0/attribute/regex",
                 "/rules/0/when/all/1/attribute",
                 "/rules/0/when/all/2/attribute"
             ]
