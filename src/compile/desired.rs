@@ -104,6 +104,20 @@ pub enum LeaveReason {
     Deprovisioned,
     /// Active, but no rule selects them any more.
     OutOfScope,
+    /// No longer in Okta at all (deleted after deactivation).
+    Deleted,
+}
+
+impl LeaveReason {
+    /// Why, in words (shown as the reason of offboarding actions).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Suspended => "SUSPENDED in Okta",
+            Self::Deprovisioned => "DEPROVISIONED in Okta",
+            Self::OutOfScope => "no rule selects this user",
+            Self::Deleted => "deleted from Okta",
+        }
+    }
 }
 
 /// An Okta user who should not have an active account.

@@ -96,7 +96,10 @@ pub fn diff(input: &DiffInput) -> DiffOutput {
     let mut d = Differ::new(input);
     d.users();
     d.guests();
-    d.leavers();
+    // Fail closed: with no Okta users read, nobody is a leaver.
+    if !input.desired.okta_ids.is_empty() {
+        d.leavers();
+    }
     d.groups();
     d.unmanaged();
     d.out
@@ -385,11 +388,26 @@ impl<'a> Differ<'a> {
                             old: None,
                             new: Some(okta_id.0.clone()),
                         });
-                        reasons.push(Reason {
-                            file: "(correlation)".into(),
-                            line: 0,
-                            rule: "link by UPN/mail".into(),
+                        // Linking is done on behalf of the rules that select the user.
+                        reasons.extend(all_reasons.iter().map(|r| Reason {
+                            rule: format!("{}: link existing account", r.rule),
+                            ..r.clone()
+                        }));
+                    }
+                    // A returning leaver: clear the offboarding stamp so a later
+                    // departure counts its grace period afresh.
+                    let stamp_prop = settings.offboarded_at_attribute.property();
+                    if let Some(stamp) = settings.offboarded_at_attribute.get(live) {
+                        properties.insert(stamp_prop.clone(), None);
+                        changes.push(Change {
+                            field: stamp_prop,
+                            old: Some(stamp),
+                            new: None,
                         });
+                        reasons.extend(all_reasons.iter().map(|r| Reason {
+                            rule: format!("{}: selected again", r.rule),
+                            ..r.clone()
+                        }));
                     }
                     if !properties.is_empty() {
                         self.push(
@@ -668,7 +686,7 @@ impl<'a> Differ<'a> {
                 None => Leaver {
                     okta_id: okta_id.clone(),
                     login: okta_id.0.clone(),
-                    why: LeaveReason::Deprovisioned,
+                    why: LeaveReason::Deleted,
                     since: None,
                 },
             };
@@ -692,8 +710,9 @@ impl<'a> Differ<'a> {
                 self.out.diagnostics.push(Diagnostic::warning(
                     None,
                     format!(
-                        "protected account `{}` would be offboarded ({:?}); left untouched",
-                        live.user_principal_name, leaver.why
+                        "protected account `{}` would be offboarded ({}); left untouched",
+                        live.user_principal_name,
+                        leaver.why.describe()
                     ),
                 ));
                 continue;
@@ -702,11 +721,7 @@ impl<'a> Differ<'a> {
                 id: Some(live.id.clone()),
                 upn: live.user_principal_name.clone(),
             };
-            let why = match leaver.why {
-                LeaveReason::Suspended => "SUSPENDED in Okta",
-                LeaveReason::Deprovisioned => "DEPROVISIONED in Okta",
-                LeaveReason::OutOfScope => "no rule selects this user",
-            };
+            let why = leaver.why.describe();
             let mut reasons = vec![Reason {
                 rule: format!("offboarding: {why}"),
                 ..reason.clone()
@@ -1034,9 +1049,9 @@ impl<'a> Differ<'a> {
     fn why_not_member(&self, okta_id: &str) -> String {
         let id = OktaUserId(okta_id.to_owned());
         match self.input.desired.leavers.get(&id) {
-            Some(l) => format!("offboarding: {:?}", l.why).to_lowercase(),
+            Some(l) => format!("offboarding: {}", l.why.describe()),
             None if !self.input.desired.okta_ids.contains(&id) => {
-                "offboarding: gone from okta".into()
+                format!("offboarding: {}", LeaveReason::Deleted.describe())
             }
             None => "no rule puts this user in the group".into(),
         }

@@ -6,6 +6,7 @@ mod explain;
 mod plan_apply;
 mod purity;
 mod safety;
+mod scenarios;
 mod schema;
 mod snapshots;
 mod validate;
