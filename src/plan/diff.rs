@@ -444,6 +444,84 @@ impl<'a> Differ<'a> {
         }
     }
 
+    /// Warnings about licences okta365 does not assign itself: group-based
+    /// licences that disagree with the policy, and assignment errors Graph reports.
+    fn license_notes(
+        &mut self,
+        live: &User,
+        wanted: &BTreeSet<&str>,
+        want: &crate::compile::DesiredUser,
+    ) {
+        let upn = &live.user_principal_name;
+        for state in &live.license_assignment_states {
+            let part = self.sku_name(state.sku_id.as_str());
+            if let Some(error) = state.error.as_deref().filter(|e| *e != "None") {
+                let meaning = match error {
+                    "CountViolation" => "no free seats",
+                    "MutuallyExclusiveViolation" => "conflicts with another licence the user has",
+                    "DependencyViolation" => "needs a licence the user does not have",
+                    "ProhibitedInUsageLocationViolation" => {
+                        "not available in the user's usageLocation"
+                    }
+                    "UniquenessViolation" => "a proxy address is already taken",
+                    _ => "see the licence's state in the Entra admin centre",
+                };
+                self.out.diagnostics.push(Diagnostic::warning(
+                    None,
+                    format!("licence {part} of `{upn}` is in error: {error} ({meaning})"),
+                ));
+            }
+            let Some(group) = &state.assigned_by_group else {
+                continue;
+            };
+            let group_name = self
+                .live
+                .groups
+                .iter()
+                .find(|g| &g.id == group)
+                .map_or_else(|| group.0.clone(), |g| g.display_name.clone());
+            if !wanted.contains(state.sku_id.as_str()) {
+                self.out.diagnostics.push(
+                    Diagnostic::warning(
+                        None,
+                        format!("`{upn}` inherits {part} from group `{group_name}`, but no rule grants it"),
+                    )
+                    .with_hint("okta365 never removes group-assigned licences; change the group's membership or its licence"),
+                );
+            } else if let Some(plans) = want.licenses.get(&part) {
+                let sku = self.skus.get(part.as_str());
+                let inherited: BTreeSet<String> = state
+                    .disabled_plans
+                    .iter()
+                    .map(|id| {
+                        sku.and_then(|s| s.service_plans.iter().find(|p| &p.service_plan_id == id))
+                            .map_or_else(|| id.0.clone(), |p| p.service_plan_name.clone())
+                    })
+                    .collect();
+                if inherited != plans.value {
+                    let list = |set: &BTreeSet<String>| {
+                        if set.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            set.iter().cloned().collect::<Vec<_>>().join(", ")
+                        }
+                    };
+                    self.out.diagnostics.push(
+                        Diagnostic::warning(
+                            None,
+                            format!(
+                                "`{upn}` inherits {part} from group `{group_name}` with disabled plans {}, but the policy says {}",
+                                list(&inherited),
+                                list(&plans.value)
+                            ),
+                        )
+                        .with_hint("group-based licensing wins for this user; align the group's licence or the rule"),
+                    );
+                }
+            }
+        }
+    }
+
     fn licenses(
         &mut self,
         user: &UserRef,
@@ -544,6 +622,9 @@ impl<'a> Differ<'a> {
                     .collect(),
                 disabled_plan_names: names,
             });
+        }
+        if let Some(live) = live {
+            self.license_notes(live, &wanted_ids, want);
         }
         for sku_id in direct.keys() {
             if wanted_ids.contains(sku_id) {
