@@ -304,6 +304,7 @@ mod tests {
             summary: Summary::default(),
             licenses: vec![],
             actions,
+            manual_steps: vec![],
             unmanaged: vec![],
             warnings: vec![],
         };

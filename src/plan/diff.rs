@@ -17,7 +17,7 @@ use crate::model::graph::{SubscribedSku, User};
 use crate::model::state::LiveState;
 use crate::model::{ObjectId, OktaUserId};
 use crate::policy::Diagnostic;
-use crate::policy::types::{GuestLeave, Lifecycle, Protected, TeamRole};
+use crate::policy::types::{GuestLeave, Lifecycle, MailboxOnLeave, Protected, TeamRole};
 
 /// An operation with what people need to review it; ordering comes later.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +56,21 @@ pub struct DiffOutput {
     pub diagnostics: Vec<Diagnostic>,
     /// Number of live users okta365 manages (for the removal budget).
     pub managed_users: usize,
+    /// Steps Graph cannot carry out, for a person to do.
+    pub manual_steps: Vec<ManualStep>,
+}
+
+/// Something okta365 cannot do through Graph, with the exact command to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualStep {
+    /// What it is about (`user UPN`).
+    pub target: String,
+    /// What to do, in words.
+    pub what: String,
+    /// The command (Exchange Online PowerShell).
+    pub command: String,
+    /// The policy lines behind it.
+    pub reasons: Vec<Reason>,
 }
 
 /// Inputs of the diff besides the two states.
@@ -855,6 +870,18 @@ impl<'a> Differ<'a> {
                     reasons.clone(),
                 );
             }
+            if live.account_enabled && offboarding.mailbox == MailboxOnLeave::ConvertToShared {
+                self.out.manual_steps.push(ManualStep {
+                    target: user_target(&user.upn),
+                    what: "convert the mailbox to a shared mailbox before its licence is reclaimed"
+                        .into(),
+                    command: format!(
+                        "Set-Mailbox -Identity '{}' -Type Shared",
+                        user.upn.replace('\'', "''")
+                    ),
+                    reasons: reasons.clone(),
+                });
+            }
             if live.account_enabled {
                 self.push(
                     Op::DisableUser { user: user.clone() },
@@ -1097,6 +1124,15 @@ impl<'a> Differ<'a> {
                 want.mail_nickname,
                 user.upn
             );
+            if team && owners.contains(member) && owners.len() == 1 {
+                self.out.diagnostics.push(
+                    Diagnostic::warning(
+                        None,
+                        format!("`{}` is the only owner of `{}`; removing them leaves it without an owner", u.user_principal_name, want.mail_nickname),
+                    )
+                    .with_hint("give the Team another owner (a rule with `role: owner`, or by hand)"),
+                );
+            }
             let role = if owners.contains(member) {
                 TeamRole::Owner
             } else {

@@ -14,7 +14,7 @@ pub mod settings;
 use serde::{Deserialize, Serialize};
 
 pub use action::{Action, ActionKind, Change, Op, Reason};
-pub use diff::Unmanaged;
+pub use diff::{ManualStep, Unmanaged};
 pub use safety::Seats;
 pub use settings::{Marker, PlanSettings};
 
@@ -54,6 +54,9 @@ pub struct Plan {
     pub licenses: Vec<Seats>,
     /// Actions in execution order.
     pub actions: Vec<Action>,
+    /// Steps for a person to do (Graph cannot), in the order they arise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manual_steps: Vec<ManualStep>,
     /// Objects left alone.
     pub unmanaged: Vec<Unmanaged>,
     /// Warnings (errors stop the plan instead).
@@ -160,6 +163,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
         summary,
         licenses,
         actions,
+        manual_steps: out.manual_steps,
         unmanaged: out.unmanaged,
         warnings: diagnostics,
     })

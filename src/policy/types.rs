@@ -386,6 +386,23 @@ pub struct Offboarding {
     /// 30 days). Absent = never: deletion is opt-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_after_days: Option<u32>,
+    /// What happens to the mailbox when the user is disabled: `keep` (default;
+    /// the licence keeps it until reclaimed) or `convert_to_shared`, which
+    /// Graph cannot do: the plan lists it as a manual step with the
+    /// Exchange Online PowerShell command, before licences are reclaimed.
+    #[serde(default)]
+    pub mailbox: MailboxOnLeave,
+}
+
+/// What to do with a leaver's mailbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MailboxOnLeave {
+    /// Leave it; it lives as long as the licence.
+    #[default]
+    Keep,
+    /// Convert it to a shared mailbox (a manual step in Exchange Online).
+    ConvertToShared,
 }
 
 impl Default for Offboarding {
@@ -395,6 +412,7 @@ impl Default for Offboarding {
             remove_memberships: true,
             reclaim_licenses_after_days: 30,
             delete_after_days: None,
+            mailbox: MailboxOnLeave::Keep,
         }
     }
 }

@@ -76,6 +76,14 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "</details>")?;
         writeln!(out)?;
     }
+    if !plan.manual_steps.is_empty() {
+        writeln!(out, "**Manual steps** (Graph cannot do these)")?;
+        writeln!(out)?;
+        for m in &plan.manual_steps {
+            writeln!(out, "- {}: {}: `{}`", escape(&m.target), m.what, m.command)?;
+        }
+        writeln!(out)?;
+    }
     if !plan.warnings.is_empty() {
         writeln!(out, "**Warnings**")?;
         writeln!(out)?;

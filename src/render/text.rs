@@ -124,6 +124,22 @@ fn write_action(a: &Action, out: &mut dyn Write, style: Style) -> io::Result<()>
 }
 
 fn write_footer(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
+    if !plan.manual_steps.is_empty() {
+        writeln!(
+            out,
+            "Manual steps (Graph cannot do these; do them by hand):"
+        )?;
+        for m in &plan.manual_steps {
+            writeln!(out, "  {} {}: {}", style.paint("35", "!"), m.target, m.what)?;
+            writeln!(out, "      {}", m.command)?;
+            writeln!(
+                out,
+                "      {}",
+                style.paint("2", &format!("# {}", super::reasons(&m.reasons)))
+            )?;
+        }
+        writeln!(out)?;
+    }
     if !plan.unmanaged.is_empty() {
         writeln!(out, "Left alone (not managed by okta365):")?;
         for u in &plan.unmanaged {
