@@ -200,6 +200,13 @@ fn resolve(op: &Op, created: &BTreeMap<String, ObjectId>) -> Result<Op, ApplyErr
         | Op::DeleteUser { user: u }
         | Op::RemoveGuest { user: u } => *u = user(u)?,
         Op::CreateTeam { group: g } => *g = group(g)?,
+        Op::SetManager {
+            user: u,
+            manager: m,
+        } => {
+            *u = user(u)?;
+            *m = user(m)?;
+        }
         Op::AddMember { group: g, user: u }
         | Op::RemoveMember { group: g, user: u }
         | Op::AddTeamMember {

@@ -170,6 +170,13 @@ impl SnapshotBackend {
                 }
                 Ok(Outcome::Done)
             }
+            Op::SetManager { user, manager } => {
+                let manager_id = self.user_mut(manager)?.id.clone();
+                let u = self.user_mut(user)?;
+                u.other
+                    .insert("manager".into(), serde_json::json!({ "id": manager_id }));
+                Ok(Outcome::Done)
+            }
             Op::AddMember { group, user } => self.add_member(group, user, false),
             Op::AddTeamMember { group, user, role } => {
                 self.add_member(group, user, *role == TeamRole::Owner)

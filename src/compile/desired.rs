@@ -45,6 +45,8 @@ pub struct DesiredUser {
     pub attributes: BTreeMap<String, Sourced<String>>,
     /// SKU part number → disabled service plan names.
     pub licenses: BTreeMap<String, Sourced<BTreeSet<String>>>,
+    /// The manager, an Okta user (from the `manager` mapping).
+    pub manager: Option<Sourced<OktaUserId>>,
 }
 
 impl DesiredUser {

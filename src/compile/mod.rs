@@ -33,6 +33,7 @@ pub fn compile(
     let mut c = Compiler::new(checked, source);
     c.check_okta_groups();
     c.users();
+    c.managers();
     c.mirrors();
     c.memberships();
     c.check_licenses(skus);
@@ -450,6 +451,7 @@ impl<'a> Compiler<'a> {
                     enabled,
                     attributes: resolved,
                     licenses,
+                    manager: None,
                 },
             );
         }
@@ -742,6 +744,50 @@ impl<'a> Compiler<'a> {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Turns the `manager` mapping (an Okta id, login, email or employee
+    /// number) into the manager's Okta user. A manager without an account is
+    /// a warning: the relationship is set once they have one.
+    fn managers(&mut self) {
+        let mut index: BTreeMap<String, &OktaUserId> = BTreeMap::new();
+        for u in &self.source.users {
+            index.insert(u.id.0.to_lowercase(), &u.id);
+            for field in ["login", "email", "employeeNumber"] {
+                if let Some(v) = u.profile_str(field).filter(|v| !v.is_empty()) {
+                    index.entry(v.to_lowercase()).or_insert(&u.id);
+                }
+            }
+        }
+        let accounts: BTreeSet<OktaUserId> = self.state.users.keys().cloned().collect();
+        for user in self.state.users.values_mut() {
+            let Some(key) = user.attributes.remove("manager") else {
+                continue;
+            };
+            match index.get(&key.value.to_lowercase()) {
+                Some(&id) if id == &user.okta_id => {}
+                Some(&id) if accounts.contains(id) => {
+                    user.manager = Some(Sourced {
+                        value: id.clone(),
+                        reasons: key.reasons,
+                    });
+                }
+                found => {
+                    let why = if found.is_some() {
+                        "has no Office 365 account"
+                    } else {
+                        "is not an Okta user"
+                    };
+                    self.diagnostics.push(Diagnostic::warning(
+                        None,
+                        format!(
+                            "manager `{}` of `{}` {why}; the manager is left as it is",
+                            key.value, user.login
+                        ),
+                    ));
                 }
             }
         }

@@ -56,6 +56,11 @@ impl User {
         }
     }
 
+    /// The manager's object id, when read with `$expand=manager($select=id)`.
+    pub fn manager_id(&self) -> Option<&str> {
+        self.other.get("manager")?.get("id")?.as_str()
+    }
+
     /// Whether this is a B2B guest.
     pub fn is_guest(&self) -> bool {
         self.user_type.as_deref() == Some("Guest")

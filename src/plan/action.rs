@@ -183,6 +183,13 @@ pub enum Op {
         /// The guest.
         user: UserRef,
     },
+    /// Set the user's manager (`PUT /users/{id}/manager/$ref`).
+    SetManager {
+        /// The user.
+        user: UserRef,
+        /// The manager.
+        manager: UserRef,
+    },
 }
 
 /// Short names of action kinds, as `kind` in JSON plans.
@@ -219,6 +226,8 @@ pub enum ActionKind {
     InviteGuest,
     /// Remove a guest.
     RemoveGuest,
+    /// Set a user's manager.
+    SetManager,
 }
 
 impl ActionKind {
@@ -231,7 +240,7 @@ impl ActionKind {
             | Self::CreateTeam
             | Self::AddTeamMember
             | Self::InviteGuest => '+',
-            Self::UpdateUser | Self::EnableUser | Self::AssignLicenses => '~',
+            Self::UpdateUser | Self::EnableUser | Self::AssignLicenses | Self::SetManager => '~',
             Self::DisableUser
             | Self::RevokeSessions
             | Self::DeleteUser
@@ -259,6 +268,7 @@ impl ActionKind {
             Self::RemoveTeamMember => "remove Team member from",
             Self::InviteGuest => "invite guest",
             Self::RemoveGuest => "remove guest",
+            Self::SetManager => "set manager of",
         }
     }
 
@@ -279,6 +289,7 @@ impl ActionKind {
             Self::RemoveTeamMember => "remove Team member",
             Self::InviteGuest => "invite",
             Self::RemoveGuest => "remove guest",
+            Self::SetManager => "manager",
         }
     }
 
@@ -306,6 +317,7 @@ impl Op {
             | Self::AssignLicenses { user, .. }
             | Self::DeleteUser { user }
             | Self::RemoveGuest { user }
+            | Self::SetManager { user, .. }
             | Self::AddMember { user, .. }
             | Self::RemoveMember { user, .. }
             | Self::AddTeamMember { user, .. }
@@ -331,6 +343,7 @@ impl Op {
             Self::RemoveTeamMember { .. } => ActionKind::RemoveTeamMember,
             Self::InviteGuest { .. } => ActionKind::InviteGuest,
             Self::RemoveGuest { .. } => ActionKind::RemoveGuest,
+            Self::SetManager { .. } => ActionKind::SetManager,
         }
     }
 }

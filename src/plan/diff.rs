@@ -111,6 +111,7 @@ pub fn diff(input: &DiffInput) -> DiffOutput {
     let mut d = Differ::new(input);
     d.users();
     d.guests();
+    d.managers();
     // Fail closed: with no Okta users read, nobody is a leaver.
     if !input.desired.okta_ids.is_empty() {
         d.leavers();
@@ -210,6 +211,55 @@ impl<'a> Differ<'a> {
             changes,
             reasons,
         });
+    }
+
+    /// Sets managers that differ from what Okta says (after `users`, so
+    /// every account, new ones included, is resolved).
+    fn managers(&mut self) {
+        let by_id: BTreeMap<&ObjectId, &User> =
+            self.live.users.iter().map(|u| (&u.id, u)).collect();
+        for (okta_id, want) in &self.input.desired.users {
+            let Some(manager) = &want.manager else {
+                continue;
+            };
+            let (Some(user), Some(boss)) = (
+                self.resolved.get(okta_id),
+                self.resolved.get(&manager.value),
+            ) else {
+                continue;
+            };
+            if let Some(id) = &user.id
+                && self.protected.contains(id)
+            {
+                continue;
+            }
+            let current = user
+                .id
+                .as_ref()
+                .and_then(|id| by_id.get(id))
+                .and_then(|u| u.manager_id());
+            if boss.id.is_some() && current == boss.id.as_ref().map(|b| b.as_str()) {
+                continue;
+            }
+            let old = current.map(|c| {
+                by_id
+                    .get(&ObjectId(c.to_owned()))
+                    .map_or_else(|| c.to_owned(), |u| u.user_principal_name.clone())
+            });
+            self.push(
+                Op::SetManager {
+                    user: user.clone(),
+                    manager: boss.clone(),
+                },
+                user_target(&user.upn),
+                vec![Change {
+                    field: "manager".into(),
+                    old,
+                    new: Some(boss.upn.clone()),
+                }],
+                manager.reasons.clone(),
+            );
+        }
     }
 
     fn marker_of(&self, u: &User) -> Option<String> {

@@ -45,7 +45,8 @@ fn keys(op: &Op) -> (Option<String>, Option<String>) {
         | Op::RevokeSessions { user }
         | Op::AssignLicenses { user, .. }
         | Op::DeleteUser { user }
-        | Op::RemoveGuest { user } => (Some(user_key(user)), None),
+        | Op::RemoveGuest { user }
+        | Op::SetManager { user, .. } => (Some(user_key(user)), None),
         Op::AddMember { group, user }
         | Op::RemoveMember { group, user }
         | Op::AddTeamMember { group, user, .. }
@@ -68,6 +69,7 @@ fn rank(op: &Op) -> u8 {
         Op::CreateTeam { .. } => 6,
         Op::AddMember { .. } | Op::AddTeamMember { .. } => 7,
         Op::RemoveMember { .. } | Op::RemoveTeamMember { .. } => 8,
+        Op::SetManager { .. } => 7,
         Op::RemoveGuest { .. } | Op::DeleteUser { .. } => 9,
     }
 }
@@ -117,6 +119,11 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
         }
         if let Some(g) = &group
             && let Some(&c) = creates_group.get(g)
+        {
+            edge(c, i);
+        }
+        if let Op::SetManager { manager, .. } = &d.op
+            && let Some(&c) = creates_user.get(&user_key(manager))
         {
             edge(c, i);
         }

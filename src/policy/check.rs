@@ -34,6 +34,7 @@ pub const USER_ATTRIBUTES: &[&str] = &[
     "postalCode",
     "mobilePhone",
     "preferredLanguage",
+    "manager",
 ];
 
 const RULE_VARIABLES: &[&str] = &[
