@@ -124,7 +124,14 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
         out.managed_users,
         input.settings,
     ));
-    let (licenses, seat_errors) = safety::seats(&drafts, &input.live.skus);
+    let shortage = input
+        .policy
+        .policy
+        .licensing
+        .as_ref()
+        .map(|l| l.value.on_seat_shortage)
+        .unwrap_or_default();
+    let (licenses, seat_errors) = safety::seats(&mut drafts, &input.live.skus, shortage);
     diagnostics.extend(seat_errors);
     let actions = match order::order(drafts) {
         Ok(a) => a,

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, Location, did_you_mean};
 use super::types::{
-    GroupDef, GuestRule, Lifecycle, LookupValue, Mirror, PolicyFile, Protected, Rule,
+    GroupDef, GuestRule, Licensing, Lifecycle, LookupValue, Mirror, PolicyFile, Protected, Rule,
 };
 use super::yaml::{self, SpanIndex};
 
@@ -62,6 +62,8 @@ pub struct Policy {
     pub guests: Vec<Item<GuestRule>>,
     /// Joiner and leaver behaviour (defaults when no file sets it).
     pub lifecycle: Option<Item<Lifecycle>>,
+    /// Licence-wide settings (defaults when no file sets them).
+    pub licensing: Option<Item<Licensing>>,
     /// Protected accounts, merged across files.
     pub protected: Protected,
 }
@@ -190,6 +192,33 @@ pub fn parse_typed<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Sets a section that only one file may set, or reports the second one.
+fn set_once<T>(
+    policy: &mut Policy,
+    name: &str,
+    value: Option<T>,
+    slot: impl Fn(&mut Policy) -> &mut Option<Item<T>>,
+    file: usize,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let Some(value) = value else { return };
+    let pointer = format!("/{name}");
+    if let Some((first_file, first_pointer)) =
+        slot(policy).as_ref().map(|f| (f.file, f.pointer.clone()))
+    {
+        let first_at = policy.location(first_file, &first_pointer);
+        diagnostics.push(
+            Diagnostic::error(
+                Some(policy.key_location(file, &pointer)),
+                format!("`{name}` is set in two files"),
+            )
+            .with_hint(format!("keep one; the other is at {first_at}")),
+        );
+        return;
+    }
+    *slot(policy) = Some(item(value, file, pointer));
+}
+
 /// Parses, schema-checks and merges policy files. Returns the policy when no
 /// file had an error, and every diagnostic found (all files, all errors).
 pub fn load(sources: &[PolicySource]) -> (Option<Policy>, Vec<Diagnostic>) {
@@ -250,22 +279,22 @@ fn merge(policy: &mut Policy, file: usize, parsed: PolicyFile, diagnostics: &mut
     for (i, g) in parsed.guests.into_iter().enumerate() {
         policy.guests.push(item(g, file, format!("/guests/{i}")));
     }
-    if let Some(lifecycle) = parsed.lifecycle {
-        let pointer = "/lifecycle".to_owned();
-        match &policy.lifecycle {
-            Some(first) => diagnostics.push(
-                Diagnostic::error(
-                    Some(policy.key_location(file, &pointer)),
-                    "`lifecycle` is set in two files",
-                )
-                .with_hint(format!(
-                    "keep one; the other is at {}",
-                    policy.item_location(first)
-                )),
-            ),
-            None => policy.lifecycle = Some(item(lifecycle, file, pointer)),
-        }
-    }
+    set_once(
+        policy,
+        "lifecycle",
+        parsed.lifecycle,
+        |p| &mut p.lifecycle,
+        file,
+        diagnostics,
+    );
+    set_once(
+        policy,
+        "licensing",
+        parsed.licensing,
+        |p| &mut p.licensing,
+        file,
+        diagnostics,
+    );
     if let Some(p) = parsed.protected {
         policy.protected.upns.extend(p.upns);
         policy.protected.object_ids.extend(p.object_ids);

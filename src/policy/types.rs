@@ -42,6 +42,31 @@ pub struct PolicyFile {
     /// Accounts okta365 never modifies (break-glass admins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected: Option<Protected>,
+    /// Licence-wide settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licensing: Option<Licensing>,
+}
+
+/// Licence-wide settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Licensing {
+    /// When a SKU has fewer free seats than the plan assigns: `refuse` the
+    /// plan (default), or `assign_partially`: assign as many as fit, in
+    /// order of UPN, and list who waits.
+    #[serde(default)]
+    pub on_seat_shortage: SeatShortage,
+}
+
+/// What to do when seats run short.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatShortage {
+    /// Refuse the plan with the numbers.
+    #[default]
+    Refuse,
+    /// Assign what fits (by UPN order); the rest wait for seats.
+    AssignPartially,
 }
 
 /// A lookup table value: one string, or a list of strings (for licence bundles
