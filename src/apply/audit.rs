@@ -32,6 +32,9 @@ pub struct AuditRecord {
     pub changes: Vec<Change>,
     /// The policy rules behind it.
     pub reasons: Vec<Reason>,
+    /// The removal-budget override the plan was made with, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_removals: Option<usize>,
 }
 
 impl AuditRecord {
@@ -46,6 +49,7 @@ impl AuditRecord {
             result: result.clone(),
             changes: action.changes.clone(),
             reasons: action.reasons.clone(),
+            allowed_removals: plan.allowed_removals,
         }
     }
 }

@@ -309,6 +309,7 @@ mod tests {
             fingerprint: "f".into(),
             now: "n".into(),
             summary: Summary::default(),
+            allowed_removals: None,
             licenses: vec![],
             actions,
             manual_steps: vec![],

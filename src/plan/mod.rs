@@ -50,6 +50,10 @@ pub struct Plan {
     pub now: String,
     /// Counts.
     pub summary: Summary,
+    /// Removals allowed beyond the budget (`--allow-removals`), recorded with
+    /// every audit record of the apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_removals: Option<usize>,
     /// Seats per SKU the plan touches.
     pub licenses: Vec<Seats>,
     /// Actions in execution order.
@@ -168,6 +172,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
         fingerprint: input.fingerprint.clone(),
         now: input.settings.now.to_string(),
         summary,
+        allowed_removals: input.settings.allow_removals,
         licenses,
         actions,
         manual_steps: out.manual_steps,

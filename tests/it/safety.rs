@@ -23,6 +23,23 @@ fn the_removal_budget_refuses_mass_offboarding_unless_allowed() {
 
     let (code, _, stderr) = scratch.run(&["plan", "--now", NOW, "--allow-removals", "1000"]);
     assert_eq!(code, 0, "{stderr}");
+
+    // The override is recorded in every audit record of the apply.
+    let (code, _, stderr) = scratch.run(&[
+        "apply",
+        "--auto-approve",
+        "--now",
+        NOW,
+        "--allow-removals",
+        "1000",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = scratch.read(".okta365/audit.jsonl");
+    assert!(!audit.is_empty());
+    for line in audit.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(record["allowed_removals"], 1000, "{line}");
+    }
 }
 
 #[test]
