@@ -78,6 +78,39 @@ pub struct Ownership {
         )
     )]
     pub offboarded_at_attribute: Marker,
+    /// How an existing account without the marker is matched to an Okta
+    /// user: Graph properties compared, in order, with the values the
+    /// policies map for the user (case-insensitive).
+    pub match_by: Vec<MatchKey>,
+}
+
+/// A property accounts are matched by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum MatchKey {
+    /// The UPN the policies give the user.
+    #[serde(rename = "userPrincipalName")]
+    UserPrincipalName,
+    /// The mail address.
+    #[serde(rename = "mail")]
+    Mail,
+    /// The employee id.
+    #[serde(rename = "employeeId")]
+    EmployeeId,
+    /// The mail nickname.
+    #[serde(rename = "mailNickname")]
+    MailNickname,
+}
+
+impl MatchKey {
+    /// The Graph property name.
+    pub fn property(self) -> &'static str {
+        match self {
+            Self::UserPrincipalName => "userPrincipalName",
+            Self::Mail => "mail",
+            Self::EmployeeId => "employeeId",
+            Self::MailNickname => "mailNickname",
+        }
+    }
 }
 
 impl Default for Ownership {
@@ -85,6 +118,7 @@ impl Default for Ownership {
         Self {
             okta_id_attribute: Marker::ExtensionAttribute(15),
             offboarded_at_attribute: Marker::ExtensionAttribute(14),
+            match_by: vec![MatchKey::UserPrincipalName, MatchKey::Mail],
         }
     }
 }
@@ -157,6 +191,12 @@ impl Config {
         PlanSettings {
             okta_id_attribute: self.ownership.okta_id_attribute.clone(),
             offboarded_at_attribute: self.ownership.offboarded_at_attribute.clone(),
+            match_by: self
+                .ownership
+                .match_by
+                .iter()
+                .map(|k| k.property().to_owned())
+                .collect(),
             max_removal_percent: self.safety.max_removal_percent,
             min_removals: self.safety.min_removals,
             ..PlanSettings::new(now)

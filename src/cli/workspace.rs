@@ -113,6 +113,7 @@ impl Workspace {
         let stable = (
             &settings.okta_id_attribute,
             &settings.offboarded_at_attribute,
+            &settings.match_by,
             settings.max_removal_percent,
             settings.min_removals,
         );

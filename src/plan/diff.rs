@@ -93,8 +93,8 @@ struct Differ<'a> {
     input: &'a DiffInput<'a>,
     live: &'a LiveState,
     marker: BTreeMap<String, Vec<&'a User>>,
-    by_upn: BTreeMap<String, &'a User>,
-    by_mail: BTreeMap<String, &'a User>,
+    /// Property name → lowercased value → user, for correlation.
+    by_property: BTreeMap<String, BTreeMap<String, &'a User>>,
     protected: BTreeSet<&'a ObjectId>,
     skus: BTreeMap<&'a str, &'a SubscribedSku>,
     /// Okta id → the user reference plans use for them.
@@ -134,15 +134,21 @@ impl<'a> Differ<'a> {
         let live = input.live;
         let settings = input.settings;
         let mut marker: BTreeMap<String, Vec<&User>> = BTreeMap::new();
-        let mut by_upn = BTreeMap::new();
-        let mut by_mail = BTreeMap::new();
+        let mut by_property: BTreeMap<String, BTreeMap<String, &User>> = BTreeMap::new();
+        let mut properties: BTreeSet<&str> = settings.match_by.iter().map(String::as_str).collect();
+        properties.insert("mail"); // guests are always found by mail
         for u in &live.users {
             if let Some(id) = settings.okta_id_attribute.get(u) {
                 marker.entry(id).or_default().push(u);
             }
-            by_upn.insert(lower(&u.user_principal_name), u);
-            if let Some(mail) = u.property("mail") {
-                by_mail.entry(lower(&mail)).or_insert(u);
+            for p in &properties {
+                if let Some(v) = u.property(p).filter(|v| !v.is_empty()) {
+                    by_property
+                        .entry((*p).to_owned())
+                        .or_default()
+                        .entry(lower(&v))
+                        .or_insert(u);
+                }
             }
         }
         let mut protected: BTreeSet<&ObjectId> = BTreeSet::new();
@@ -178,8 +184,7 @@ impl<'a> Differ<'a> {
             input,
             live,
             marker,
-            by_upn,
-            by_mail,
+            by_property,
             protected,
             skus: live
                 .skus
@@ -299,12 +304,12 @@ impl<'a> Differ<'a> {
         }
         for (kind, key) in keys {
             let Some(key) = key else { continue };
-            let index = if *kind == "mail" {
-                &self.by_mail
-            } else {
-                &self.by_upn
-            };
-            if let Some(u) = index.get(&lower(key)).copied() {
+            let found = self
+                .by_property
+                .get(*kind)
+                .and_then(|index| index.get(&lower(key)))
+                .copied();
+            if let Some(u) = found {
                 if let Some(other) = self.marker_of(u).filter(|m| m != okta_id.as_str()) {
                     self.out.diagnostics.push(
                         Diagnostic::error(
@@ -341,12 +346,12 @@ impl<'a> Differ<'a> {
         let marker_prop = settings.okta_id_attribute.property();
         for (okta_id, want) in &self.input.desired.users {
             let upn = want.upn().unwrap_or_default().to_owned();
-            let mail = want.attributes.get("mail").map(|m| m.value.clone());
-            let Ok(found) = self.correlate(
-                okta_id,
-                &want.login,
-                &[("UPN", Some(&upn)), ("mail", mail.as_deref())],
-            ) else {
+            let keys: Vec<(&str, Option<&str>)> = settings
+                .match_by
+                .iter()
+                .map(|p| (p.as_str(), want.attributes.get(p).map(|v| v.value.as_str())))
+                .collect();
+            let Ok(found) = self.correlate(okta_id, &want.login, &keys) else {
                 continue;
             };
             let all_reasons: Vec<Reason> = dedup(

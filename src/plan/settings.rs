@@ -76,6 +76,9 @@ pub struct PlanSettings {
     pub okta_id_attribute: Marker,
     /// Where okta365 stamps the time it first disabled a leaver.
     pub offboarded_at_attribute: Marker,
+    /// Graph properties that match an unlinked account to an Okta user, in
+    /// order (the values the policies map for the user).
+    pub match_by: Vec<String>,
     /// Refuse plans removing more than this share of managed users (percent)…
     pub max_removal_percent: f64,
     /// …when they also remove at least this many.
@@ -93,6 +96,7 @@ impl PlanSettings {
         Self {
             okta_id_attribute: Marker::ExtensionAttribute(15),
             offboarded_at_attribute: Marker::ExtensionAttribute(14),
+            match_by: vec!["userPrincipalName".into(), "mail".into()],
             max_removal_percent: 10.0,
             min_removals: 10,
             allow_removals: None,
