@@ -68,25 +68,7 @@ fn write_action(a: &Action, out: &mut dyn Write, style: Style) -> io::Result<()>
                     || new.contains('\n') =>
             {
                 writeln!(out, "      {}:", c.field)?;
-                let diff = similar::TextDiff::from_words(old.as_str(), new.as_str());
-                for change in diff.iter_all_changes() {
-                    let text = change.value();
-                    let line = match change.tag() {
-                        similar::ChangeTag::Delete => style.paint("31", &format!("[-{text}-]")),
-                        similar::ChangeTag::Insert => style.paint("32", &format!("{{+{text}+}}")),
-                        similar::ChangeTag::Equal => text.to_owned(),
-                    };
-                    write!(
-                        out,
-                        "{}",
-                        if change.tag() == similar::ChangeTag::Equal && text.trim().is_empty() {
-                            text.to_owned()
-                        } else {
-                            line
-                        }
-                    )?;
-                }
-                writeln!(out)?;
+                write_long_change(old, new, out, style)?;
             }
             (Some(old), Some(new)) => writeln!(
                 out,
@@ -121,6 +103,22 @@ fn write_action(a: &Action, out: &mut dyn Write, style: Style) -> io::Result<()>
         )?;
     }
     writeln!(out)
+}
+
+/// A long or multi-line value, old and new on lines of their own, as a
+/// line diff: `-` lines were removed, `+` lines added, the rest unchanged.
+fn write_long_change(old: &str, new: &str, out: &mut dyn Write, style: Style) -> io::Result<()> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    for change in diff.iter_all_changes() {
+        let text = change.value().trim_end_matches('\n');
+        let line = match change.tag() {
+            similar::ChangeTag::Delete => style.paint("31", &format!("- {text}")),
+            similar::ChangeTag::Insert => style.paint("32", &format!("+ {text}")),
+            similar::ChangeTag::Equal => format!("  {text}"),
+        };
+        writeln!(out, "        {line}")?;
+    }
+    Ok(())
 }
 
 fn write_footer(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {

@@ -5,20 +5,17 @@ use crate::common::{NOW, Scratch};
 #[test]
 fn the_removal_budget_refuses_mass_offboarding_unless_allowed() {
     let scratch = Scratch::new();
-    // Everyone leaves the Employees group in Okta: every employee would be disabled.
-    scratch.edit_json("examples/acme/okta/groups.json", |groups| {
-        for g in groups.as_array_mut().unwrap() {
-            if g["profile"]["name"] == "Employees" {
-                g["profile"]["name"] = "Former Employees".into();
+    // A bad import suspends every active user in Okta: each would be disabled.
+    scratch.edit_json("examples/acme/okta/users.json", |users| {
+        for u in users.as_array_mut().unwrap() {
+            if u["status"] == "ACTIVE" {
+                u["status"] = "SUSPENDED".into();
             }
         }
     });
     let (code, stdout, stderr) = scratch.run(&["plan", "--now", NOW]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(
-        stderr.contains("removal budget") || stderr.contains("would disable or delete"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("over the budget of 10 %"), "{stderr}");
     assert!(stderr.contains("--allow-removals"), "{stderr}");
 
     let (code, _, stderr) = scratch.run(&["plan", "--now", NOW, "--allow-removals", "1000"]);
