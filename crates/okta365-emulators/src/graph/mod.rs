@@ -1,0 +1,1 @@
+//! A Microsoft Graph emulator (work in progress).

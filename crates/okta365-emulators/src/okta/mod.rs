@@ -1,0 +1,1 @@
+//! An Okta Management API emulator (work in progress).
