@@ -67,6 +67,8 @@ pub enum Command {
     Explain(commands::explain::Args),
     /// Print the JSON Schema of policy files or of the config file.
     Schema(commands::schema::Args),
+    /// Serve an emulator of Okta or Microsoft Graph on loopback (offline rehearsal, tests).
+    Emulate(commands::emulate::Args),
 }
 
 /// Parses the arguments, runs the command, and returns the exit code.
@@ -91,6 +93,7 @@ pub fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::run(&cli, args, &ui).await,
             Command::Explain(args) => commands::explain::run(&cli, args, &ui).await,
             Command::Schema(args) => commands::schema::run(args),
+            Command::Emulate(args) => commands::emulate::run(args).await,
         }
     });
     match result {

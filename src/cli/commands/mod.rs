@@ -1,6 +1,7 @@
 //! One module a subcommand.
 
 pub mod apply;
+pub mod emulate;
 pub mod explain;
 pub mod plan;
 pub mod schema;
