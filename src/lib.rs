@@ -8,7 +8,8 @@
 //! ```
 //!
 //! * Pure core, no network and no clock (time is an input): [`policy`],
-//!   [`model`], [`compile`], [`plan`], [`render`].
+//!   [`model`], [`compile`], [`plan`], [`render`], and the synthetic tenant
+//!   [`generate`] for benchmarks.
 //! * I/O edge: [`providers`] (snapshots, Okta, Graph), [`apply`] (executor,
 //!   audit trail), [`cli`].
 
@@ -16,6 +17,7 @@ pub mod apply;
 pub mod cli;
 pub mod compile;
 pub mod config;
+pub mod generate;
 pub mod model;
 pub mod plan;
 pub mod policy;

@@ -69,6 +69,9 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Serve an emulator of Okta or Microsoft Graph on loopback (offline rehearsal, tests).
     Emulate(commands::emulate::Args),
+    /// Write a synthetic tenant (snapshots, config, policies) for benchmarks and smoke tests.
+    #[command(hide = true)]
+    Generate(commands::generate::Args),
 }
 
 /// Parses the arguments, runs the command, and returns the exit code.
@@ -94,6 +97,7 @@ pub fn main() -> ExitCode {
             Command::Explain(args) => commands::explain::run(&cli, args, &ui).await,
             Command::Schema(args) => commands::schema::run(args),
             Command::Emulate(args) => commands::emulate::run(args).await,
+            Command::Generate(args) => commands::generate::run(args),
         }
     });
     match result {
