@@ -39,8 +39,25 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
 
+    /// How to write logs and per-phase timings on stderr (`json`: one JSON object a line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+
+    /// No progress on stderr (errors, warnings and the data on stdout still appear).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How logs are written on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people; progress (phase timings) only on a terminal.
+    Human,
+    /// One JSON object a line, phase timings included, for tools and benchmarks.
+    Json,
 }
 
 /// When to colour output.
@@ -77,7 +94,7 @@ pub enum Command {
 /// Parses the arguments, runs the command, and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    terminal::init_tracing();
+    terminal::init_tracing(cli.log_format, cli.quiet);
     let ui = terminal::Ui::new(cli.color, cli.error_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

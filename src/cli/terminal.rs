@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::ValueEnum;
 
-use super::{ColorChoice, Failure};
+use super::{ColorChoice, Failure, LogFormat};
 use crate::policy::Diagnostic;
 use crate::render::text::Style;
 
@@ -83,13 +83,43 @@ pub fn confirm(question: &str) -> Result<bool, Failure> {
     Ok(answer.trim() == "yes")
 }
 
-/// Logs to stderr, filtered by `OKTA365_LOG` (default: warnings).
-pub fn init_tracing() {
+/// Logs to stderr, filtered by `OKTA365_LOG` when set. Otherwise warnings,
+/// plus progress (each phase's span, closed with its time) when stderr is a
+/// terminal or the format is JSON, unless `quiet`.
+pub fn init_tracing(format: LogFormat, quiet: bool) {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let progress = !quiet && (format == LogFormat::Json || std::io::stderr().is_terminal());
+    let default = if progress {
+        "warn,okta365=info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OKTA365_LOG")
-        .unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| default.into());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_span_events(FmtSpan::CLOSE);
+    let _ = match format {
+        LogFormat::Human => builder.with_target(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+/// Runs `f` inside the span of one phase (`load`, `read`, `render`, …): the
+/// span's close event carries its time (`time.busy`).
+pub fn phase<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
+    tracing::info_span!("phase", phase = name).in_scope(f)
+}
+
+/// The process's resident memory in MB (Linux; `None` elsewhere), for progress logs.
+pub fn resident_mb() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096 / 1_000_000)
 }

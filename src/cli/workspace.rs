@@ -48,16 +48,19 @@ impl Workspace {
         }
     }
 
-    /// Reads Okta and Office 365. Either side failing fails the whole read.
+    /// Reads Okta and Office 365, the two at once. Either side failing fails
+    /// the whole read (an Okta failure is reported first).
     pub async fn read(&self) -> Result<(SourceState, LiveState), Failure> {
-        let okta = self
-            .okta_snapshot()
-            .load()
-            .map_err(|e| Failure::Message(format!("reading Okta: {e}")))?;
-        let m365 = self
-            .m365_snapshot()
-            .load()
-            .map_err(|e| Failure::Message(format!("reading Office 365: {e}")))?;
+        let (okta, m365) = std::thread::scope(|s| {
+            let okta = s.spawn(|| self.okta_snapshot().load());
+            let m365 = self.m365_snapshot().load();
+            let okta = okta
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (okta, m365)
+        });
+        let okta = okta.map_err(|e| Failure::Message(format!("reading Okta: {e}")))?;
+        let m365 = m365.map_err(|e| Failure::Message(format!("reading Office 365: {e}")))?;
         Ok((okta, m365))
     }
 

@@ -6,7 +6,7 @@
 
 pub mod desired;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use desired::{
     DesiredGroup, DesiredGuest, DesiredState, DesiredUser, LeaveReason, Leaver, Sourced,
@@ -30,7 +30,8 @@ pub fn compile(
     source: &SourceState,
     skus: &[SubscribedSku],
 ) -> (DesiredState, Vec<Diagnostic>) {
-    let mut c = Compiler::new(checked, source);
+    let names = GroupNames::new(source);
+    let mut c = Compiler::new(checked, source, &names);
     c.check_okta_groups();
     c.users();
     c.managers();
@@ -40,11 +41,32 @@ pub fn compile(
     c.finish()
 }
 
+/// Okta group id → its id and name lowercased (the name when the group was read),
+/// made once for the selectors.
+struct GroupNames(HashMap<OktaGroupId, (String, Option<String>)>);
+
+impl GroupNames {
+    fn new(source: &SourceState) -> Self {
+        let names: HashMap<&OktaGroupId, String> = source
+            .groups
+            .iter()
+            .map(|g| (&g.id, g.profile.name.to_lowercase()))
+            .collect();
+        Self(
+            source
+                .members
+                .keys()
+                .map(|id| (id.clone(), (id.0.to_lowercase(), names.get(id).cloned())))
+                .collect(),
+        )
+    }
+}
+
 struct Compiler<'a> {
     checked: &'a Checked,
     source: &'a SourceState,
     /// Okta user id → lowercased names and ids of the user's groups.
-    user_groups: BTreeMap<&'a OktaUserId, BTreeSet<String>>,
+    user_groups: HashMap<&'a OktaUserId, BTreeSet<&'a str>>,
     state: DesiredState,
     diagnostics: Vec<Diagnostic>,
     /// (file, pointer, message) already reported, so a template problem is reported once.
@@ -53,6 +75,9 @@ struct Compiler<'a> {
     render_failures: BTreeMap<(usize, String), (String, Vec<String>)>,
     /// Group memberships asked for by rules: (group name, template location) → members.
     requested: Vec<Request>,
+    /// The reason of each policy rule and guest rule, made once and shared.
+    rule_reasons: Vec<Reason>,
+    guest_reasons: Vec<Reason>,
 }
 
 struct Request {
@@ -126,19 +151,15 @@ impl Context for GroupContext<'_> {
 }
 
 impl<'a> Compiler<'a> {
-    fn new(checked: &'a Checked, source: &'a SourceState) -> Self {
-        let names: BTreeMap<&OktaGroupId, String> = source
-            .groups
-            .iter()
-            .map(|g| (&g.id, g.profile.name.to_lowercase()))
-            .collect();
-        let mut user_groups: BTreeMap<&OktaUserId, BTreeSet<String>> = BTreeMap::new();
+    fn new(checked: &'a Checked, source: &'a SourceState, names: &'a GroupNames) -> Self {
+        let mut user_groups: HashMap<&OktaUserId, BTreeSet<&str>> = HashMap::new();
         for (group, members) in &source.members {
+            let (id, name) = &names.0[group];
             for member in members {
                 let set = user_groups.entry(member).or_default();
-                set.insert(group.0.to_lowercase());
-                if let Some(name) = names.get(group) {
-                    set.insert(name.clone());
+                set.insert(id);
+                if let Some(name) = name {
+                    set.insert(name);
                 }
             }
         }
@@ -151,16 +172,23 @@ impl<'a> Compiler<'a> {
             reported: BTreeSet::new(),
             render_failures: BTreeMap::new(),
             requested: Vec::new(),
+            rule_reasons: checked
+                .policy
+                .rules
+                .iter()
+                .map(|r| reason_at(checked, r.file, &r.pointer, &r.value.name))
+                .collect(),
+            guest_reasons: checked
+                .policy
+                .guests
+                .iter()
+                .map(|g| reason_at(checked, g.file, &g.pointer, &g.value.name))
+                .collect(),
         }
     }
 
     fn reason(&self, file: usize, pointer: &str, rule: &str) -> Reason {
-        let at = self.checked.policy.location(file, pointer);
-        Reason {
-            file: at.file,
-            line: at.line,
-            rule: rule.to_owned(),
-        }
+        reason_at(self.checked, file, pointer, rule)
     }
 
     fn report_once(&mut self, d: Diagnostic, file: usize, pointer: &str) {
@@ -326,7 +354,7 @@ impl<'a> Compiler<'a> {
             let mut licenses: BTreeMap<String, Sourced<BTreeSet<String>>> = BTreeMap::new();
             for rule in matched {
                 let item = &checked.policy.rules[rule.index];
-                let reason = self.reason(item.file, &item.pointer, &item.value.name);
+                let reason = self.rule_reasons[rule.index].clone();
                 let priority = item.value.priority;
                 if let Some(state) = rule.account {
                     account.push((state == AccountState::Enabled, priority, reason.clone()));
@@ -471,7 +499,7 @@ impl<'a> Compiler<'a> {
             let (a, b) = (&first.2, &other.2);
             self.diagnostics.push(
                 Diagnostic::error(
-                    Some(crate::policy::Location { file: b.file.clone(), line: b.line, col: 5 }),
+                    Some(crate::policy::Location { file: b.file.to_string(), line: b.line, col: 5 }),
                     format!(
                         "rules `{}` ({}:{}) and `{}` ({}:{}) set `{name}` of `{login}` to different values: `{}` and `{}`",
                         a.rule, a.file, a.line, b.rule, b.file, b.line, first.0, other.0
@@ -496,7 +524,7 @@ impl<'a> Compiler<'a> {
         login: &str,
     ) {
         let item = &self.checked.policy.guests[g.index];
-        let reason = self.reason(item.file, &item.pointer, &item.value.name);
+        let reason = self.guest_reasons[g.index].clone();
         let mail = self.render(&g.mail, ctx, login);
         let display = self.render(&g.display_name, ctx, login);
         let (Some(Rendered::One(mail)), Some(Rendered::One(display_name))) = (mail, display) else {
@@ -686,7 +714,7 @@ impl<'a> Compiler<'a> {
                 let rule = checked
                     .rules
                     .iter()
-                    .find(|r| checked.policy.rules[r.index].value.name == reason.rule);
+                    .find(|r| *checked.policy.rules[r.index].value.name == *reason.rule);
                 let (file, pointer) = rule
                     .and_then(|r| r.licenses.first().map(|(t, _)| (t.file, t.pointer.clone())))
                     .unwrap_or((0, String::new()));
@@ -811,6 +839,15 @@ impl<'a> Compiler<'a> {
             );
         }
         (self.state, self.diagnostics)
+    }
+}
+
+fn reason_at(checked: &Checked, file: usize, pointer: &str, rule: &str) -> Reason {
+    let at = checked.policy.location(file, pointer);
+    Reason {
+        file: at.file.into(),
+        line: at.line,
+        rule: rule.into(),
     }
 }
 

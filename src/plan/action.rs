@@ -6,6 +6,7 @@
 //! nickname) until they have an id.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,14 +14,17 @@ use crate::model::{ObjectId, SkuId};
 use crate::policy::types::{GroupKind, TeamRole};
 
 /// Why an action is in the plan: the policy item that asked for it.
+///
+/// The texts are shared (`Arc<str>`): a large tenant's desired state holds
+/// millions of reasons, copies of a few dozen distinct ones.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Reason {
     /// Policy file.
-    pub file: String,
+    pub file: Arc<str>,
     /// Line in that file.
     pub line: u32,
     /// Rule, mirror or guest rule name (or a built-in reason such as `offboarding`).
-    pub rule: String,
+    pub rule: Arc<str>,
 }
 
 /// A user, by id once it exists, and always by UPN.

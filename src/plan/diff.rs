@@ -6,7 +6,7 @@
 //! Only linked users, and groups the policy owns, are ever disabled, removed
 //! or deleted. Unmanaged objects are reported, never touched.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +103,10 @@ struct Differ<'a> {
     claimed: BTreeMap<&'a ObjectId, OktaUserId>,
     /// Managed live users who are leavers and keep their memberships.
     keep_memberships: BTreeSet<ObjectId>,
+    /// Live users by object id.
+    users_by_id: HashMap<&'a ObjectId, &'a User>,
+    /// Live group display names by object id.
+    group_names: HashMap<&'a ObjectId, &'a str>,
     out: DiffOutput,
 }
 
@@ -194,6 +198,13 @@ impl<'a> Differ<'a> {
             resolved: BTreeMap::new(),
             claimed: BTreeMap::new(),
             keep_memberships: BTreeSet::new(),
+            users_by_id: live.users.iter().rev().map(|u| (&u.id, u)).collect(),
+            group_names: live
+                .groups
+                .iter()
+                .rev()
+                .map(|g| (&g.id, g.display_name.as_str()))
+                .collect(),
             out: DiffOutput {
                 managed_users,
                 ..Default::default()
@@ -460,7 +471,7 @@ impl<'a> Differ<'a> {
                         });
                         // Linking is done on behalf of the rules that select the user.
                         reasons.extend(all_reasons.iter().map(|r| Reason {
-                            rule: format!("{}: link existing account", r.rule),
+                            rule: format!("{}: link existing account", r.rule).into(),
                             ..r.clone()
                         }));
                     }
@@ -475,7 +486,7 @@ impl<'a> Differ<'a> {
                             new: None,
                         });
                         reasons.extend(all_reasons.iter().map(|r| Reason {
-                            rule: format!("{}: selected again", r.rule),
+                            rule: format!("{}: selected again", r.rule).into(),
                             ..r.clone()
                         }));
                     }
@@ -545,11 +556,9 @@ impl<'a> Differ<'a> {
                 continue;
             };
             let group_name = self
-                .live
-                .groups
-                .iter()
-                .find(|g| &g.id == group)
-                .map_or_else(|| group.0.clone(), |g| g.display_name.clone());
+                .group_names
+                .get(group)
+                .map_or_else(|| group.0.clone(), |name| (*name).to_owned());
             if !wanted.contains(state.sku_id.as_str()) {
                 self.out.diagnostics.push(
                     Diagnostic::warning(
@@ -874,11 +883,11 @@ impl<'a> Differ<'a> {
             };
             let why = leaver.why.describe();
             let mut reasons = vec![Reason {
-                rule: format!("offboarding: {why}"),
+                rule: format!("offboarding: {why}").into(),
                 ..reason.clone()
             }];
             if live.is_guest() {
-                reasons[0].rule = format!("guest offboarding: {why}");
+                reasons[0].rule = format!("guest offboarding: {why}").into();
                 match guest_leave {
                     GuestLeave::Remove => self.push(
                         Op::RemoveGuest { user: user.clone() },
@@ -982,7 +991,8 @@ impl<'a> Differ<'a> {
                     why[0].rule = format!(
                         "{} (day {days} ≥ {})",
                         why[0].rule, offboarding.reclaim_licenses_after_days
-                    );
+                    )
+                    .into();
                     self.push(
                         Op::AssignLicenses {
                             user: user.clone(),
@@ -999,7 +1009,7 @@ impl<'a> Differ<'a> {
                 && days >= i64::from(after)
             {
                 let mut why = reasons.clone();
-                why[0].rule = format!("{} (day {days} ≥ {after})", why[0].rule);
+                why[0].rule = format!("{} (day {days} ≥ {after})", why[0].rule).into();
                 self.push(
                     Op::DeleteUser { user: user.clone() },
                     user_target(&user.upn),
@@ -1103,9 +1113,9 @@ impl<'a> Differ<'a> {
             ),
             None => (BTreeSet::new(), BTreeSet::new(), true),
         };
-        let mut wanted: BTreeSet<ObjectId> = BTreeSet::new();
+        let mut wanted: HashSet<ObjectId> = HashSet::new();
         for (okta_id, role) in &want.members {
-            let Some(user) = self.resolved.get(okta_id).cloned() else {
+            let Some(user) = self.resolved.get(okta_id) else {
                 continue;
             };
             if let Some(id) = &user.id {
@@ -1116,12 +1126,6 @@ impl<'a> Differ<'a> {
             }
             let is_member = user.id.as_ref().is_some_and(|id| members.contains(id));
             let is_owner = user.id.as_ref().is_some_and(|id| owners.contains(id));
-            let target = format!(
-                "{} {} member {}",
-                if team { "team" } else { "group" },
-                want.mail_nickname,
-                user.upn
-            );
             let needs = match role.value {
                 TeamRole::Owner => !is_owner,
                 TeamRole::Member => !is_member,
@@ -1129,6 +1133,13 @@ impl<'a> Differ<'a> {
             if !needs {
                 continue;
             }
+            let user = user.clone();
+            let target = format!(
+                "{} {} member {}",
+                if team { "team" } else { "group" },
+                want.mail_nickname,
+                user.upn
+            );
             let change = Change {
                 field: if team { "role".into() } else { "member".into() },
                 old: is_member.then(|| "member".to_owned()),
@@ -1165,7 +1176,7 @@ impl<'a> Differ<'a> {
             let Some(okta_id) = managed.get(member) else {
                 continue;
             }; // unmanaged members stay
-            let Some(u) = self.live.users.iter().find(|u| &u.id == member) else {
+            let Some(&u) = self.users_by_id.get(member) else {
                 continue;
             };
             let user = UserRef {
@@ -1199,7 +1210,7 @@ impl<'a> Differ<'a> {
                 new: None,
             };
             let reasons = vec![Reason {
-                rule: why,
+                rule: why.into(),
                 ..want.reasons[0].clone()
             }];
             let op = if team {

@@ -95,13 +95,14 @@ pub fn desired(input: &PlanInput) -> (DesiredState, Vec<Diagnostic>) {
 
 /// Builds the plan, or returns every error (with the warnings) found on the way.
 pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
-    let (desired, mut diagnostics) = desired(input);
+    let (desired, mut diagnostics) =
+        tracing::info_span!("phase", phase = "compile").in_scope(|| desired(input));
     let lifecycle = input.policy.policy.lifecycle();
     let lifecycle_reason = match &input.policy.policy.lifecycle {
         Some(l) => {
             let at = input.policy.policy.item_location(l);
             Reason {
-                file: at.file,
+                file: at.file.into(),
                 line: at.line,
                 rule: "offboarding".into(),
             }
@@ -112,6 +113,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
             rule: "offboarding".into(),
         },
     };
+    let diff_span = tracing::info_span!("phase", phase = "diff").entered();
     let out = diff::diff(&diff::DiffInput {
         desired: &desired,
         live: input.live,
@@ -153,6 +155,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
         }
     };
     diagnostic::sort(&mut diagnostics);
+    drop(diff_span);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }

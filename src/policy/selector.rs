@@ -14,7 +14,7 @@ pub struct Facts<'a> {
     /// The user.
     pub user: &'a User,
     /// Lowercased names and ids of the user's groups.
-    pub groups: &'a BTreeSet<String>,
+    pub groups: &'a BTreeSet<&'a str>,
 }
 
 /// A compiled selector.
@@ -91,7 +91,7 @@ impl Matcher {
             Self::All(v) => v.iter().all(|m| m.matches(facts)),
             Self::Any(v) => v.iter().any(|m| m.matches(facts)),
             Self::Not(m) => !m.matches(facts),
-            Self::GroupExact(name) => facts.groups.contains(name),
+            Self::GroupExact(name) => facts.groups.contains(name.as_str()),
             Self::GroupGlob(g) => facts.groups.iter().any(|name| g.is_match(name)),
             Self::Status(s) => s.contains(&facts.user.status),
             Self::Attribute(name, op) => {
@@ -282,7 +282,8 @@ mod tests {
     }
 
     fn check(sel: Selector, u: &User, groups: &[&str]) -> bool {
-        let groups: BTreeSet<String> = groups.iter().map(|s| s.to_lowercase()).collect();
+        let lower: Vec<String> = groups.iter().map(|s| s.to_lowercase()).collect();
+        let groups: BTreeSet<&str> = lower.iter().map(String::as_str).collect();
         Matcher::build(&sel, "").unwrap().matches(&Facts {
             user: u,
             groups: &groups,

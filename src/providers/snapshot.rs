@@ -114,7 +114,14 @@ fn read_json_or_default<T: DeserializeOwned + Default>(path: &Path) -> Result<T,
 }
 
 /// Parses JSON text, reporting `file:line:col` and the JSON path on error.
+///
+/// The common case (valid input) is parsed without path tracking, which
+/// allocates for every key; only a failed parse is repeated with it, to say
+/// where the problem is.
 pub fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ReadError> {
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let at = err.path().to_string();

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::apply::{ActionResult, AuditSink, Backend, JsonlAudit, SnapshotBackend, execute};
-use crate::cli::terminal::{self, Ui};
+use tracing::Instrument;
+
+use crate::cli::terminal::{self, Ui, phase};
 use crate::cli::{Cli, Failure, Workspace};
 use crate::model::state::LiveState;
 use crate::plan::Plan;
@@ -29,7 +31,7 @@ pub struct Args {
 
 /// Runs `apply`.
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
-    let workspace = Workspace::open(&cli.config)?;
+    let workspace = phase("load", || Workspace::open(&cli.config))?;
     let (plan, live) = match &args.plan {
         Some(path) => saved(&workspace, path).await?,
         None => {
@@ -66,8 +68,13 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         workspace.config.ownership.okta_id_attribute.clone(),
     );
     let clock = || jiff::Timestamp::now().to_string();
-    let report = execute(&plan, &mut backend, &mut audit, &clock).await;
-    let stored = backend.finish().await;
+    let report = execute(&plan, &mut backend, &mut audit, &clock)
+        .instrument(tracing::info_span!("phase", phase = "apply"))
+        .await;
+    let stored = backend
+        .finish()
+        .instrument(tracing::info_span!("phase", phase = "store"))
+        .await;
 
     let mut out = std::io::stdout().lock();
     for (action, (_, result)) in plan.actions.iter().zip(&report.results) {
@@ -119,9 +126,14 @@ async fn saved(
         .map_err(|e| Failure::Message(format!("cannot read the plan {}: {e}", path.display())))?;
     let plan = crate::render::json::parse(&text)
         .map_err(|e| Failure::Message(format!("{}: {e}", path.display())))?;
-    let (source, live) = workspace.read().await?;
+    let (source, live) = workspace
+        .read()
+        .instrument(tracing::info_span!("phase", phase = "read"))
+        .await?;
     let settings = workspace.settings(None, None);
-    let now = workspace.fingerprint(&source, &live, &settings);
+    let now = phase("fingerprint", || {
+        workspace.fingerprint(&source, &live, &settings)
+    });
     if now != plan.fingerprint {
         return Err(Failure::Message(format!(
             "the saved plan {} is stale: the policies, Okta or Office 365 changed since it was made; nothing was changed\n  \

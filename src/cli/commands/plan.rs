@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::terminal::Ui;
+use tracing::Instrument;
+
+use crate::cli::terminal::{Ui, phase, resident_mb};
 use crate::cli::{Cli, Failure, Workspace};
 use crate::model::state::LiveState;
 use crate::plan::{Plan, PlanInput};
@@ -42,18 +44,21 @@ pub struct Args {
 
 /// Runs `plan`.
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
-    let workspace = Workspace::open(&cli.config)?;
+    let workspace = phase("load", || Workspace::open(&cli.config))?;
     let (plan, _) = make(&workspace, ui, args.now, args.allow_removals).await?;
-    if let Some(path) = &args.out {
-        save(&plan, path)?;
-    }
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Text => crate::render::text::render(&plan, &mut out, ui.style)?,
-        Format::Json => crate::render::json::render(&plan, &mut out)?,
-        Format::Markdown => crate::render::markdown::render(&plan, &mut out)?,
-    }
-    out.flush()?;
+    phase("render", || -> Result<(), Failure> {
+        if let Some(path) = &args.out {
+            save(&plan, path)?;
+        }
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        match args.format {
+            Format::Text => crate::render::text::render(&plan, &mut out, ui.style)?,
+            Format::Json => crate::render::json::render(&plan, &mut out)?,
+            Format::Markdown => crate::render::markdown::render(&plan, &mut out)?,
+        }
+        out.flush()?;
+        Ok(())
+    })?;
     if let Some(path) = &args.out {
         eprintln!(
             "Saved the plan to {}. Apply it with: okta365 apply {}",
@@ -75,19 +80,49 @@ pub async fn make(
     now: Option<jiff::Timestamp>,
     allow_removals: Option<usize>,
 ) -> Result<(Plan, LiveState), Failure> {
-    let (checked, warnings) = workspace.check()?;
+    let (checked, warnings) = phase("load", || workspace.check())?;
     ui.diagnostics(&warnings);
-    let (source, live) = workspace.read().await?;
+    let (source, live) = workspace
+        .read()
+        .instrument(tracing::info_span!("phase", phase = "read"))
+        .await?;
+    tracing::info!(
+        okta_users = source.users.len(),
+        okta_groups = source.groups.len(),
+        m365_users = live.users.len(),
+        m365_groups = live.groups.len(),
+        resident_mb = resident_mb(),
+        "read both sides"
+    );
     let settings = workspace.settings(now, allow_removals);
-    let fingerprint = workspace.fingerprint(&source, &live, &settings);
-    let input = PlanInput {
-        policy: &checked,
-        source: &source,
-        live: &live,
-        settings: &settings,
-        fingerprint,
-    };
-    let plan = crate::plan::build(&input).map_err(Failure::Diagnostics)?;
+    // The fingerprint (a hash over both states) needs no plan: compute it on
+    // another core while this one plans.
+    let (plan, fingerprint) = std::thread::scope(|s| {
+        let fingerprint = s.spawn(|| {
+            phase("fingerprint", || {
+                workspace.fingerprint(&source, &live, &settings)
+            })
+        });
+        let input = PlanInput {
+            policy: &checked,
+            source: &source,
+            live: &live,
+            settings: &settings,
+            fingerprint: String::new(),
+        };
+        let plan = crate::plan::build(&input);
+        let fingerprint = fingerprint
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (plan, fingerprint)
+    });
+    let mut plan = plan.map_err(Failure::Diagnostics)?;
+    plan.fingerprint = fingerprint;
+    tracing::info!(
+        actions = plan.actions.len(),
+        resident_mb = resident_mb(),
+        "planned"
+    );
     Ok((plan, live))
 }
 
