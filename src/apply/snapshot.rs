@@ -10,6 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::backend::{ApplyError, Backend, Outcome};
+use crate::model::fields::Fields;
 use crate::model::graph::{AssignedLicense, Group, LicenseAssignmentState, User};
 use crate::model::state::LiveState;
 use crate::model::{ObjectId, SkuId};
@@ -291,7 +292,7 @@ impl SnapshotBackend {
                     disabled_plans: a.disabled_plans.clone(),
                     state: Some("Active".into()),
                     error: Some("None".into()),
-                    other: BTreeMap::new(),
+                    other: Fields::new(),
                 });
             }
         }
@@ -405,7 +406,7 @@ fn set_property(user: &mut User, name: &str, value: Option<&str>) {
     if let Some(attr) = name.strip_prefix("onPremisesExtensionAttributes.") {
         let attrs = user
             .on_premises_extension_attributes
-            .get_or_insert_with(BTreeMap::new);
+            .get_or_insert_with(Fields::new);
         attrs.insert(attr.to_owned(), value.map(str::to_owned));
         return;
     }

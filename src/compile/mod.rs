@@ -74,20 +74,20 @@ struct Compiler<'a> {
     /// Render failures per template location: (message, users).
     render_failures: BTreeMap<(usize, String), (String, Vec<String>)>,
     /// Group memberships asked for by rules: (group name, template location) → members.
-    requested: Vec<Request>,
+    requested: Vec<Request<'a>>,
     /// The reason of each policy rule and guest rule, made once and shared.
     rule_reasons: Vec<Reason>,
     guest_reasons: Vec<Reason>,
 }
 
-struct Request {
+struct Request<'a> {
     group: String,
-    okta_id: OktaUserId,
+    okta_id: &'a OktaUserId,
     role: TeamRole,
     want_team: bool,
     reason: Reason,
     file: usize,
-    pointer: String,
+    pointer: &'a str,
 }
 
 struct UserContext<'a> {
@@ -401,12 +401,12 @@ impl<'a> Compiler<'a> {
                     for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
                         self.requested.push(Request {
                             group,
-                            okta_id: user.id.clone(),
+                            okta_id: &user.id,
                             role: TeamRole::Member,
                             want_team: false,
                             reason: reason.clone(),
                             file: t.file,
-                            pointer: t.pointer.clone(),
+                            pointer: &t.pointer,
                         });
                     }
                 }
@@ -417,12 +417,12 @@ impl<'a> Compiler<'a> {
                     for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
                         self.requested.push(Request {
                             group,
-                            okta_id: user.id.clone(),
+                            okta_id: &user.id,
                             role: *role,
                             want_team: true,
                             reason: reason.clone(),
                             file: t.file,
-                            pointer: t.pointer.clone(),
+                            pointer: &t.pointer,
                         });
                     }
                 }
@@ -518,8 +518,8 @@ impl<'a> Compiler<'a> {
 
     fn guest(
         &mut self,
-        user: &okta::User,
-        g: &crate::policy::check::CheckedGuest,
+        user: &'a okta::User,
+        g: &'a crate::policy::check::CheckedGuest,
         ctx: &UserContext,
         login: &str,
     ) {
@@ -535,12 +535,12 @@ impl<'a> Compiler<'a> {
                 for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
                     self.requested.push(Request {
                         group,
-                        okta_id: user.id.clone(),
+                        okta_id: &user.id,
                         role: TeamRole::Member,
                         want_team: false,
                         reason: reason.clone(),
                         file: t.file,
-                        pointer: t.pointer.clone(),
+                        pointer: &t.pointer,
                     });
                 }
             }
@@ -550,12 +550,12 @@ impl<'a> Compiler<'a> {
                 for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
                     self.requested.push(Request {
                         group,
-                        okta_id: user.id.clone(),
+                        okta_id: &user.id,
                         role: TeamRole::Member,
                         want_team: true,
                         reason: reason.clone(),
                         file: t.file,
-                        pointer: t.pointer.clone(),
+                        pointer: &t.pointer,
                     });
                 }
             }
@@ -656,18 +656,18 @@ impl<'a> Compiler<'a> {
             let key = r.group.to_lowercase();
             match self.state.groups.get_mut(&key) {
                 Some(group) if r.want_team && !group.team => {
-                    let at = self.checked.policy.location(r.file, &r.pointer);
+                    let at = self.checked.policy.location(r.file, r.pointer);
                     let d = Diagnostic::error(Some(at), format!("group `{}` has no Team", r.group))
                         .with_hint("set `team: true` on the group, or list it under `groups:`");
-                    self.report_once(d, r.file, &r.pointer);
+                    self.report_once(d, r.file, r.pointer);
                 }
                 Some(group) => merge_member(
                     &mut group.members,
-                    r.okta_id,
+                    r.okta_id.clone(),
                     Sourced::new(r.role, r.reason),
                 ),
                 None => {
-                    let at = self.checked.policy.location(r.file, &r.pointer);
+                    let at = self.checked.policy.location(r.file, r.pointer);
                     let names: Vec<String> = self
                         .state
                         .groups
@@ -683,7 +683,7 @@ impl<'a> Compiler<'a> {
                     };
                     let d = Diagnostic::error(Some(at), format!("unknown group `{}`", r.group))
                         .with_hint(hint);
-                    self.report_once(d, r.file, &r.pointer);
+                    self.report_once(d, r.file, r.pointer);
                 }
             }
         }

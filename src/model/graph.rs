@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::fields::Fields;
 use super::{ObjectId, ServicePlanId, SkuId};
 
 /// A Graph `user`.
@@ -31,10 +32,10 @@ pub struct User {
     pub license_assignment_states: Vec<LicenseAssignmentState>,
     /// `extensionAttribute1` … `extensionAttribute15`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_premises_extension_attributes: Option<BTreeMap<String, Option<String>>>,
+    pub on_premises_extension_attributes: Option<Fields<Option<String>>>,
     /// Every other property (displayName, mail, usageLocation, directory extensions, …).
     #[serde(flatten)]
-    pub other: BTreeMap<String, Value>,
+    pub other: Fields<Value>,
 }
 
 fn default_true() -> bool {
@@ -117,7 +118,7 @@ pub struct LicenseAssignmentState {
     pub error: Option<String>,
     /// Every other property.
     #[serde(flatten)]
-    pub other: BTreeMap<String, Value>,
+    pub other: Fields<Value>,
 }
 
 /// A Graph `group`.

@@ -3,6 +3,7 @@
 //!
 //! Pure data: nothing here does I/O or reads a clock.
 
+pub mod fields;
 pub mod graph;
 pub mod okta;
 pub mod state;

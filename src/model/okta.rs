@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::fields::Fields;
 use super::{OktaGroupId, OktaUserId};
 
 /// An Okta user (`components/schemas/User`).
@@ -26,10 +27,10 @@ pub struct User {
     pub last_updated: Option<String>,
     /// Profile attributes, custom ones included, as Okta sends them.
     #[serde(default)]
-    pub profile: BTreeMap<String, Value>,
+    pub profile: Fields<Value>,
     /// Every other field, kept untouched.
     #[serde(flatten)]
-    pub other: BTreeMap<String, Value>,
+    pub other: Fields<Value>,
 }
 
 impl User {

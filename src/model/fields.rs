@@ -1,0 +1,196 @@
+//! `Fields`: a small map of named values kept as one sorted vector.
+//!
+//! Vendor objects carry a dozen or two properties okta365 keeps but does not
+//! read. A `BTreeMap` spends a node of eleven slots on even one entry; at
+//! hundreds of thousands of users that is most of the memory a plan needs.
+//! `Fields` holds exactly its entries, sorted by key, and serialises like a
+//! `BTreeMap` (same order, same JSON); a duplicate key keeps the last value,
+//! as a `BTreeMap` would.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Key → value, sorted by key.
+#[derive(Clone, PartialEq)]
+pub struct Fields<V> {
+    entries: Vec<(String, V)>,
+}
+
+impl<V> Default for Fields<V> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<V> Fields<V> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.find(key).ok().map(|i| &self.entries[i].1)
+    }
+
+    /// The value of `key`, to change it.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.find(key).ok().map(|i| &mut self.entries[i].1)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets `key`, returning the value it had.
+    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<V> {
+        self.find(key).ok().map(|i| self.entries.remove(i).1)
+    }
+
+    /// The entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Sorts by key, keeping the last of equal keys, and trims the capacity.
+    fn settle(mut entries: Vec<(String, V)>) -> Self {
+        // A stable sort keeps equal keys in arrival order; keep the last of each run.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(String, V)> = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = v,
+                _ => out.push((k, v)),
+            }
+        }
+        out.shrink_to_fit();
+        Self { entries: out }
+    }
+}
+
+impl<V> FromIterator<(String, V)> for Fields<V> {
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
+        Self::settle(iter.into_iter().collect())
+    }
+}
+
+impl<V> From<std::collections::BTreeMap<String, V>> for Fields<V> {
+    fn from(map: std::collections::BTreeMap<String, V>) -> Self {
+        Self {
+            entries: map.into_iter().collect(),
+        }
+    }
+}
+
+impl<'a, V> IntoIterator for &'a Fields<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, V)>,
+        fn(&'a (String, V)) -> (&'a String, &'a V),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for Fields<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<V: Serialize> Serialize for Fields<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Fields<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor<V>(PhantomData<V>);
+
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for FieldsVisitor<V> {
+            type Value = Fields<V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Fields<V>, A::Error> {
+                let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0));
+                while let Some(entry) = access.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Fields::settle(entries))
+            }
+        }
+
+        deserializer.deserialize_map(FieldsVisitor(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn same_json_and_semantics_as_a_btreemap() {
+        let text = r#"{"b": 1, "a": {"x": [1]}, "c": null, "a": 2}"#;
+        let fields: Fields<serde_json::Value> = serde_json::from_str(text).unwrap();
+        let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            serde_json::to_string(&fields).unwrap(),
+            serde_json::to_string(&map).unwrap()
+        );
+        assert_eq!(fields.get("a"), Some(&serde_json::json!(2)));
+        assert_eq!(fields.len(), 3);
+        let mut f = fields.clone();
+        assert_eq!(f.insert("0".into(), serde_json::json!(0)), None);
+        assert_eq!(f.keys().next().map(String::as_str), Some("0"));
+        assert_eq!(f.remove("b"), Some(serde_json::json!(1)));
+        assert!(!f.contains_key("b"));
+    }
+}
