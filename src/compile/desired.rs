@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::model::OktaUserId;
+use crate::model::fields::Fields;
 use crate::model::okta::UserStatus;
 use crate::plan::action::Reason;
 use crate::policy::types::{GroupKind, GuestLeave, TeamRole};
@@ -42,9 +43,9 @@ pub struct DesiredUser {
     /// Whether sign-in is allowed.
     pub enabled: Sourced<bool>,
     /// Graph property → value (`userPrincipalName` included).
-    pub attributes: BTreeMap<String, Sourced<String>>,
+    pub attributes: Fields<Sourced<String>>,
     /// SKU part number → disabled service plan names.
-    pub licenses: BTreeMap<String, Sourced<BTreeSet<String>>>,
+    pub licenses: Fields<Sourced<BTreeSet<String>>>,
     /// The manager, an Okta user (from the `manager` mapping).
     pub manager: Option<Sourced<OktaUserId>>,
 }

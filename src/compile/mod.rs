@@ -12,6 +12,7 @@ pub use desired::{
     DesiredGroup, DesiredGuest, DesiredState, DesiredUser, LeaveReason, Leaver, Sourced,
 };
 
+use crate::model::fields::Fields;
 use crate::model::graph::SubscribedSku;
 use crate::model::okta::{self, UserStatus};
 use crate::model::state::SourceState;
@@ -351,7 +352,7 @@ impl<'a> Compiler<'a> {
             }
             let mut attributes: BTreeMap<String, Vec<(String, i32, Reason)>> = BTreeMap::new();
             let mut account: Vec<(bool, i32, Reason)> = Vec::new();
-            let mut licenses: BTreeMap<String, Sourced<BTreeSet<String>>> = BTreeMap::new();
+            let mut licenses: Fields<Sourced<BTreeSet<String>>> = Fields::new();
             for rule in matched {
                 let item = &checked.policy.rules[rule.index];
                 let reason = self.rule_reasons[rule.index].clone();
@@ -386,7 +387,7 @@ impl<'a> Compiler<'a> {
                         continue;
                     };
                     for sku in skus.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                        let entry = licenses.entry(sku).or_insert_with(|| Sourced {
+                        let entry = licenses.get_or_insert_with(sku, || Sourced {
                             value: BTreeSet::new(),
                             reasons: Vec::new(),
                         });
@@ -427,7 +428,7 @@ impl<'a> Compiler<'a> {
                     }
                 }
             }
-            let mut resolved = BTreeMap::new();
+            let mut resolved = Fields::new();
             for (name, candidates) in attributes {
                 if let Some(v) = self.settle(&login, &name, candidates) {
                     resolved.insert(name, v);

@@ -94,15 +94,15 @@ struct Differ<'a> {
     live: &'a LiveState,
     marker: BTreeMap<String, Vec<&'a User>>,
     /// Property name → lowercased value → user, for correlation.
-    by_property: BTreeMap<String, BTreeMap<String, &'a User>>,
-    protected: BTreeSet<&'a ObjectId>,
+    by_property: BTreeMap<String, HashMap<String, &'a User>>,
+    protected: HashSet<&'a ObjectId>,
     skus: BTreeMap<&'a str, &'a SubscribedSku>,
     /// Okta id → the user reference plans use for them.
-    resolved: BTreeMap<OktaUserId, UserRef>,
+    resolved: HashMap<OktaUserId, UserRef>,
     /// Live users accounted for (matched to a desired user, guest or leaver).
-    claimed: BTreeMap<&'a ObjectId, OktaUserId>,
+    claimed: HashMap<&'a ObjectId, OktaUserId>,
     /// Managed live users who are leavers and keep their memberships.
-    keep_memberships: BTreeSet<ObjectId>,
+    keep_memberships: HashSet<ObjectId>,
     /// Live users by object id.
     users_by_id: HashMap<&'a ObjectId, &'a User>,
     /// Live group display names by object id.
@@ -138,7 +138,7 @@ impl<'a> Differ<'a> {
         let live = input.live;
         let settings = input.settings;
         let mut marker: BTreeMap<String, Vec<&User>> = BTreeMap::new();
-        let mut by_property: BTreeMap<String, BTreeMap<String, &User>> = BTreeMap::new();
+        let mut by_property: BTreeMap<String, HashMap<String, &User>> = BTreeMap::new();
         let mut properties: BTreeSet<&str> = settings.match_by.iter().map(String::as_str).collect();
         properties.insert("mail"); // guests are always found by mail
         for u in &live.users {
@@ -155,7 +155,7 @@ impl<'a> Differ<'a> {
                 }
             }
         }
-        let mut protected: BTreeSet<&ObjectId> = BTreeSet::new();
+        let mut protected: HashSet<&ObjectId> = HashSet::new();
         let upns: BTreeSet<String> = input.protected.upns.iter().map(|s| lower(s)).collect();
         let ids: BTreeSet<&str> = input
             .protected
@@ -195,9 +195,9 @@ impl<'a> Differ<'a> {
                 .iter()
                 .map(|s| (s.sku_part_number.as_str(), s))
                 .collect(),
-            resolved: BTreeMap::new(),
-            claimed: BTreeMap::new(),
-            keep_memberships: BTreeSet::new(),
+            resolved: HashMap::new(),
+            claimed: HashMap::new(),
+            keep_memberships: HashSet::new(),
             users_by_id: live.users.iter().rev().map(|u| (&u.id, u)).collect(),
             group_names: live
                 .groups
@@ -232,8 +232,7 @@ impl<'a> Differ<'a> {
     /// Sets managers that differ from what Okta says (after `users`, so
     /// every account, new ones included, is resolved).
     fn managers(&mut self) {
-        let by_id: BTreeMap<&ObjectId, &User> =
-            self.live.users.iter().map(|u| (&u.id, u)).collect();
+        let by_id: HashMap<&ObjectId, &User> = self.live.users.iter().map(|u| (&u.id, u)).collect();
         for (okta_id, want) in &self.input.desired.users {
             let Some(manager) = &want.manager else {
                 continue;
@@ -1027,7 +1026,7 @@ impl<'a> Differ<'a> {
             .iter()
             .filter_map(|g| Some((lower(g.mail_nickname.as_deref()?), g)))
             .collect();
-        let managed_ids: BTreeMap<&ObjectId, String> = self
+        let managed_ids: HashMap<&ObjectId, String> = self
             .live
             .users
             .iter()
@@ -1094,7 +1093,7 @@ impl<'a> Differ<'a> {
         want: &DesiredGroup,
         live: Option<&'a crate::model::graph::Group>,
         group: &GroupRef,
-        managed: &BTreeMap<&ObjectId, String>,
+        managed: &HashMap<&ObjectId, String>,
     ) {
         let team = want.team;
         let (members, owners, read) = match live {
