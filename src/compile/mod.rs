@@ -708,7 +708,7 @@ impl<'a> Compiler<'a> {
         let mut seen = BTreeSet::new();
         for user in self.state.users.values() {
             for (sku, plans) in &user.licenses {
-                if !seen.insert((sku.clone(), plans.value.clone())) {
+                if !seen.insert((sku, plans.value.clone())) {
                     continue;
                 }
                 let reason = &plans.reasons[0];
@@ -719,7 +719,7 @@ impl<'a> Compiler<'a> {
                 let (file, pointer) = rule
                     .and_then(|r| r.licenses.first().map(|(t, _)| (t.file, t.pointer.clone())))
                     .unwrap_or((0, String::new()));
-                match by_part.get(sku.as_str()) {
+                match by_part.get(sku) {
                     None => {
                         let hint = match did_you_mean(sku, by_part.keys().copied()) {
                             Some(s) => format!("did you mean `{s}`?"),

@@ -5,19 +5,21 @@
 //! hundreds of thousands of users that is most of the memory a plan needs.
 //! `Fields` holds exactly its entries, sorted by key, and serialises like a
 //! `BTreeMap` (same order, same JSON); a duplicate key keeps the last value,
-//! as a `BTreeMap` would.
+//! as a `BTreeMap` would. Keys of up to 24 bytes (nearly all property names)
+//! are stored inline, without an allocation of their own.
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{MapAccess, Visitor};
+use compact_str::CompactString;
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Key → value, sorted by key.
 #[derive(Clone, PartialEq)]
 pub struct Fields<V> {
-    entries: Vec<(String, V)>,
+    entries: Vec<(CompactString, V)>,
 }
 
 impl<V> Default for Fields<V> {
@@ -45,7 +47,7 @@ impl<V> Fields<V> {
             return self
                 .entries
                 .iter()
-                .find(|(k, _)| k.len() == key.len() && k == key)
+                .find(|(k, _)| k.len() == key.len() && k.as_str() == key)
                 .map(|(_, v)| v);
         }
         self.find(key).ok().map(|i| &self.entries[i].1)
@@ -66,7 +68,7 @@ impl<V> Fields<V> {
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
-                self.entries.insert(i, (key, value));
+                self.entries.insert(i, (key.into(), value));
                 None
             }
         }
@@ -77,7 +79,7 @@ impl<V> Fields<V> {
         let i = match self.find(&key) {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert(i, (key, make()));
+                self.entries.insert(i, (key.into(), make()));
                 i
             }
         };
@@ -95,13 +97,13 @@ impl<V> Fields<V> {
     }
 
     /// The entries in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// The keys in order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.entries.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
     }
 
     /// How many entries.
@@ -115,10 +117,10 @@ impl<V> Fields<V> {
     }
 
     /// Sorts by key, keeping the last of equal keys, and trims the capacity.
-    fn settle(mut entries: Vec<(String, V)>) -> Self {
+    fn settle(mut entries: Vec<(CompactString, V)>) -> Self {
         // A stable sort keeps equal keys in arrival order; keep the last of each run.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, V)> = Vec::with_capacity(entries.len());
+        entries.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        let mut out: Vec<(CompactString, V)> = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             match out.last_mut() {
                 Some(last) if last.0 == k => last.1 = v,
@@ -132,26 +134,34 @@ impl<V> Fields<V> {
 
 impl<V> FromIterator<(String, V)> for Fields<V> {
     fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
-        Self::settle(iter.into_iter().collect())
+        Self::settle(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 
 impl<V> From<std::collections::BTreeMap<String, V>> for Fields<V> {
     fn from(map: std::collections::BTreeMap<String, V>) -> Self {
         Self {
-            entries: map.into_iter().collect(),
+            entries: map.into_iter().map(|(k, v)| (k.into(), v)).collect(),
         }
     }
 }
 
+/// The iterator over `&Fields`: entries in key order.
+pub type Iter<'a, V> = std::iter::Map<
+    std::slice::Iter<'a, (CompactString, V)>,
+    fn(&'a (CompactString, V)) -> (&'a str, &'a V),
+>;
+
 impl<'a, V> IntoIterator for &'a Fields<V> {
-    type Item = (&'a String, &'a V);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, V)>,
-        fn(&'a (String, V)) -> (&'a String, &'a V),
-    >;
+    type Item = (&'a str, &'a V);
+    type IntoIter = Iter<'a, V>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(k, v)| (k, v))
+        fn pair<V>((k, v): &(CompactString, V)) -> (&str, &V) {
+            (k.as_str(), v)
+        }
+        self.entries
+            .iter()
+            .map(pair as fn(&'a (CompactString, V)) -> (&'a str, &'a V))
     }
 }
 
@@ -165,7 +175,7 @@ impl<V: Serialize> Serialize for Fields<V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.entries.len()))?;
         for (k, v) in &self.entries {
-            map.serialize_entry(k, v)?;
+            map.serialize_entry(k.as_str(), v)?;
         }
         map.end()
     }
@@ -184,14 +194,41 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Fields<V> {
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Fields<V>, A::Error> {
                 let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0));
-                while let Some(entry) = access.next_entry()? {
-                    entries.push(entry);
+                while let Some(key) = access.next_key_seed(KeySeed)? {
+                    entries.push((key, access.next_value()?));
                 }
                 Ok(Fields::settle(entries))
             }
         }
 
         deserializer.deserialize_map(FieldsVisitor(PhantomData))
+    }
+}
+
+/// Reads a key straight into a `CompactString` (no heap copy for short keys).
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = CompactString;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<CompactString, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = CompactString;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<CompactString, E> {
+        Ok(CompactString::new(key))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, key: String) -> Result<CompactString, E> {
+        Ok(key.into())
     }
 }
 
@@ -214,7 +251,7 @@ mod tests {
         assert_eq!(fields.len(), 3);
         let mut f = fields.clone();
         assert_eq!(f.insert("0".into(), serde_json::json!(0)), None);
-        assert_eq!(f.keys().next().map(String::as_str), Some("0"));
+        assert_eq!(f.keys().next(), Some("0"));
         assert_eq!(f.remove("b"), Some(serde_json::json!(1)));
         assert!(!f.contains_key("b"));
     }

@@ -374,7 +374,7 @@ impl<'a> Differ<'a> {
                     let mut properties: BTreeMap<String, String> = want
                         .attributes
                         .iter()
-                        .map(|(k, v)| (k.clone(), v.value.clone()))
+                        .map(|(k, v)| (k.to_owned(), v.value.clone()))
                         .collect();
                     properties.insert(marker_prop.clone(), okta_id.0.clone());
                     let mut changes: Vec<Change> = properties
@@ -445,16 +445,16 @@ impl<'a> Differ<'a> {
                     let mut reasons = Vec::new();
                     for (name, value) in &want.attributes {
                         let old = live.property(name);
-                        let same = match name.as_str() {
+                        let same = match name {
                             "userPrincipalName" | "mail" => {
                                 old.as_deref().map(lower) == Some(lower(&value.value))
                             }
                             _ => old.as_deref() == Some(value.value.as_str()),
                         };
                         if !same {
-                            properties.insert(name.clone(), Some(value.value.clone()));
+                            properties.insert(name.to_owned(), Some(value.value.clone()));
                             changes.push(Change {
-                                field: name.clone(),
+                                field: name.to_owned(),
                                 old,
                                 new: Some(value.value.clone()),
                             });
@@ -639,7 +639,7 @@ impl<'a> Differ<'a> {
             .unwrap_or_default();
         let mut wanted_ids = BTreeSet::new();
         for (part, plans) in &want.licenses {
-            let Some(sku) = self.skus.get(part.as_str()).copied() else {
+            let Some(sku) = self.skus.get(part).copied() else {
                 continue;
             }; // reported by compile
             wanted_ids.insert(sku.sku_id.as_str());
@@ -693,7 +693,7 @@ impl<'a> Differ<'a> {
             reasons.extend(plans.reasons.iter().cloned());
             add.push(LicenseAdd {
                 sku_id: sku.sku_id.clone(),
-                sku: part.clone(),
+                sku: part.to_owned(),
                 disabled_plans: disabled
                     .iter()
                     .map(|(id, _)| crate::model::ServicePlanId(id.clone()))

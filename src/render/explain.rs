@@ -49,7 +49,7 @@ pub fn render(
             &want.enabled,
         )?;
         writeln!(out, "attributes:")?;
-        let width = want.attributes.keys().map(String::len).max().unwrap_or(0);
+        let width = want.attributes.keys().map(str::len).max().unwrap_or(0);
         for (name, value) in &want.attributes {
             line(out, &format!("  {name:<width$}"), &value.value, value)?;
         }
@@ -57,7 +57,7 @@ pub fn render(
             writeln!(out, "licences:")?;
             for (sku, plans) in &want.licenses {
                 let text = if plans.value.is_empty() {
-                    sku.clone()
+                    sku.to_owned()
                 } else {
                     format!(
                         "{sku} without {}",
