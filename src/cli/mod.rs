@@ -94,7 +94,7 @@ pub enum Command {
 /// Parses the arguments, runs the command, and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    terminal::init_tracing(cli.log_format, cli.quiet);
+    terminal::init_tracing(cli.log_format, cli.quiet, cli.color);
     let ui = terminal::Ui::new(cli.color, cli.error_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -86,9 +86,15 @@ pub fn confirm(question: &str) -> Result<bool, Failure> {
 /// Logs to stderr, filtered by `OKTA365_LOG` when set. Otherwise warnings,
 /// plus progress (each phase's span, closed with its time) when stderr is a
 /// terminal or the format is JSON, unless `quiet`.
-pub fn init_tracing(format: LogFormat, quiet: bool) {
+pub fn init_tracing(format: LogFormat, quiet: bool, color: ColorChoice) {
     use tracing_subscriber::fmt::format::FmtSpan;
-    let progress = !quiet && (format == LogFormat::Json || std::io::stderr().is_terminal());
+    let terminal = std::io::stderr().is_terminal();
+    let progress = !quiet && (format == LogFormat::Json || terminal);
+    let ansi = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
     let default = if progress {
         "warn,okta365=info"
     } else {
@@ -99,6 +105,7 @@ pub fn init_tracing(format: LogFormat, quiet: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi && format == LogFormat::Human)
         .with_span_events(FmtSpan::CLOSE);
     let _ = match format {
         LogFormat::Human => builder.with_target(false).try_init(),
