@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::plan::{Marker, PlanSettings};
-use crate::policy::Diagnostic;
 use crate::policy::load::{PolicySource, Schema, parse_typed};
+use crate::policy::yaml::SpanIndex;
+use crate::policy::{Diagnostic, Location};
 
 /// The whole configuration file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -48,13 +49,190 @@ pub struct OktaSide {
     pub snapshot: PathBuf,
 }
 
-/// The Office 365 side: a snapshot folder (live connections come with the Graph client).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// The Office 365 side: a snapshot folder, or a live Microsoft Graph
+/// connection (`tenant_id` and `auth`). Exactly one of the two.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct M365Side {
     /// A snapshot folder holding `m365/users.json`, `m365/groups.json`, … `m365/subscribedSkus.json`.
     /// `apply` writes the new state back into it.
-    pub snapshot: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<PathBuf>,
+    /// The Microsoft Entra tenant (directory) id, or a verified domain: read
+    /// and write the live tenant through Microsoft Graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// The Graph endpoint (without `/v1.0`).
+    #[serde(default = "default_graph_url")]
+    pub graph_url: String,
+    /// The Microsoft identity platform endpoint that issues tokens.
+    #[serde(default = "default_login_url")]
+    pub login_url: String,
+    /// How okta365's app registration authenticates (client credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<GraphAuth>,
+    /// Request pacing and concurrency.
+    #[serde(default)]
+    pub limits: GraphLimits,
+}
+
+fn default_graph_url() -> String {
+    "https://graph.microsoft.com".into()
+}
+
+fn default_login_url() -> String {
+    "https://login.microsoftonline.com".into()
+}
+
+/// Client credentials of the app registration: a client secret (from an
+/// environment variable or a file) or a certificate and its private key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GraphAuth {
+    /// The application (client) id.
+    pub client_id: String,
+    /// The environment variable holding the client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_env: Option<String>,
+    /// A file holding the client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+    /// The certificate (PEM) registered on the app, for a signed client assertion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_file: Option<PathBuf>,
+    /// The certificate's RSA private key (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_file: Option<PathBuf>,
+}
+
+/// How hard okta365 drives Graph.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct GraphLimits {
+    /// Requests in flight at once.
+    #[schemars(range(min = 1, max = 64))]
+    pub concurrency: usize,
+    /// Write operations per second (each item of a `$batch` counts), under
+    /// Graph's per-app-and-tenant write quota of 3,000 per 150 seconds.
+    #[schemars(range(min = 0.1))]
+    pub writes_per_second: f64,
+    /// Attempts per request before giving up on throttling and transient faults.
+    #[schemars(range(min = 1, max = 20))]
+    pub max_attempts: usize,
+}
+
+impl Default for GraphLimits {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            writes_per_second: 15.0,
+            max_attempts: 8,
+        }
+    }
+}
+
+impl M365Side {
+    /// The file paths in this section (resolved against the config folder).
+    fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
+        let auth = self.auth.as_mut().into_iter().flat_map(|a| {
+            [
+                a.client_secret_file.as_mut(),
+                a.certificate_file.as_mut(),
+                a.private_key_file.as_mut(),
+            ]
+        });
+        self.snapshot.as_mut().into_iter().chain(auth.flatten())
+    }
+
+    /// Checks that exactly one of `snapshot` and a live connection is given,
+    /// and that a live connection's `auth` names exactly one credential.
+    fn check(&self, file: &str, spans: &SpanIndex) -> Vec<Diagnostic> {
+        let at = |pointer: &str| {
+            let (line, col) = spans.key(pointer);
+            Some(Location {
+                file: file.to_owned(),
+                line,
+                col,
+            })
+        };
+        let live = self.tenant_id.is_some() || self.auth.is_some();
+        match (&self.snapshot, live) {
+            (Some(_), true) => {
+                let pointer = if self.tenant_id.is_some() {
+                    "/m365/tenant_id"
+                } else {
+                    "/m365/auth"
+                };
+                return vec![
+                    Diagnostic::error(
+                        at(pointer),
+                        "`m365` has both `snapshot` and a live connection",
+                    )
+                    .with_hint("keep `snapshot` to work offline, or `tenant_id` and `auth` to use Microsoft Graph"),
+                ];
+            }
+            (None, false) => {
+                return vec![
+                    Diagnostic::error(at("/m365"), "`m365` needs `snapshot` or `tenant_id`")
+                        .with_hint(
+                            "add `snapshot: DIR`, or `tenant_id` and `auth` for Microsoft Graph",
+                        ),
+                ];
+            }
+            _ => {}
+        }
+        if self.snapshot.is_some() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if self.tenant_id.is_none() {
+            out.push(
+                Diagnostic::error(at("/m365/auth"), "`m365.auth` needs `tenant_id` beside it")
+                    .with_hint("add `tenant_id: <directory id>` under `m365`"),
+            );
+        }
+        let Some(auth) = &self.auth else {
+            out.push(
+                Diagnostic::error(
+                    at("/m365/tenant_id"),
+                    "`m365` needs `auth` for Microsoft Graph",
+                )
+                .with_hint("add `auth: { client_id: …, client_secret_env: OKTA365_GRAPH_SECRET }`"),
+            );
+            return out;
+        };
+        let given = [
+            auth.client_secret_env.is_some(),
+            auth.client_secret_file.is_some(),
+            auth.certificate_file.is_some() || auth.private_key_file.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        let hint = "give one of `client_secret_env`, `client_secret_file`, or `certificate_file` with `private_key_file`";
+        if given != 1 {
+            out.push(
+                Diagnostic::error(
+                    at("/m365/auth"),
+                    if given == 0 {
+                        "`m365.auth` names no credential"
+                    } else {
+                        "`m365.auth` names more than one credential"
+                    },
+                )
+                .with_hint(hint),
+            );
+        } else if auth.certificate_file.is_some() != auth.private_key_file.is_some() {
+            out.push(
+                Diagnostic::error(
+                    at("/m365/auth"),
+                    "`certificate_file` and `private_key_file` go together",
+                )
+                .with_hint("name the certificate (PEM) and its private key (PEM)"),
+            );
+        }
+        out
+    }
 }
 
 /// Ownership markers on Office 365 users.
@@ -168,17 +346,23 @@ impl Config {
             text: text.to_owned(),
         };
         let mut diagnostics = Vec::new();
-        let Some((mut config, _)) = parse_typed::<Config>(&source, schema(), &mut diagnostics)
+        let Some((mut config, spans)) = parse_typed::<Config>(&source, schema(), &mut diagnostics)
         else {
             return Err(diagnostics);
         };
+        diagnostics.extend(config.m365.check(&source.path, &spans));
+        if !diagnostics.is_empty() {
+            return Err(diagnostics);
+        }
         let base = path.parent().unwrap_or(Path::new(""));
         for p in [
             &mut config.policies,
             &mut config.okta.snapshot,
-            &mut config.m365.snapshot,
             &mut config.audit.path,
-        ] {
+        ]
+        .into_iter()
+        .chain(config.m365.paths_mut())
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -223,7 +407,7 @@ mod tests {
         let text = "policies: p\nokta: { snapshot: ex }\nm365: { snapshot: ex }\n";
         let config = Config::parse(Path::new("conf/okta365.yaml"), text).unwrap();
         assert_eq!(config.policies, Path::new("conf/p"));
-        assert_eq!(config.m365.snapshot, Path::new("conf/ex"));
+        assert_eq!(config.m365.snapshot.as_deref(), Some(Path::new("conf/ex")));
         assert_eq!(config.audit.path, Path::new("conf/.okta365/audit.jsonl"));
         assert_eq!(
             config.ownership.okta_id_attribute,
@@ -249,5 +433,46 @@ mod tests {
             "{}",
             errors[0].render_plain()
         );
+    }
+
+    #[test]
+    fn live_graph_connection_parses_with_defaults() {
+        let text = "okta: { snapshot: ex }\nm365:\n  tenant_id: t1\n  auth: { client_id: c1, client_secret_file: s.txt }\n";
+        let config = Config::parse(Path::new("conf/okta365.yaml"), text).unwrap();
+        assert_eq!(config.m365.graph_url, "https://graph.microsoft.com");
+        assert_eq!(config.m365.login_url, "https://login.microsoftonline.com");
+        let auth = config.m365.auth.unwrap();
+        assert_eq!(
+            auth.client_secret_file.as_deref(),
+            Some(Path::new("conf/s.txt"))
+        );
+        assert_eq!(config.m365.snapshot, None);
+    }
+
+    #[test]
+    fn snapshot_and_live_are_mutually_exclusive() {
+        let both = "okta: { snapshot: ex }\nm365:\n  snapshot: ex\n  tenant_id: t1\n  auth: { client_id: c, client_secret_env: S }\n";
+        let shown = Config::parse(Path::new("c.yaml"), both).unwrap_err()[0].render_plain();
+        assert!(shown.starts_with("c.yaml:4:3:"), "{shown}");
+        assert!(
+            shown.contains("both `snapshot` and a live connection"),
+            "{shown}"
+        );
+
+        let neither = "okta: { snapshot: ex }\nm365: {}\n";
+        let shown = Config::parse(Path::new("c.yaml"), neither).unwrap_err()[0].render_plain();
+        assert!(shown.starts_with("c.yaml:2:1:"), "{shown}");
+        assert!(shown.contains("needs `snapshot` or `tenant_id`"), "{shown}");
+    }
+
+    #[test]
+    fn auth_names_exactly_one_credential() {
+        let two = "okta: { snapshot: ex }\nm365:\n  tenant_id: t1\n  auth: { client_id: c, client_secret_env: S, client_secret_file: f }\n";
+        let shown = Config::parse(Path::new("c.yaml"), two).unwrap_err()[0].render_plain();
+        assert!(shown.starts_with("c.yaml:4:3:"), "{shown}");
+        assert!(shown.contains("more than one credential"), "{shown}");
+        let half = "okta: { snapshot: ex }\nm365:\n  tenant_id: t1\n  auth: { client_id: c, certificate_file: c.pem }\n";
+        let shown = Config::parse(Path::new("c.yaml"), half).unwrap_err()[0].render_plain();
+        assert!(shown.contains("go together"), "{shown}");
     }
 }

@@ -1,5 +1,5 @@
 //! Everything a command reads before it can plan: the config file, the
-//! policy files, and the two sides (snapshots today, live APIs later).
+//! policy files, and the two sides (snapshots, or the live APIs).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,8 @@ use crate::model::state::{LiveState, SourceState};
 use crate::plan::{PlanSettings, fingerprint::fingerprint};
 use crate::policy::check::{self, Checked};
 use crate::policy::{Diagnostic, PolicySource};
+use crate::providers::M365Reader;
+use crate::providers::graph::GraphClient;
 use crate::providers::snapshot::{M365Snapshot, OktaSnapshot};
 
 /// A loaded config and the policy texts it points at.
@@ -17,6 +19,8 @@ pub struct Workspace {
     pub config: Config,
     /// The policy files, sorted by path.
     pub sources: Vec<PolicySource>,
+    /// The Graph client, made on first use when `m365` is a live connection.
+    graph: std::sync::OnceLock<GraphClient>,
 }
 
 impl Workspace {
@@ -31,7 +35,11 @@ impl Workspace {
         })?;
         let config = Config::parse(&shown, &text).map_err(Failure::Diagnostics)?;
         let sources = read_policies(&config.policies)?;
-        Ok(Self { config, sources })
+        Ok(Self {
+            config,
+            sources,
+            graph: std::sync::OnceLock::new(),
+        })
     }
 
     /// Loads and checks the policies. Errors stop here; warnings are returned.
@@ -54,11 +62,32 @@ impl Workspace {
             .okta_snapshot()
             .load()
             .map_err(|e| Failure::Message(format!("reading Okta: {e}")))?;
-        let m365 = self
-            .m365_snapshot()
-            .load()
-            .map_err(|e| Failure::Message(format!("reading Office 365: {e}")))?;
+        let m365 = self.read_m365(&okta).await?;
         Ok((okta, m365))
+    }
+
+    /// Reads Office 365 from the snapshot, or from Graph (only the groups and
+    /// properties the policies need, worked out from them and `okta`).
+    async fn read_m365(&self, okta: &SourceState) -> Result<LiveState, Failure> {
+        let fail =
+            |e: crate::providers::ReadError| Failure::Message(format!("reading Office 365: {e}"));
+        if let Some(snapshot) = self.m365_snapshot() {
+            return snapshot.load().map_err(fail);
+        }
+        let (checked, _) = self.check()?;
+        let settings = self.settings(None, None);
+        let scope = crate::providers::scope::live_scope(&checked, okta, &settings);
+        self.graph()?.read(&scope).await.map_err(fail)
+    }
+
+    /// The Graph client of a live `m365` connection (made once).
+    pub fn graph(&self) -> Result<&GraphClient, Failure> {
+        if let Some(client) = self.graph.get() {
+            return Ok(client);
+        }
+        let client = GraphClient::from_config(&self.config.m365)
+            .map_err(|e| Failure::Message(format!("connecting to Microsoft Graph: {e}")))?;
+        Ok(self.graph.get_or_init(|| client))
     }
 
     /// The Okta snapshot named in the config.
@@ -68,11 +97,12 @@ impl Workspace {
         }
     }
 
-    /// The Office 365 snapshot named in the config.
-    pub fn m365_snapshot(&self) -> M365Snapshot {
-        M365Snapshot {
-            dir: self.config.m365.snapshot.join("m365"),
-        }
+    /// The Office 365 snapshot named in the config (`None`: a live connection).
+    pub fn m365_snapshot(&self) -> Option<M365Snapshot> {
+        let dir = self.config.m365.snapshot.as_ref()?;
+        Some(M365Snapshot {
+            dir: dir.join("m365"),
+        })
     }
 
     /// Planner settings at `now` (`--now`, or the clock), with an explicit removal allowance.

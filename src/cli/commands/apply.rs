@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::apply::{ActionResult, AuditSink, Backend, JsonlAudit, SnapshotBackend, execute};
+use crate::apply::{
+    ActionResult, AuditSink, Backend, GraphBackend, JsonlAudit, SnapshotBackend, execute,
+};
 use crate::cli::terminal::{self, Ui};
 use crate::cli::{Cli, Failure, Workspace};
 use crate::model::state::LiveState;
@@ -59,15 +61,17 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             audit_path.display()
         ))
     })?;
-    let target = workspace.m365_snapshot();
-    let mut backend = SnapshotBackend::new(
-        live,
-        Some(target),
-        workspace.config.ownership.okta_id_attribute.clone(),
-    );
-    let clock = || jiff::Timestamp::now().to_string();
-    let report = execute(&plan, &mut backend, &mut audit, &clock).await;
-    let stored = backend.finish().await;
+    let marker = workspace.config.ownership.okta_id_attribute.clone();
+    let (report, stored) = match workspace.m365_snapshot() {
+        Some(target) => {
+            let mut backend = SnapshotBackend::new(live, Some(target), marker);
+            run_backend(&plan, &mut backend, &mut audit).await
+        }
+        None => {
+            let mut backend = GraphBackend::new(workspace.graph()?.clone(), marker);
+            run_backend(&plan, &mut backend, &mut audit).await
+        }
+    };
 
     let mut out = std::io::stdout().lock();
     for (action, (_, result)) in plan.actions.iter().zip(&report.results) {
@@ -103,11 +107,29 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             "{e}; the snapshot was left as it was"
         )));
     }
+    if workspace.m365_snapshot().is_none() {
+        let (requests, retries, throttled) = workspace.graph()?.stats();
+        eprintln!(
+            "Microsoft Graph: {requests} requests ({retries} retried, {throttled} throttled)."
+        );
+    }
     Ok(if report.all_done() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Runs the plan through `backend`, then lets it finish (a snapshot writes its files).
+async fn run_backend<B: Backend>(
+    plan: &Plan,
+    backend: &mut B,
+    audit: &mut JsonlAudit,
+) -> (crate::apply::Report, Result<(), crate::apply::ApplyError>) {
+    let clock = || jiff::Timestamp::now().to_string();
+    let report = execute(plan, backend, audit, &clock).await;
+    let stored = backend.finish().await;
+    (report, stored)
 }
 
 /// Loads a saved plan and refuses it when its inputs changed since it was made.
