@@ -119,6 +119,9 @@ pub struct GraphLimits {
     /// Attempts per request before giving up on throttling and transient faults.
     #[schemars(range(min = 1, max = 20))]
     pub max_attempts: usize,
+    /// Seconds to wait for one response before counting it as timed out (and retrying).
+    #[schemars(range(min = 0.1))]
+    pub timeout_seconds: f64,
 }
 
 impl Default for GraphLimits {
@@ -127,6 +130,7 @@ impl Default for GraphLimits {
             concurrency: 4,
             writes_per_second: 15.0,
             max_attempts: 8,
+            timeout_seconds: 60.0,
         }
     }
 }

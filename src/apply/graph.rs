@@ -318,6 +318,14 @@ impl GraphBackend {
                 let result = match answer {
                     Ok(_) => Ok(Outcome::Done),
                     Err(e) if e.is_not_found() && is_removal(op) => Ok(Outcome::Done),
+                    Err(e) if matches!(op, Op::AssignLicenses { .. }) && e.status == Some(400) => {
+                        // A retried call whose first try went through is refused
+                        // ("does not have a corresponding license"): check the result.
+                        match self.licences_in_place(op).await {
+                            Ok(true) => Ok(Outcome::Done),
+                            _ => Err(explain(op, e)),
+                        }
+                    }
                     Err(e) if matches!(op, Op::CreateTeam { .. }) && e.status == Some(409) => {
                         Ok(Outcome::Done) // the Team exists already
                     }
@@ -328,6 +336,40 @@ impl GraphBackend {
                 }
             }
         }
+    }
+
+    /// Whether the user already has the licences `op` asks for (added, with
+    /// their disabled plans, and removed).
+    async fn licences_in_place(&self, op: &Op) -> Result<bool, GraphError> {
+        let Op::AssignLicenses { user, add, remove } = op else {
+            return Ok(false);
+        };
+        let Some(id) = user.id.as_ref() else {
+            return Ok(false);
+        };
+        let step = Step {
+            op: 0,
+            item: Item::get(
+                format!("/users/{id}?$select=id,userPrincipalName,assignedLicenses"),
+                "User.Read.All",
+            ),
+            wait_for_replication: self.is_new(id.as_str()),
+        };
+        let body = self.run_steps(&[step]).await.remove(0)?.body;
+        let live: User = serde_json::from_value(body).unwrap_or_default();
+        let held =
+            |sku: &crate::model::SkuId| live.assigned_licenses.iter().find(|l| &l.sku_id == sku);
+        let added = add.iter().all(|a| {
+            held(&a.sku_id).is_some_and(|l| {
+                let mut want = a.disabled_plans.clone();
+                let mut have = l.disabled_plans.clone();
+                want.sort();
+                have.sort();
+                want == have
+            })
+        });
+        let removed = remove.iter().all(|r| held(&r.sku_id).is_none());
+        Ok(added && removed)
     }
 
     /// Adds members (and Team owners) of the wave, grouped by group.
@@ -451,8 +493,7 @@ impl GraphBackend {
         let steps: Vec<Step> = indices
             .iter()
             .filter_map(|&i| {
-                let mut item = self.create_item(&ops[i])?;
-                item.replay_safe = false;
+                let item = self.create_item(&ops[i])?;
                 Some(Step {
                     op: i,
                     item,
@@ -538,11 +579,15 @@ impl GraphBackend {
         }
     }
 
-    /// After a failed or doubtful create: find the object (it may have been
-    /// made by a lost answer), create again only when it is surely absent.
+    /// After a failed or doubtful create: find the object (a lost answer may
+    /// have made it), and create again only when that cannot duplicate it:
+    /// at once for objects with a unique key (UPN, Microsoft 365 mail
+    /// nickname, invited mail), and for security groups (whose mail nickname
+    /// Graph does not keep unique) only after several lookups found nothing.
     async fn settle_create(&self, op: &Op, first: GraphError) -> Result<ObjectId, ApplyError> {
         let mut error = first;
         let mut waits = self.lag.backoff();
+        let mut misses = 0;
         loop {
             if !(error.is_conflict() || error.is_retryable()) {
                 return Err(explain(op, error));
@@ -558,15 +603,14 @@ impl GraphBackend {
                         describe(op)
                     )));
                 }
-                Found::Missing => {}
+                Found::Missing => misses += 1,
             }
             let Some(wait) = waits.next() else {
                 return Err(explain(op, error));
             };
             tokio::time::sleep(wait).await;
-            if error.is_retryable() {
-                let mut item = self.create_item(op).expect("a create op");
-                item.replay_safe = false;
+            if error.is_retryable() && (key_is_unique(op) || misses >= 4) {
+                let item = self.create_item(op).expect("a create op");
                 match batch::run(&self.client.http, &[item]).await.remove(0) {
                     Ok(r) => {
                         return created_id(&r.body).ok_or_else(|| {
@@ -576,7 +620,10 @@ impl GraphBackend {
                             ))
                         });
                     }
-                    Err(e) => error = e,
+                    Err(e) => {
+                        error = e;
+                        misses = 0;
+                    }
                 }
             }
             // A conflict with nothing found yet: replication lag; look again.
@@ -660,7 +707,7 @@ impl GraphBackend {
         let id = match self.find_guest(mail).await.map_err(|e| explain(op, e))? {
             Some(id) => id,
             None => {
-                let mut item = Item::new(
+                let item = Item::new(
                     Method::POST,
                     "/invitations",
                     Some(json!({
@@ -672,7 +719,6 @@ impl GraphBackend {
                     })),
                     "User.Invite.All",
                 );
-                item.replay_safe = false;
                 match batch::run(&self.client.http, &[item]).await.remove(0) {
                     Ok(r) => r
                         .body
@@ -904,6 +950,15 @@ fn group_id(group: &GroupRef) -> Result<&str, ApplyError> {
     })
 }
 
+/// Whether Graph refuses a second object with the same key, so that
+/// creating again cannot duplicate (a conflict leads to the first one).
+fn key_is_unique(op: &Op) -> bool {
+    match op {
+        Op::CreateGroup { kind, .. } => *kind == GroupKind::Unified,
+        _ => true,
+    }
+}
+
 fn is_removal(op: &Op) -> bool {
     matches!(
         op,
@@ -956,6 +1011,15 @@ fn explain(op: &Op, e: GraphError) -> ApplyError {
         } else if e.message.contains("inherited") {
             e = e.with_hint("the licence comes from group-based licensing: remove the user from that group instead");
         }
+    }
+    if let Op::CreateTeam { group } = op
+        && e.status == Some(400)
+        && e.message.contains("owner")
+    {
+        e = e.with_hint(format!(
+            "Graph creates a Team only on a group with an owner: give `{}` an owner in the policies (a `teams:` grant with `role: owner`)",
+            group.mail_nickname
+        ));
     }
     let what = e.what.clone();
     ApplyError::new(format!(

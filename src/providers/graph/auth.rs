@@ -285,6 +285,35 @@ mod tests {
     }
 
     #[test]
+    fn assertion_is_rs256_with_the_sha1_thumbprint_and_verifies() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/graph/");
+        let read = |f: &str| std::fs::read_to_string(format!("{dir}{f}")).unwrap();
+        let credential =
+            Credential::certificate(&read("test-cert.pem"), &Secret::new(read("test-key.pem")))
+                .unwrap();
+        let source = TokenSource::new("https://login.example/", "t1", "c1", credential);
+        let Credential::Certificate { thumbprint, key } = &source.credential else {
+            panic!("a certificate");
+        };
+        // openssl x509 -outform DER | openssl sha1 -binary | base64url
+        assert_eq!(thumbprint, "v6gvxvgf1RC-hot3hkjcbEYZNTM");
+        let jwt = source.assertion(thumbprint, key).unwrap();
+        let header = jsonwebtoken::decode_header(&jwt).unwrap();
+        assert_eq!(header.alg, Algorithm::RS256);
+        assert_eq!(header.x5t.as_deref(), Some(thumbprint.as_str()));
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.set_audience(&["https://login.example/t1/oauth2/v2.0/token"]);
+        validation.set_issuer(&["c1"]);
+        let public =
+            jsonwebtoken::DecodingKey::from_rsa_pem(read("test-pubkey.pem").as_bytes()).unwrap();
+        let claims = jsonwebtoken::decode::<serde_json::Value>(&jwt, &public, &validation)
+            .unwrap()
+            .claims;
+        assert_eq!(claims["sub"], "c1");
+        assert!(claims["exp"].as_i64().unwrap() > claims["nbf"].as_i64().unwrap());
+    }
+
+    #[test]
     fn debug_never_shows_the_secret() {
         let c = Credential::Secret(Secret::new("s3cr3t-value"));
         assert!(!format!("{c:?}").contains("s3cr3t"));

@@ -217,7 +217,7 @@ pub async fn run(http: &Http, items: &[Item]) -> Vec<Result<Response, GraphError
                         }
                         let e = GraphError::from_response(what, a.status, a.retry_after, &a.body)
                             .needing(Some(items[i].permission));
-                        if e.is_retryable() && (items[i].replay_safe || a.status == 429) {
+                        if e.is_retryable() && (items[i].replay_safe || e.was_not_run()) {
                             again.push((i, e));
                         } else {
                             results.insert(i, Err(e));

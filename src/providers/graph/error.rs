@@ -161,6 +161,12 @@ impl GraphError {
         }
     }
 
+    /// Whether Graph refused the request without running it (429, 503), so
+    /// sending it again cannot do it twice.
+    pub fn was_not_run(&self) -> bool {
+        matches!(self.status, Some(429 | 503))
+    }
+
     /// How long Graph asked us to wait.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after

@@ -73,9 +73,9 @@ pub struct Request {
     pub permission: Option<&'static str>,
     /// How many write units the request spends (0 for reads).
     pub writes: u32,
-    /// Whether sending it twice is harmless. Creates are not: after a
-    /// timeout or a 5xx they may have happened, so only 429 (never run) is
-    /// retried here and the caller looks the object up before creating again.
+    /// Whether sending it twice is harmless. Some creates are not: after a
+    /// timeout or a 504 they may have happened, so only 429 and 503 (not
+    /// run) are retried here and the caller looks the object up first.
     pub replay_safe: bool,
 }
 
@@ -232,7 +232,7 @@ impl Http {
         })
         .retry(self.backoff())
         .sleep(tokio::time::sleep)
-        .when(|e: &GraphError| e.is_retryable() && (req.replay_safe || e.status == Some(429)))
+        .when(|e: &GraphError| e.is_retryable() && (req.replay_safe || e.was_not_run()))
         .adjust(|e: &GraphError, backoff| backoff.map(|d| e.retry_after().unwrap_or(d)))
         .notify(|e: &GraphError, wait| {
             self.stats.retries.fetch_add(1, Ordering::Relaxed);

@@ -55,6 +55,7 @@ impl GraphClient {
             concurrency: side.limits.concurrency,
             writes_per_second: side.limits.writes_per_second,
             max_attempts: side.limits.max_attempts,
+            timeout: std::time::Duration::from_secs_f64(side.limits.timeout_seconds.max(0.1)),
             ..Limits::default()
         };
         Self::new(
