@@ -74,6 +74,10 @@ pub struct M365Side {
     /// Request pacing and concurrency.
     #[serde(default)]
     pub limits: GraphLimits,
+    /// A folder where okta365 keeps Graph delta links and the users and
+    /// groups they track, so later reads fetch only what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_state: Option<PathBuf>,
 }
 
 fn default_graph_url() -> String {
@@ -145,7 +149,11 @@ impl M365Side {
                 a.private_key_file.as_mut(),
             ]
         });
-        self.snapshot.as_mut().into_iter().chain(auth.flatten())
+        self.snapshot
+            .as_mut()
+            .into_iter()
+            .chain(self.delta_state.as_mut())
+            .chain(auth.flatten())
     }
 
     /// Checks that exactly one of `snapshot` and a live connection is given,

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod batch;
+pub mod delta;
 pub mod error;
 pub mod http;
 pub mod read;
@@ -24,6 +25,8 @@ use auth::{Credential, TokenSource};
 pub struct GraphClient {
     /// The HTTP layer (shared with the apply backend).
     pub http: Arc<Http>,
+    /// Where delta links are kept (`None`: full reads every time).
+    pub delta_state: Option<std::path::PathBuf>,
 }
 
 impl GraphClient {
@@ -39,6 +42,7 @@ impl GraphClient {
         let tokens = TokenSource::new(login_url, tenant, client_id, credential);
         Ok(Self {
             http: Arc::new(Http::new(graph_url, tokens, limits)?),
+            delta_state: None,
         })
     }
 
@@ -58,14 +62,16 @@ impl GraphClient {
             timeout: std::time::Duration::from_secs_f64(side.limits.timeout_seconds.max(0.1)),
             ..Limits::default()
         };
-        Self::new(
+        let mut client = Self::new(
             &side.graph_url,
             &side.login_url,
             tenant,
             &auth.client_id,
             credential,
             limits,
-        )
+        )?;
+        client.delta_state = side.delta_state.clone();
+        Ok(client)
     }
 
     /// HTTP requests sent so far (retries included).

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::GraphClient;
 use super::batch::{self, Item};
+use super::delta::{self, DeltaState};
 use super::error::GraphError;
 use super::http::split_page;
 use crate::model::ObjectId;
@@ -77,25 +78,79 @@ impl GraphClient {
     #[tracing::instrument(name = "graph_read", skip_all)]
     pub async fn read_state(&self, scope: &LiveScope) -> Result<LiveState, GraphError> {
         let started = std::time::Instant::now();
-        let mut users_url = format!(
-            "/users?$select={}&$top=999",
-            user_select(&scope.user_properties)
-        );
-        if scope.managers {
-            users_url.push_str("&$expand=manager($select=id)");
-        }
-        let groups_url = format!("/groups?$select={}&$top=999", GROUP_PROPERTIES.join(","));
+        let user_props = user_select(&scope.user_properties);
+        let group_props = GROUP_PROPERTIES.join(",");
+        let mut delta = self
+            .delta_state
+            .as_deref()
+            .map(|dir| DeltaState::load(dir, self.http.base()));
         let (users, groups, skus) = tokio::join!(
-            self.http.get_all(&users_url, "User.Read.All"),
-            self.http.get_all(&groups_url, "GroupMember.Read.All"),
+            async {
+                match &delta {
+                    // Delta cannot expand the manager: read the list then.
+                    Some(state) if !scope.managers => delta::refresh(
+                        &self.http,
+                        "/users",
+                        &user_props,
+                        state.users.clone(),
+                        "User.Read.All",
+                    )
+                    .await
+                    .map(|(v, t)| (v, Some(t))),
+                    _ => {
+                        let mut url = format!("/users?$select={user_props}&$top=999");
+                        if scope.managers {
+                            url.push_str("&$expand=manager($select=id)");
+                        }
+                        self.http
+                            .get_all(&url, "User.Read.All")
+                            .await
+                            .map(|v| (v, None))
+                    }
+                }
+            },
+            async {
+                match &delta {
+                    Some(state) => delta::refresh(
+                        &self.http,
+                        "/groups",
+                        &group_props,
+                        state.groups.clone(),
+                        "GroupMember.Read.All",
+                    )
+                    .await
+                    .map(|(v, t)| (v, Some(t))),
+                    None => self
+                        .http
+                        .get_all(
+                            &format!("/groups?$select={group_props}&$top=999"),
+                            "GroupMember.Read.All",
+                        )
+                        .await
+                        .map(|v| (v, None)),
+                }
+            },
             self.http
                 .get_all("/subscribedSkus", "Organization.Read.All"),
         );
-        let users: Vec<User> = parse_all(users?, "GET /users")?;
-        let groups: Vec<Group> = parse_all(groups?, "GET /groups")?;
+        let ((users, users_tracked), (groups, groups_tracked)) = (users?, groups?);
+        let users: Vec<User> = parse_all(users, "GET /users")?;
+        let groups: Vec<Group> = parse_all(groups, "GET /groups")?;
         let skus: Vec<SubscribedSku> = parse_all(skus?, "GET /subscribedSkus")?;
         let wanted: Vec<&Group> = groups.iter().filter(|g| scope.wants(g)).collect();
         let (members, owners) = self.read_links(&wanted).await?;
+        // Only a whole read moves the delta links on.
+        if let (Some(state), Some(dir)) = (delta.as_mut(), self.delta_state.as_deref()) {
+            state.users = users_tracked.or(state.users.take());
+            state.groups = groups_tracked.or(state.groups.take());
+            state.store(dir).map_err(|e| {
+                GraphError::from_response("saving the delta state", 200, None, &Value::Null)
+                    .with_hint(format!(
+                        "cannot write {}: {e}",
+                        delta::state_file(dir).display()
+                    ))
+            })?;
+        }
         tracing::info!(
             users = users.len(),
             groups = groups.len(),
@@ -180,7 +235,11 @@ impl GraphClient {
         }
         let mut members = BTreeMap::new();
         let mut owners = BTreeMap::new();
-        for ((id, kind), ids) in lists {
+        for ((id, kind), mut ids) in lists {
+            // Graph promises no order; sorted lists keep the plan's fingerprint
+            // stable from one read to the next.
+            ids.sort();
+            ids.dedup();
             match kind {
                 Links::Members => members.insert(id, ids),
                 Links::Owners => owners.insert(id, ids),
