@@ -1,0 +1,389 @@
+//! Delta query: `GET /users/delta` and `/groups/delta`. A round is a series
+//! of `@odata.nextLink` pages ending in an `@odata.deltaLink`; calling that
+//! later returns what changed since, deleted objects as `@removed`, and for
+//! groups whose `members` are selected, `members@delta`. Unknown, expired or
+//! invalidated tokens get 410 Gone (full resync). Changes still inside the
+//! replication-lag window are held back (and may later be replayed).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use super::lag;
+use super::odata::{self, EntityType, Selection};
+use super::shared::Shared;
+use super::state::{Directory, Kind};
+use super::wire::{ApiRequest, ApiResponse};
+
+/// Members per `members@delta` item; larger groups repeat across items.
+const MEMBERS_PER_ITEM: usize = 100;
+
+#[derive(Debug)]
+struct DeltaToken {
+    kind: Kind,
+    seq: u64,
+    selection: Selection,
+    issued: Instant,
+    epoch: u64,
+}
+
+#[derive(Debug)]
+struct PendingPages {
+    kind: Kind,
+    remaining: VecDeque<Value>,
+    final_seq: u64,
+    selection: Selection,
+    epoch: u64,
+}
+
+/// Issued delta and skip tokens.
+#[derive(Debug, Default)]
+pub(crate) struct DeltaTokens {
+    tokens: HashMap<String, DeltaToken>,
+    pages: HashMap<String, PendingPages>,
+    /// Bumped to invalidate every token (tenant maintenance).
+    pub epoch: u64,
+}
+
+fn set_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "users",
+        Kind::Group => "groups",
+    }
+}
+
+fn entity_type(kind: Kind) -> EntityType {
+    match kind {
+        Kind::User => EntityType::User,
+        Kind::Group => EntityType::Group,
+    }
+}
+
+fn resync(sh: &Shared, kind: Kind) -> ApiResponse {
+    ApiResponse::error(
+        410,
+        "syncStateNotFound",
+        "The delta token is not found or has expired; start a new full synchronization.",
+    )
+    .with_header(
+        "Location",
+        format!(
+            "{}/v1.0/{}/delta?$deltatoken=",
+            sh.base_url(),
+            set_name(kind)
+        ),
+    )
+}
+
+/// Handles one delta call.
+pub(crate) fn handle(sh: &Shared, req: &ApiRequest, kind: Kind, now: Instant) -> ApiResponse {
+    let mut tokens = sh.delta.lock().unwrap_or_else(|p| p.into_inner());
+    let epoch = tokens.epoch;
+    if let Some(skip) = req.query("$skiptoken") {
+        let Some(mut pending) = tokens
+            .pages
+            .remove(skip)
+            .filter(|p| p.kind == kind && p.epoch == epoch)
+        else {
+            return resync(sh, kind);
+        };
+        return serve_page(sh, &mut tokens, kind, &mut pending, now);
+    }
+    let dir = sh.dir();
+    let (since, selection) = match req.query("$deltatoken") {
+        Some("latest") => {
+            let selection = match selection_of(req, kind) {
+                Ok(s) => s,
+                Err(e) => return e,
+            };
+            let mut pending = PendingPages {
+                kind,
+                remaining: VecDeque::new(),
+                final_seq: dir.seq,
+                selection,
+                epoch,
+            };
+            drop(dir);
+            return serve_page(sh, &mut tokens, kind, &mut pending, now);
+        }
+        Some(token) if !token.is_empty() => {
+            let lifetime = sh.opts.delta_token_lifetime;
+            match tokens.tokens.get(token) {
+                Some(t)
+                    if t.kind == kind
+                        && t.epoch == epoch
+                        && now.saturating_duration_since(t.issued) < lifetime =>
+                {
+                    (Some(t.seq), t.selection.clone())
+                }
+                _ => return resync(sh, kind),
+            }
+        }
+        _ => {
+            for option in ["$top", "$orderby", "$expand"] {
+                if req.query(option).is_some() {
+                    return ApiResponse::error(
+                        400,
+                        "Request_UnsupportedQuery",
+                        format!("The query option '{option}' is not supported with delta queries."),
+                    );
+                }
+            }
+            match selection_of(req, kind) {
+                Ok(s) => (None, s),
+                Err(e) => return e,
+            }
+        }
+    };
+    let (items, final_seq) = match since {
+        None => initial(sh, &dir, kind, &selection, now),
+        Some(seq) => changes_since(sh, &dir, kind, seq, &selection, now),
+    };
+    drop(dir);
+    let mut pending = PendingPages {
+        kind,
+        remaining: items.into(),
+        final_seq,
+        selection,
+        epoch,
+    };
+    serve_page(sh, &mut tokens, kind, &mut pending, now)
+}
+
+fn selection_of(req: &ApiRequest, kind: Kind) -> Result<Selection, ApiResponse> {
+    odata::selection(req, entity_type(kind), true)
+}
+
+fn tracks_members(selection: &Selection) -> bool {
+    selection
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|p| p == "members"))
+}
+
+/// The last change seq a round may cover: just before the first change to
+/// an object still inside the lag window.
+fn cut(sh: &Shared, dir: &Directory, kind: Kind, since: u64, now: Instant) -> u64 {
+    let lag = sh.opts.lag.new_object;
+    dir.changes
+        .iter()
+        .skip(since as usize)
+        .find(|c| {
+            let object_hidden = c.kind == kind && !lag::is_visible(dir, &c.id, lag, now);
+            let member_hidden = c
+                .member
+                .as_ref()
+                .is_some_and(|(m, _)| !lag::is_visible(dir, m, lag, now));
+            object_hidden || (kind == Kind::Group && member_hidden)
+        })
+        .map_or(dir.seq, |c| c.seq - 1)
+}
+
+fn project(
+    sh: &Shared,
+    dir: &Directory,
+    kind: Kind,
+    id: &str,
+    selection: &Selection,
+) -> Option<Value> {
+    let _ = sh;
+    let object = match kind {
+        Kind::User => dir.users.get(id)?,
+        Kind::Group => dir.groups.get(id)?,
+    };
+    Some(odata::project(object, entity_type(kind), selection))
+}
+
+fn member_entry(dir: &Directory, member: &str, added: bool) -> Value {
+    let ty = match dir.kind_of(member) {
+        Some(Kind::Group) => "#microsoft.graph.group",
+        _ => "#microsoft.graph.user",
+    };
+    let mut entry = json!({"@odata.type": ty, "id": member});
+    if !added {
+        entry["@removed"] = json!({"reason": "deleted"});
+    }
+    entry
+}
+
+/// Splits a group's `members@delta` across items of at most MEMBERS_PER_ITEM.
+fn with_members(base: Value, entries: Vec<Value>, out: &mut Vec<Value>) {
+    if entries.is_empty() {
+        let mut item = base;
+        item["members@delta"] = json!([]);
+        out.push(item);
+        return;
+    }
+    for chunk in entries.chunks(MEMBERS_PER_ITEM) {
+        let mut item = base.clone();
+        item["members@delta"] = Value::Array(chunk.to_vec());
+        out.push(item);
+    }
+}
+
+fn initial(
+    sh: &Shared,
+    dir: &Directory,
+    kind: Kind,
+    selection: &Selection,
+    now: Instant,
+) -> (Vec<Value>, u64) {
+    let lag = sh.opts.lag.new_object;
+    let final_seq = cut(sh, dir, kind, 0, now);
+    let ids: Vec<&String> = match kind {
+        Kind::User => dir.users.keys().collect(),
+        Kind::Group => dir.groups.keys().collect(),
+    };
+    let mut items = Vec::new();
+    for id in ids
+        .into_iter()
+        .filter(|id| lag::is_visible(dir, id, lag, now))
+    {
+        let Some(item) = project(sh, dir, kind, id, selection) else {
+            continue;
+        };
+        if kind == Kind::Group && tracks_members(selection) {
+            let entries = dir
+                .members_of(id)
+                .filter(|m| lag::is_visible(dir, m, lag, now))
+                .map(|m| member_entry(dir, m, true))
+                .collect();
+            with_members(item, entries, &mut items);
+        } else {
+            items.push(item);
+        }
+    }
+    (items, final_seq)
+}
+
+fn changes_since(
+    sh: &Shared,
+    dir: &Directory,
+    kind: Kind,
+    since: u64,
+    selection: &Selection,
+    now: Instant,
+) -> (Vec<Value>, u64) {
+    let final_seq = cut(sh, dir, kind, since, now);
+    let mut order: Vec<String> = Vec::new();
+    let mut object_changed: BTreeMap<String, bool> = BTreeMap::new();
+    let mut membership: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    let window = dir
+        .changes
+        .iter()
+        .skip(since as usize)
+        .take(final_seq.saturating_sub(since) as usize);
+    for change in window.filter(|c| c.kind == kind) {
+        if !object_changed.contains_key(&change.id) {
+            order.push(change.id.clone());
+            object_changed.insert(change.id.clone(), false);
+        }
+        match &change.member {
+            None => {
+                object_changed.insert(change.id.clone(), true);
+            }
+            Some((member, added)) => {
+                membership
+                    .entry(change.id.clone())
+                    .or_default()
+                    .insert(member.clone(), *added);
+            }
+        }
+    }
+    let track = tracks_members(selection);
+    let mut items = Vec::new();
+    for id in order {
+        let exists = match kind {
+            Kind::User => dir.users.contains_key(&id),
+            Kind::Group => dir.groups.contains_key(&id),
+        };
+        if !exists {
+            let reason = if dir.deleted.contains_key(&id) {
+                "changed"
+            } else {
+                "deleted"
+            };
+            items.push(json!({"id": id, "@removed": {"reason": reason}}));
+            continue;
+        }
+        let changed = object_changed.get(&id).copied().unwrap_or(false);
+        let members = membership.remove(&id).unwrap_or_default();
+        if !changed && (!track || members.is_empty()) {
+            continue;
+        }
+        let Some(item) = project(sh, dir, kind, &id, selection) else {
+            continue;
+        };
+        if kind == Kind::Group && track {
+            let entries = members
+                .iter()
+                .map(|(m, added)| member_entry(dir, m, *added))
+                .collect();
+            with_members(item, entries, &mut items);
+        } else {
+            items.push(item);
+        }
+    }
+    (items, final_seq)
+}
+
+fn serve_page(
+    sh: &Shared,
+    tokens: &mut DeltaTokens,
+    kind: Kind,
+    pending: &mut PendingPages,
+    now: Instant,
+) -> ApiResponse {
+    let take = sh.opts.delta_page_size.max(1).min(pending.remaining.len());
+    let items: Vec<Value> = pending.remaining.drain(..take).collect();
+    let set = set_name(kind);
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(format!(
+            "{}/v1.0/$metadata#{}",
+            sh.base_url(),
+            odata::context_of(set, &pending.selection)
+        )),
+    );
+    let token = sh.request_id().replace('-', "");
+    if pending.remaining.is_empty() {
+        tokens.tokens.insert(
+            token.clone(),
+            DeltaToken {
+                kind,
+                seq: pending.final_seq,
+                selection: pending.selection.clone(),
+                issued: now,
+                epoch: pending.epoch,
+            },
+        );
+        body.insert(
+            "@odata.deltaLink".into(),
+            json!(format!(
+                "{}/v1.0/{set}/delta?$deltatoken={token}",
+                sh.base_url()
+            )),
+        );
+    } else {
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(format!(
+                "{}/v1.0/{set}/delta?$skiptoken={token}",
+                sh.base_url()
+            )),
+        );
+        tokens.pages.insert(
+            token,
+            PendingPages {
+                kind,
+                remaining: std::mem::take(&mut pending.remaining),
+                final_seq: pending.final_seq,
+                selection: pending.selection.clone(),
+                epoch: pending.epoch,
+            },
+        );
+    }
+    body.insert("value".into(), Value::Array(items));
+    ApiResponse::json(200, Value::Object(body))
+}
