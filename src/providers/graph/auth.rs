@@ -177,8 +177,10 @@ impl TokenSource {
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
-                GraphError::from_response(&what, status, None, &Value::Null)
-                    .with_hint("the token endpoint answered without an `access_token`")
+                GraphError::unexpected(
+                    &what,
+                    "the token endpoint answered without an `access_token`",
+                )
             })?;
         let lifetime = body
             .get("expires_in")

@@ -184,13 +184,10 @@ pub async fn run(http: &Http, items: &[Item]) -> Vec<Result<Response, GraphError
                 Ok(answers) => {
                     for &i in chunk {
                         let Some(a) = answers.iter().find(|a| a.id == i) else {
-                            let e = GraphError::from_response(
+                            let e = GraphError::unexpected(
                                 items[i].describe(),
-                                502,
-                                None,
-                                &Value::Null,
-                            )
-                            .with_hint("the $batch answer left this item out");
+                                "the $batch answer left this item out",
+                            );
                             if items[i].replay_safe {
                                 again.push((i, e));
                             } else {
@@ -273,9 +270,7 @@ async fn send_chunk(
         replay_safe: listed.iter().all(|(_, it)| it.replay_safe),
     };
     let response = http.send(&req).await?;
-    parse_answers(&response.body).map_err(|e| {
-        GraphError::from_response("POST /$batch", response.status, None, &Value::Null).with_hint(e)
-    })
+    parse_answers(&response.body).map_err(|e| GraphError::unexpected("POST /$batch", e))
 }
 
 #[cfg(test)]

@@ -136,20 +136,12 @@ async fn round(
     for _ in 0..MAX_PAGES {
         let page = http.send(&Request::get(url.clone(), permission)).await?;
         let Value::Object(mut body) = page.body else {
-            return Err(shape_error(
-                first,
-                page.status,
-                "the page is not a JSON object",
-            ));
+            return Err(shape_error(first, "the page is not a JSON object"));
         };
         match body.remove("value") {
             Some(Value::Array(values)) => items.extend(values),
             _ => {
-                return Err(shape_error(
-                    first,
-                    page.status,
-                    "the page has no `value` array",
-                ));
+                return Err(shape_error(first, "the page has no `value` array"));
             }
         }
         if let Some(next) = body.get("@odata.nextLink").and_then(Value::as_str) {
@@ -161,16 +153,14 @@ async fn round(
         }
         return Err(shape_error(
             first,
-            page.status,
             "the last page has neither a nextLink nor a deltaLink",
         ));
     }
-    Err(shape_error(first, 200, "the delta round does not end"))
+    Err(shape_error(first, "the delta round does not end"))
 }
 
-fn shape_error(url: &str, status: u16, hint: &str) -> GraphError {
-    GraphError::from_response(Request::get(url, "").describe(), status, None, &Value::Null)
-        .with_hint(hint.to_owned())
+fn shape_error(url: &str, hint: &str) -> GraphError {
+    GraphError::unexpected(Request::get(url, "").describe(), hint)
 }
 
 /// Whether the token must be dropped for a full round.

@@ -134,6 +134,21 @@ impl GraphError {
         .into()
     }
 
+    /// An answer okta365 cannot use (not the shape Graph documents).
+    pub fn unexpected(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Details {
+            what: what.into(),
+            status: None,
+            code: "unexpected answer".into(),
+            message: message.into(),
+            request_id: None,
+            retry_after: None,
+            permission: None,
+            hint: None,
+        }
+        .into()
+    }
+
     /// Sets the permission the request needs.
     pub fn needing(mut self, permission: Option<&'static str>) -> Self {
         self.permission = permission;
@@ -156,7 +171,7 @@ impl GraphError {
     /// (500, 502, 503, 504) and transport failures.
     pub fn is_retryable(&self) -> bool {
         match self.status {
-            None => self.code != "body",
+            None => matches!(self.code.as_str(), "timeout" | "connect" | "connection"),
             Some(s) => matches!(s, 429 | 500 | 502 | 503 | 504),
         }
     }

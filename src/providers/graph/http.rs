@@ -331,25 +331,14 @@ impl Http {
         while let Some(url) = next {
             pages += 1;
             if pages > MAX_PAGES {
-                return Err(GraphError::from_response(
+                return Err(GraphError::unexpected(
                     Request::get(first, permission).describe(),
-                    200,
-                    None,
-                    &Value::Null,
-                )
-                .with_hint(format!(
-                    "more than {MAX_PAGES} pages: the nextLinks do not end"
-                )));
+                    format!("more than {MAX_PAGES} pages: the nextLinks do not end"),
+                ));
             }
             let page = self.send(&Request::get(url, permission)).await?;
             let (values, link) = split_page(page.body).map_err(|e| {
-                GraphError::from_response(
-                    Request::get(first, permission).describe(),
-                    page.status,
-                    None,
-                    &Value::Null,
-                )
-                .with_hint(e)
+                GraphError::unexpected(Request::get(first, permission).describe(), e)
             })?;
             items.extend(values);
             next = link;

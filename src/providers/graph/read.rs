@@ -144,11 +144,10 @@ impl GraphClient {
             state.users = users_tracked.or(state.users.take());
             state.groups = groups_tracked.or(state.groups.take());
             state.store(dir).map_err(|e| {
-                GraphError::from_response("saving the delta state", 200, None, &Value::Null)
-                    .with_hint(format!(
-                        "cannot write {}: {e}",
-                        delta::state_file(dir).display()
-                    ))
+                GraphError::unexpected(
+                    "saving the delta state",
+                    format!("cannot write {}: {e}", delta::state_file(dir).display()),
+                )
             })?;
         }
         tracing::info!(
@@ -216,15 +215,14 @@ impl GraphClient {
                         "owners"
                     }
                 );
-                let (values, link) = split_page(page.body).map_err(|e| {
-                    GraphError::from_response(&what, page.status, None, &Value::Null).with_hint(e)
-                })?;
+                let (values, link) =
+                    split_page(page.body).map_err(|e| GraphError::unexpected(&what, e))?;
                 let ids = lists.get_mut(&key).expect("list registered");
                 for v in values {
-                    let id = v.get("id").and_then(Value::as_str).ok_or_else(|| {
-                        GraphError::from_response(&what, page.status, None, &Value::Null)
-                            .with_hint("a member without an `id`")
-                    })?;
+                    let id = v
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| GraphError::unexpected(&what, "a member without an `id`"))?;
                     ids.push(ObjectId(id.to_owned()));
                 }
                 if let Some(link) = link {
@@ -260,6 +258,28 @@ impl GraphClient {
     }
 }
 
+/// Collections okta365 reads as lists: Graph sends `[]` for none, but a
+/// `null` (some proxies and emulators) means the same.
+const LIST_PROPERTIES: &[&str] = &[
+    "assignedLicenses",
+    "licenseAssignmentStates",
+    "groupTypes",
+    "resourceProvisioningOptions",
+    "servicePlans",
+    "disabledPlans",
+];
+
+fn drop_null_lists(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|k, v| !(v.is_null() && LIST_PROPERTIES.contains(&k.as_str())));
+        for v in map.values_mut() {
+            if let Value::Array(items) = v {
+                items.iter_mut().for_each(drop_null_lists);
+            }
+        }
+    }
+}
+
 fn parse_all<T: serde::de::DeserializeOwned>(
     values: Vec<Value>,
     what: &str,
@@ -267,10 +287,10 @@ fn parse_all<T: serde::de::DeserializeOwned>(
     values
         .into_iter()
         .enumerate()
-        .map(|(i, v)| {
+        .map(|(i, mut v)| {
+            drop_null_lists(&mut v);
             serde_json::from_value(v).map_err(|e| {
-                GraphError::from_response(what, 200, None, &Value::Null)
-                    .with_hint(format!("item {i} has an unexpected shape: {e}"))
+                GraphError::unexpected(what, format!("item {i} has an unexpected shape: {e}"))
             })
         })
         .collect()

@@ -1,0 +1,504 @@
+//! The live Graph client and backend, run by the `okta365` binary against the
+//! Graph emulator on loopback: reads equal the snapshot's, plan → apply →
+//! plan converges under replication lag, throttling and faults, requests are
+//! few, failures are clear and plan nothing, and the client secret never
+//! leaks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use okta365_emulators::graph::{GraphEmulator, GraphOptions};
+use serde_json::Value;
+
+use crate::common::{NOW, Scratch};
+
+/// The client secret every test app uses; grepped for in every output.
+const SECRET: &str = "okta365-test-secret-7Hq2xVb9Lk";
+const SECRET_VAR: &str = "OKTA365_TEST_GRAPH_SECRET";
+
+/// A scratch copy of the example, an emulator seeded from its `m365/`
+/// snapshot, and a config (`live.yaml`) pointing the Office 365 side at it.
+struct Live {
+    scratch: Scratch,
+    emulator: GraphEmulator,
+    // Serves the emulator while the binary runs on this thread.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Live {
+    /// The example as it is, an emulator tuned by `tune`.
+    fn start(tune: impl FnOnce(&mut GraphOptions)) -> Self {
+        Self::start_with(|_| {}, tune, "")
+    }
+
+    /// `prepare` edits the scratch copy before the emulator reads it;
+    /// `limits` is the YAML inside `m365.limits: { … }` (empty: the tests' default).
+    fn start_with(
+        prepare: impl FnOnce(&Scratch),
+        tune: impl FnOnce(&mut GraphOptions),
+        limits: &str,
+    ) -> Self {
+        let scratch = Scratch::new();
+        prepare(&scratch);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut opts = GraphOptions {
+            snapshot: Some(scratch.path("examples/acme")),
+            ..GraphOptions::default()
+        };
+        for app in &mut opts.apps {
+            app.client_secret = Some(SECRET.to_owned());
+        }
+        tune(&mut opts);
+        let limits = if limits.is_empty() {
+            "writes_per_second: 500, timeout_seconds: 2, max_attempts: 10"
+        } else {
+            limits
+        };
+        let tenant = opts.tenant_id.clone();
+        let client_id = opts.apps[0].client_id.clone();
+        let emulator = runtime.block_on(GraphEmulator::start(opts)).unwrap();
+        let url = emulator.url();
+        assert!(url.starts_with("http://127.0.0.1:"), "loopback only: {url}");
+        scratch.write(
+            "live.yaml",
+            &format!(
+                "policies: policies\n\
+                 okta:\n  snapshot: examples/acme\n\
+                 m365:\n  tenant_id: {tenant}\n  graph_url: {url}\n  login_url: {url}\n\
+                 \x20 auth: {{ client_id: {client_id}, client_secret_env: {SECRET_VAR} }}\n\
+                 \x20 limits: {{ {limits} }}\n\
+                 audit:\n  path: .okta365/audit-live.jsonl\n"
+            ),
+        );
+        Self {
+            scratch,
+            emulator,
+            _runtime: runtime,
+        }
+    }
+
+    /// `okta365 -c live.yaml ARGS` with the secret in the environment.
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.run_env(args, &[])
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let mut full = vec!["-c", "live.yaml"];
+        full.extend_from_slice(args);
+        let mut cmd = self.scratch.cmd(&full);
+        cmd.env(SECRET_VAR, SECRET)
+            .timeout(Duration::from_secs(300));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    fn total_requests(&self) -> u64 {
+        graph_requests(&self.emulator.request_counts())
+    }
+}
+
+/// HTTP requests to Graph: every top-level request but token requests
+/// (the items inside `$batch` calls are not HTTP requests).
+fn graph_requests(counts: &BTreeMap<String, u64>) -> u64 {
+    let tokens: u64 = counts
+        .iter()
+        .filter(|(k, _)| k.contains("/oauth2/v2.0/token"))
+        .map(|(_, n)| n)
+        .sum();
+    counts.get("total").copied().unwrap_or(0) - tokens
+}
+
+fn plan_json(text: &str) -> Value {
+    let mut plan: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    plan.as_object_mut().unwrap().remove("fingerprint");
+    plan
+}
+
+#[test]
+fn a_plan_from_live_graph_equals_the_plan_from_the_same_snapshot() {
+    let live = Live::start(|_| {});
+    let (code, from_graph, stderr) = live.run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, from_snapshot, stderr) = live
+        .scratch
+        .run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let (graph, snapshot) = (plan_json(&from_graph), plan_json(&from_snapshot));
+    assert!(!graph["actions"].as_array().unwrap().is_empty());
+    assert_eq!(graph, snapshot);
+}
+
+#[test]
+fn a_full_read_needs_no_more_requests_than_pages() {
+    let extra: usize = 2_500; // three pages of 999 users
+    let live = Live::start_with(
+        |scratch| {
+            scratch.edit_json("examples/acme/m365/users.json", |users| {
+                let list = users.as_array_mut().unwrap();
+                for i in 0..extra {
+                    list.push(serde_json::json!({
+                        "id": format!("00000000-0000-4000-8000-{i:012}"),
+                        "userPrincipalName": format!("bulk{i}@acme.example"),
+                        "displayName": format!("Bulk {i}"),
+                        "accountEnabled": true,
+                        "userType": "Member",
+                        "assignedLicenses": [],
+                    }));
+                }
+            });
+        },
+        |_| {},
+        "",
+    );
+    let (code, _, stderr) = live.run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let groups = live.scratch.read("examples/acme/m365/groups.json");
+    let groups = serde_json::from_str::<Value>(&groups)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len();
+    let users = 60 + extra;
+    // Pages of users, of groups, one of SKUs, and one page each of the
+    // members and owners of (at most) every group.
+    let pages = users.div_ceil(999) + groups.div_ceil(999) + 1 + 2 * groups;
+    let requests = live.total_requests();
+    eprintln!("full read: {requests} requests for {pages} pages");
+    assert!(
+        requests as f64 <= 1.05 * pages as f64,
+        "{requests} requests for a read of {pages} pages: {:?}",
+        live.emulator.request_counts()
+    );
+    // Members and owners go 20 lists to a $batch call.
+    assert!(
+        requests
+            <= (users.div_ceil(999) + groups.div_ceil(999) + 1 + (2 * groups).div_ceil(20)) as u64
+                + 1
+    );
+}
+
+/// The state of a tenant by natural keys (ids differ between backends):
+/// users by UPN (guests by mail), groups by mail nickname, links by UPN.
+fn normalised(m365: &Path) -> Value {
+    let read = |f: &str| -> Value {
+        let path = m365.join(f);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => serde_json::from_str(&t).unwrap(),
+            Err(_) => Value::Null,
+        }
+    };
+    let users = read("users.json");
+    let groups = read("groups.json");
+    let mut name_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut out_users = BTreeMap::new();
+    for u in users.as_array().unwrap() {
+        let guest = u["userType"] == "Guest";
+        let key = if guest {
+            format!("guest:{}", u["mail"].as_str().unwrap_or("").to_lowercase())
+        } else {
+            u["userPrincipalName"].as_str().unwrap().to_lowercase()
+        };
+        name_of.insert(u["id"].as_str().unwrap().to_owned(), key.clone());
+        let licences: BTreeSet<String> = u["assignedLicenses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| l["skuId"].as_str().unwrap().to_lowercase())
+            .collect();
+        let ext = &u["onPremisesExtensionAttributes"];
+        let mut fields = BTreeMap::new();
+        // Graph makes up a guest's mailNickname; the snapshot backend does not.
+        let nickname: &[&str] = if guest { &[] } else { &["mailNickname"] };
+        for f in nickname.iter().copied().chain([
+            "accountEnabled",
+            "displayName",
+            "givenName",
+            "surname",
+            "mail",
+            "jobTitle",
+            "department",
+            "officeLocation",
+            "employeeId",
+            "usageLocation",
+            "userType",
+        ]) {
+            let v = &u[f];
+            if !v.is_null() {
+                fields.insert(f.to_owned(), v.clone());
+            }
+        }
+        fields.insert("licences".into(), serde_json::json!(licences));
+        fields.insert("okta_id".into(), ext["extensionAttribute15"].clone());
+        fields.insert("offboarded_at".into(), ext["extensionAttribute14"].clone());
+        out_users.insert(key, fields);
+    }
+    let mut out_groups = BTreeMap::new();
+    let mut nick_of = BTreeMap::new();
+    for g in groups.as_array().unwrap() {
+        let nick = g["mailNickname"].as_str().unwrap_or("").to_lowercase();
+        nick_of.insert(g["id"].as_str().unwrap().to_owned(), nick.clone());
+        let team = g["resourceProvisioningOptions"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|v| v == "Team"));
+        out_groups.insert(
+            nick,
+            serde_json::json!({"displayName": g["displayName"], "groupTypes": g["groupTypes"], "team": team}),
+        );
+    }
+    let links = |v: Value| -> BTreeMap<String, BTreeSet<String>> {
+        v.as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(g, ids)| {
+                let nick = nick_of.get(g)?.clone();
+                let names: BTreeSet<String> = ids
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|id| {
+                        let id = id.as_str().unwrap();
+                        name_of.get(id).cloned().unwrap_or_else(|| id.to_owned())
+                    })
+                    .collect();
+                Some((nick, names))
+            })
+            .filter(|(_, names)| !names.is_empty())
+            .collect()
+    };
+    let skus: BTreeMap<String, Value> = read("subscribedSkus.json")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["skuPartNumber"].as_str().unwrap().to_owned(),
+                s["consumedUnits"].clone(),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "users": out_users,
+        "groups": out_groups,
+        "members": links(read("group-members.json")),
+        "owners": links(read("group-owners.json")),
+        "seats": skus,
+    })
+}
+
+/// The emulator's state written out, as `normalised` reads it.
+fn emulator_state(live: &Live) -> Value {
+    let dir = live.scratch.path("emulator-out");
+    live.emulator.write_snapshot(&dir).unwrap();
+    let m365 = if dir.join("m365/users.json").exists() {
+        dir.join("m365")
+    } else {
+        dir
+    };
+    normalised(&m365)
+}
+
+/// Compares two maps key by key and names what differs.
+fn assert_same(part: &str, got: &Value, expected: &Value) {
+    let (g, e) = (got.as_object().unwrap(), expected.as_object().unwrap());
+    let mut problems = Vec::new();
+    for key in g.keys().chain(e.keys()).collect::<BTreeSet<_>>() {
+        if g.get(key) != e.get(key) {
+            problems.push(format!(
+                "{part} {key}:\n  graph:    {}\n  snapshot: {}",
+                g.get(key).map_or("(absent)".into(), Value::to_string),
+                e.get(key).map_or("(absent)".into(), Value::to_string)
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    assert!(
+        !text.contains(SECRET),
+        "the client secret appears in {what}"
+    );
+}
+
+#[test]
+fn plan_apply_plan_converges_under_lag_throttling_and_faults_like_the_snapshot_backend() {
+    let live = Live::start(|opts| {
+        opts.lag.new_object = Duration::from_millis(800);
+        opts.lag.members_after_group = Duration::from_millis(800);
+        opts.lag.team_after_group = Duration::from_millis(1500);
+        opts.throttle.resource_units = 40;
+        opts.throttle.window = Duration::from_secs(1);
+        opts.throttle.writes = 15;
+        opts.throttle.write_window = Duration::from_secs(1);
+        opts.faults.server_error_rate = 0.03;
+        opts.faults.reset_rate = 0.01;
+        opts.faults.timeout_rate = 0.01;
+        opts.faults.timeout_hold = Duration::from_secs(4);
+        opts.faults.batch_item_failure_rate = 0.05;
+        opts.seed = 1;
+    });
+    // Mirrored Teams need an owner in Graph: give each new squad one.
+    give_squads_owners(&live.scratch);
+    let debug = [("RUST_LOG", "okta365=debug,reqwest=debug,hyper=debug")];
+    let (code, stdout, stderr) = live.run_env(&["apply", "--auto-approve", "--now", NOW], &debug);
+    assert_no_secret("apply's stdout", &stdout);
+    assert_no_secret("apply's stderr (debug logs)", &stderr);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");
+    // Let replication catch up, then the next plan is empty.
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, stdout, stderr) = live.run_env(&["plan", "--now", NOW], &debug);
+    assert_no_secret("plan's stderr (debug logs)", &stderr);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("No changes"), "{stdout}");
+    let audit = live.scratch.read(".okta365/audit-live.jsonl");
+    assert_no_secret("the audit trail", &audit);
+    // The faults and throttling did happen.
+    let counts = live.emulator.request_counts();
+    let count = |k: &str| counts.get(k).copied().unwrap_or(0);
+    let faults =
+        count("fault 503") + count("fault 504") + count("fault reset") + count("fault timeout");
+    // Failed $batch items are counted as 500 and 503 answers.
+    let failed_items = count("status 500") + count("status 503");
+    assert!(
+        faults + failed_items > 0,
+        "no fault was injected: {counts:?}"
+    );
+    assert!(count("status 429") > 0, "nothing was throttled: {counts:?}");
+    eprintln!(
+        "faults {faults}, 429s {}, counts {counts:?}",
+        count("status 429")
+    );
+
+    // The same plan through the snapshot backend ends in the same tenant.
+    let offline = Scratch::new();
+    give_squads_owners(&offline);
+    let (code, stdout, stderr) = offline.run(&["apply", "--auto-approve", "--now", NOW]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let expected = normalised(&offline.path("examples/acme/m365"));
+    let got = emulator_state(&live);
+    for part in ["users", "groups", "members", "owners", "seats"] {
+        assert_same(part, &got[part], &expected[part]);
+    }
+}
+
+/// Adds a rule making one engineer the owner of every new squad Team.
+fn give_squads_owners(scratch: &Scratch) {
+    let mut text = scratch.read("policies/employees.yaml");
+    text.push_str(
+        "\n  - name: squad-owners\n    when:\n      attribute: { name: title, glob: \"*Staff Engineer*\" }\n    teams:\n      - team: eng-mobile\n        role: owner\n",
+    );
+    scratch.write("policies/employees.yaml", &text);
+}
+
+#[test]
+fn member_adds_take_fifteen_times_fewer_requests_than_members() {
+    // Converge offline, then empty the biggest declared group: the next plan only adds members.
+    let mut emptied = 0;
+    let live = Live::start_with(
+        |scratch| {
+            let (code, stdout, stderr) = scratch.run(&["apply", "--auto-approve", "--now", NOW]);
+            assert_eq!(code, 0, "{stdout}\n{stderr}");
+            let groups: Value =
+                serde_json::from_str(&scratch.read("examples/acme/m365/groups.json")).unwrap();
+            let all_staff = groups
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| g["mailNickname"] == "all-staff")
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            scratch.edit_json("examples/acme/m365/group-members.json", |members| {
+                emptied = members[&all_staff].as_array().unwrap().len();
+                members[&all_staff] = serde_json::json!([]);
+            });
+        },
+        |_| {},
+        "",
+    );
+    assert!(emptied >= 40, "all-staff had {emptied} members");
+    let (code, stdout, stderr) = live.run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let actions = plan["actions"].as_array().unwrap();
+    // Every managed member comes back (unmanaged ones are not re-added).
+    let adds = actions.len();
+    assert!(
+        adds >= 40 && adds <= emptied,
+        "{adds} of {emptied}: {stdout}"
+    );
+    assert!(
+        actions.iter().all(|a| a["kind"] == "add_member"),
+        "{stdout}"
+    );
+    let read = live.total_requests();
+    let (code, stdout, stderr) = live.run(&["apply", "--auto-approve", "--now", NOW]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // apply reads once (as plan did), then writes.
+    let writes = live.total_requests() - 2 * read;
+    eprintln!("member adds: {writes} requests for {adds} members");
+    assert!(
+        writes as usize * 15 <= adds,
+        "{writes} requests to add {adds} members: {:?}",
+        live.emulator.request_counts()
+    );
+    let (_, stdout, _) = live.run(&["plan", "--now", NOW]);
+    assert!(stdout.contains("No changes"), "{stdout}");
+}
+
+#[test]
+fn a_wrong_secret_is_a_clear_error_and_plans_nothing() {
+    let live = Live::start(|_| {});
+    let (code, stdout, stderr) =
+        live.run_env(&["plan", "--now", NOW], &[(SECRET_VAR, "not-the-secret")]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("AADSTS7000215"), "{stderr}");
+    assert!(stderr.contains("secret is wrong"), "{stderr}");
+    assert!(!stderr.contains("not-the-secret"), "{stderr}");
+}
+
+#[test]
+fn a_missing_permission_names_it_and_plans_nothing() {
+    let live = Live::start(|opts| {
+        opts.apps[0]
+            .roles
+            .retain(|r| !r.starts_with("Group") && !r.starts_with("Directory"));
+    });
+    let (code, stdout, stderr) = live.run(&["plan", "--now", NOW]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("403"), "{stderr}");
+    assert!(stderr.contains("GET /groups"), "{stderr}");
+    assert!(stderr.contains("GroupMember.Read.All"), "{stderr}");
+}
+
+#[test]
+fn a_read_that_keeps_failing_is_an_error_and_plans_nothing() {
+    let live = Live::start_with(
+        |_| {},
+        |opts| {
+            opts.faults.server_error_rate = 1.0;
+        },
+        "timeout_seconds: 2, max_attempts: 3",
+    );
+    let (code, stdout, stderr) = live.run(&["plan", "--now", NOW]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("reading Office 365"), "{stderr}");
+    assert!(stderr.contains("run again later"), "{stderr}");
+}
