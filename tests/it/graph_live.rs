@@ -8,7 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use okta365_emulators::graph::{GraphEmulator, GraphOptions};
+use okta365::model::state::LiveState;
+use okta365::providers::LiveScope;
+use okta365::providers::graph::auth::Credential;
+use okta365::providers::graph::{GraphClient, Limits, Request};
+use okta365::secret::Secret;
+use okta365_emulators::graph::{
+    CertificateCredential, DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID, GraphEmulator, GraphOptions,
+};
 use serde_json::Value;
 
 use crate::common::{NOW, Scratch};
@@ -465,6 +472,7 @@ fn a_wrong_secret_is_a_clear_error_and_plans_nothing() {
     let live = Live::start(|_| {});
     let (code, stdout, stderr) =
         live.run_env(&["plan", "--now", NOW], &[(SECRET_VAR, "not-the-secret")]);
+    eprintln!("{stderr}");
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("AADSTS7000215"), "{stderr}");
@@ -480,6 +488,7 @@ fn a_missing_permission_names_it_and_plans_nothing() {
             .retain(|r| !r.starts_with("Group") && !r.starts_with("Directory"));
     });
     let (code, stdout, stderr) = live.run(&["plan", "--now", NOW]);
+    eprintln!("{stderr}");
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("403"), "{stderr}");
@@ -497,8 +506,163 @@ fn a_read_that_keeps_failing_is_an_error_and_plans_nothing() {
         "timeout_seconds: 2, max_attempts: 3",
     );
     let (code, stdout, stderr) = live.run(&["plan", "--now", NOW]);
+    eprintln!("{stderr}");
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("reading Office 365"), "{stderr}");
     assert!(stderr.contains("run again later"), "{stderr}");
+}
+
+#[test]
+fn a_certificate_signs_the_client_assertion() {
+    let fixtures = crate::common::repo().join("tests/fixtures/graph");
+    let live = Live::start(|opts| {
+        opts.apps[0].client_secret = None;
+        opts.apps[0].certificate = Some(CertificateCredential {
+            public_key_pem: std::fs::read_to_string(fixtures.join("test-pubkey.pem")).unwrap(),
+            // openssl x509 -outform DER | openssl sha1 -binary | base64url
+            thumbprint_sha1: Some("v6gvxvgf1RC-hot3hkjcbEYZNTM".into()),
+            thumbprint_sha256: None,
+        });
+    });
+    let text = live.scratch.read("live.yaml").replace(
+        &format!("client_secret_env: {SECRET_VAR}"),
+        &format!(
+            "certificate_file: {}, private_key_file: {}",
+            fixtures.join("test-cert.pem").display(),
+            fixtures.join("test-key.pem").display()
+        ),
+    );
+    live.scratch.write("live.yaml", &text);
+    let (code, stdout, stderr) = live.run(&["plan", "--now", NOW]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Plan:"), "{stdout}");
+}
+
+/// The library's client on an emulator seeded from the example.
+async fn client_on(emulator: &GraphEmulator, delta: Option<&Path>) -> GraphClient {
+    let url = emulator.url();
+    let mut client = GraphClient::new(
+        &url,
+        &url,
+        DEFAULT_TENANT_ID,
+        DEFAULT_CLIENT_ID,
+        Credential::Secret(Secret::new(SECRET)),
+        Limits::default(),
+    )
+    .unwrap();
+    client.delta_state = delta.map(Path::to_path_buf);
+    client
+}
+
+async fn example_emulator(scratch: &Scratch) -> GraphEmulator {
+    let mut opts = GraphOptions {
+        snapshot: Some(scratch.path("examples/acme")),
+        ..GraphOptions::default()
+    };
+    opts.apps[0].client_secret = Some(SECRET.to_owned());
+    GraphEmulator::start(opts).await.unwrap()
+}
+
+/// Users and groups sorted by id (delta and list reads may order them differently).
+fn by_id(mut state: LiveState) -> LiveState {
+    state.users.sort_by(|a, b| a.id.cmp(&b.id));
+    state.groups.sort_by(|a, b| a.id.cmp(&b.id));
+    state
+}
+
+fn scope() -> LiveScope {
+    LiveScope {
+        groups: ["all-staff", "engineering", "eng-platform"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        user_properties: ["department", "jobTitle"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        managers: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_reads_fetch_only_changes_and_start_afresh_after_410() {
+    let scratch = Scratch::new();
+    let emulator = example_emulator(&scratch).await;
+    let state_dir = scratch.path("delta-state");
+    let delta = client_on(&emulator, Some(&state_dir)).await;
+    let list = client_on(&emulator, None).await;
+    let scope = scope();
+
+    let first = delta.read_state(&scope).await.unwrap();
+    assert!(state_dir.join("graph-delta.json").exists());
+    assert_eq!(
+        by_id(first.clone()),
+        by_id(list.read_state(&scope).await.unwrap())
+    );
+
+    // A change, then a delta round: only the change comes back.
+    let victim = first
+        .users
+        .iter()
+        .find(|u| u.account_enabled)
+        .unwrap()
+        .id
+        .clone();
+    list.http
+        .send(&Request::write(
+            reqwest::Method::PATCH,
+            format!("/users/{victim}"),
+            Some(serde_json::json!({"accountEnabled": false, "department": "Moved"})),
+            "User.ReadWrite.All",
+        ))
+        .await
+        .unwrap();
+    let second = delta.read_state(&scope).await.unwrap();
+    let changed = second.users.iter().find(|u| u.id == victim).unwrap();
+    assert!(!changed.account_enabled);
+    assert_eq!(changed.property("department").as_deref(), Some("Moved"));
+    assert_eq!(by_id(second), by_id(list.read_state(&scope).await.unwrap()));
+    let tracked: Value =
+        serde_json::from_str(&std::fs::read_to_string(state_dir.join("graph-delta.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        tracked["users"]["objects"].as_object().unwrap().len(),
+        first.users.len()
+    );
+
+    // Expired tokens: 410 Gone, then a full round that still reads everything.
+    emulator.expire_delta_tokens();
+    let third = delta.read_state(&scope).await.unwrap();
+    assert_eq!(by_id(third), by_id(list.read_state(&scope).await.unwrap()));
+    let counts = emulator.request_counts();
+    assert!(
+        counts.get("status 410").copied().unwrap_or(0) >= 1,
+        "{counts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_renewed_once_and_the_read_goes_on() {
+    let scratch = Scratch::new();
+    let emulator = example_emulator(&scratch).await;
+    let client = client_on(&emulator, None).await;
+    let scope = scope();
+    let first = client.read_state(&scope).await.unwrap();
+    let tokens = |c: &BTreeMap<String, u64>| {
+        c.get("POST /{tenant}/oauth2/v2.0/token")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(tokens(&emulator.request_counts()), 1, "the token is cached");
+    let _ = client.read_state(&scope).await.unwrap();
+    assert_eq!(tokens(&emulator.request_counts()), 1, "the token is cached");
+    emulator.revoke_tokens();
+    let again = client.read_state(&scope).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(
+        tokens(&emulator.request_counts()),
+        2,
+        "renewed after the 401"
+    );
 }

@@ -133,9 +133,16 @@ impl TokenSource {
         Ok(token)
     }
 
-    /// Drops the cached token (after Graph refused it).
-    pub async fn invalidate(&self) {
-        *self.cached.lock().await = None;
+    /// Drops the cached token if it is `refused` (Graph answered 401 to it);
+    /// a newer token another request already fetched is kept.
+    pub async fn invalidate(&self, refused: &Secret) {
+        let mut cached = self.cached.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|(t, _)| t.expose() == refused.expose())
+        {
+            *cached = None;
+        }
     }
 
     async fn fetch(&self, http: &reqwest::Client) -> Result<(Secret, Duration), GraphError> {

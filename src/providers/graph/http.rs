@@ -246,17 +246,24 @@ impl Http {
     /// one resend with a fresh token inside the attempt.
     async fn attempt(&self, req: &Request, what: &str, n: u64) -> Result<Response, GraphError> {
         self.pace(req.writes).await;
-        match self.once(req, what, n).await {
+        let token = self.tokens.token(&self.client).await?;
+        match self.once(req, what, n, &token).await {
             Err(e) if e.status == Some(401) => {
-                self.tokens.invalidate().await;
-                self.once(req, what, n).await
+                self.tokens.invalidate(&token).await;
+                let token = self.tokens.token(&self.client).await?;
+                self.once(req, what, n, &token).await
             }
             other => other,
         }
     }
 
-    async fn once(&self, req: &Request, what: &str, n: u64) -> Result<Response, GraphError> {
-        let token = self.tokens.token(&self.client).await?;
+    async fn once(
+        &self,
+        req: &Request,
+        what: &str,
+        n: u64,
+        token: &crate::secret::Secret,
+    ) -> Result<Response, GraphError> {
         let url = if req.url.starts_with("http://") || req.url.starts_with("https://") {
             req.url.clone()
         } else {
