@@ -1441,3 +1441,152 @@ async fn the_emulator_refuses_non_loopback_addresses() {
         .unwrap();
     assert!(err.contains("loopback"), "{err}");
 }
+
+#[tokio::test]
+async fn a_gateway_timeout_on_a_write_may_have_committed() {
+    let t = Tenant::start(GraphOptions {
+        seed: 3,
+        faults: FaultOptions {
+            server_error_rate: 1.0,
+            ..FaultOptions::default()
+        },
+        ..acme_options()
+    })
+    .await;
+    let mut saw = (false, false);
+    for n in 0..30 {
+        let title = format!("Title {n}");
+        let (status, _) = t
+            .patch(&format!("/users/{ADAM}"), json!({"jobTitle": title}))
+            .await;
+        let stored = t.emu.state()["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == ADAM)
+            .unwrap()["jobTitle"]
+            .clone();
+        match status.as_u16() {
+            504 => {
+                assert_eq!(
+                    stored,
+                    json!(title),
+                    "a 504 is answered after the write committed"
+                );
+                saw.0 = true;
+            }
+            503 => {
+                assert_ne!(
+                    stored,
+                    json!(title),
+                    "a 503 is answered before doing anything"
+                );
+                saw.1 = true;
+            }
+            other => panic!("every request faults at rate 1.0, got {other}"),
+        }
+    }
+    assert_eq!(saw, (true, true));
+    t.emu.stop().await;
+}
+
+#[tokio::test]
+async fn expired_tokens_get_401() {
+    let t = Tenant::start(GraphOptions {
+        token_lifetime: Duration::from_secs(1),
+        ..acme_options()
+    })
+    .await;
+    assert_eq!(t.get("/users?$top=1").await.0, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, body) = t.get("/users?$top=1").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
+    t.emu.stop().await;
+}
+
+#[tokio::test]
+async fn new_groups_refuse_members_for_a_while_and_teams_limit_adds() {
+    let t = Tenant::start(GraphOptions {
+        lag: LagOptions {
+            members_after_group: Duration::from_millis(300),
+            ..LagOptions::default()
+        },
+        throttle: ThrottleOptions {
+            team_member_adds_per_minute: Some(2),
+            ..ThrottleOptions::default()
+        },
+        ..acme_options()
+    })
+    .await;
+    let (status, group) = t
+        .post(
+            "/groups",
+            json!({"displayName": "Ops", "mailNickname": "ops2026", "mailEnabled": false,
+            "securityEnabled": true, "groupTypes": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    assert_eq!(group["mail"], Value::Null);
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let (status, body) = t
+        .post(
+            &format!("/groups/{gid}/members/$ref"),
+            directory_object(ADAM),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"]["message"],
+        "The source resource object or one of the objects being referenced don't exist."
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        t.post(
+            &format!("/groups/{gid}/members/$ref"),
+            directory_object(ADAM)
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, users) = t
+        .get(&format!(
+            "/groups/{gid}/members/microsoft.graph.user?$select=id"
+        ))
+        .await;
+    assert_eq!(ids(users["value"].as_array().unwrap()), [ADAM]);
+    let (status, _) = t
+        .post(
+            "/groups",
+            json!({"displayName": "Ops again", "mailNickname": "OPS2026", "mailEnabled": true,
+            "securityEnabled": false, "groupTypes": ["Unified"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "mailNickname is taken");
+
+    let engineering = "1c440b77-712a-470e-bf93-82bfeb76b887";
+    let add = |user: &str| {
+        json!({"@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": [],
+            "user@odata.bind": format!("https://graph.microsoft.com/v1.0/users('{user}')")})
+    };
+    let path = format!("/teams/{engineering}/members");
+    assert_eq!(t.post(&path, add(ADAM)).await.0, StatusCode::CREATED);
+    assert_eq!(t.post(&path, add(ADAM)).await.0, StatusCode::CREATED);
+    let resp = t
+        .http
+        .post(t.url(&path))
+        .bearer_auth(&t.token)
+        .json(&add(ADAM))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: f64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 50.0 && wait <= 60.0, "{wait}");
+    t.emu.stop().await;
+}

@@ -131,7 +131,7 @@ fn parse(sh: &Shared, req: &ApiRequest) -> Result<Vec<Item>, ApiResponse> {
     }
     if requests.len() > MAX_REQUESTS {
         return Err(invalid(format!(
-            "Number of batch requests exceeds the limit of {MAX_REQUESTS}."
+            "Number of requests inside batch exceeds the limit of {MAX_REQUESTS}."
         )));
     }
     let mut items = Vec::new();
