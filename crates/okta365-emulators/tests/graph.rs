@@ -1094,6 +1094,7 @@ async fn replication_lag_hides_new_objects_then_shows_them() {
             new_object: Duration::from_millis(400),
             team_after_group: Duration::from_millis(800),
             members_after_group: Duration::ZERO,
+            team_provisioning: Duration::ZERO,
         },
         ..acme_options()
     };
@@ -1588,5 +1589,70 @@ async fn new_groups_refuse_members_for_a_while_and_teams_limit_adds() {
         .parse()
         .unwrap();
     assert!(wait > 50.0 && wait <= 60.0, "{wait}");
+    t.emu.stop().await;
+}
+
+#[tokio::test]
+async fn post_teams_runs_as_an_operation_and_guests_redeem() {
+    let t = Tenant::start(GraphOptions {
+        lag: LagOptions {
+            team_provisioning: Duration::from_millis(300),
+            ..LagOptions::default()
+        },
+        ..acme_options()
+    })
+    .await;
+    let resp = t
+        .http
+        .post(t.url("/teams"))
+        .bearer_auth(&t.token)
+        .json(&json!({"template@odata.bind": "https://graph.microsoft.com/v1.0/teamsTemplates('standard')",
+            "displayName": "Launch", "description": "Launch squad",
+            "members": [{"@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": ["owner"],
+                "user@odata.bind": format!("https://graph.microsoft.com/v1.0/users('{ADAM}')")}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/teams('") && location.contains("/operations('"),
+        "{location}"
+    );
+    assert!(resp.text().await.unwrap().is_empty());
+    let (_, op) = t.get(&location).await;
+    assert_eq!(op["status"], "inProgress", "{op}");
+    let team = op["targetResourceId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.get(&format!("/teams/{team}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let (_, op) = t.get(&location).await;
+    assert_eq!(op["status"], "succeeded");
+    let (status, body) = t.get(&format!("/teams/{team}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["displayName"], "Launch");
+    let (_, group) = t.get(&format!("/groups/{team}")).await;
+    assert_eq!(group["resourceProvisioningOptions"], json!(["Team"]));
+    let (status, _) = t
+        .post("/teams", json!({"template@odata.bind": "https://graph.microsoft.com/v1.0/teamsTemplates('standard')",
+            "group@odata.bind": format!("https://graph.microsoft.com/v1.0/groups('{ALL_STAFF}')"), "displayName": "x"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "displayName is inherited from the group"
+    );
+
+    let (_, inv) = t
+        .post("/invitations", json!({"invitedUserEmailAddress": "kim@partner.example", "inviteRedirectUrl": "https://myapps.microsoft.com"}))
+        .await;
+    let guest = inv["invitedUser"]["id"].as_str().unwrap().to_owned();
+    assert!(t.emu.redeem_invitation(&guest));
+    let (_, user) = t
+        .get(&format!("/users/{guest}?$select=externalUserState"))
+        .await;
+    assert_eq!(user["externalUserState"], "Accepted");
     t.emu.stop().await;
 }

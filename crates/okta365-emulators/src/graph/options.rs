@@ -86,6 +86,9 @@ pub struct LagOptions {
     pub new_object: Duration,
     /// `PUT /groups/{id}/team` on a group younger than this 404s.
     pub team_after_group: Duration,
+    /// How long a `POST /teams` operation stays `inProgress` before the
+    /// team exists.
+    pub team_provisioning: Duration,
     /// Adding members to a group younger than this gives Graph's 400 "The
     /// source resource object or one of the objects being referenced don't exist."
     pub members_after_group: Duration,
