@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use okta365_emulators::graph::{
     AppRegistration, CertificateCredential, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-    DEFAULT_TENANT_ID, FaultOptions, GraphEmulator, GraphOptions, LagOptions, ThrottleOptions,
+    DEFAULT_TENANT_ID, FaultKind, FaultOptions, GraphEmulator, GraphOptions, InjectedFault,
+    LagOptions, ThrottleOptions,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -1654,5 +1655,87 @@ async fn post_teams_runs_as_an_operation_and_guests_redeem() {
         .get(&format!("/users/{guest}?$select=externalUserState"))
         .await;
     assert_eq!(user["externalUserState"], "Accepted");
+    t.emu.stop().await;
+}
+
+#[tokio::test]
+async fn injected_faults_hit_exactly_the_requests_they_name() {
+    let t = Tenant::start(acme_options()).await;
+    let user = format!("/users/{ADAM}");
+    t.emu.inject(InjectedFault {
+        endpoint: "GET /v1.0/users/{id}".into(),
+        fault: FaultKind::TooManyRequests {
+            retry_after: Duration::from_millis(1500),
+        },
+        times: 2,
+    });
+    for _ in 0..2 {
+        let resp = t
+            .http
+            .get(t.url(&user))
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()["retry-after"], "1.5");
+        assert_eq!(
+            t.get("/groups?$top=1").await.0,
+            StatusCode::OK,
+            "other endpoints are untouched"
+        );
+    }
+    assert_eq!(t.get(&user).await.0, StatusCode::OK);
+
+    t.emu.inject(InjectedFault {
+        endpoint: "PATCH /v1.0/users/{id}".into(),
+        fault: FaultKind::GatewayTimeoutAfterCommit,
+        times: 1,
+    });
+    assert_eq!(
+        t.patch(&user, json!({"jobTitle": "Committed"})).await.0,
+        StatusCode::GATEWAY_TIMEOUT
+    );
+    assert_eq!(
+        t.get(&format!("{user}?$select=jobTitle")).await.1["jobTitle"],
+        "Committed"
+    );
+
+    t.emu.inject(InjectedFault {
+        endpoint: "*".into(),
+        fault: FaultKind::ConnectionReset,
+        times: 1,
+    });
+    assert!(
+        t.http
+            .get(t.url(&user))
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .is_err()
+    );
+    assert_eq!(t.get(&user).await.0, StatusCode::OK);
+
+    t.emu.inject(InjectedFault {
+        endpoint: "GET /v1.0/users/{id}".into(),
+        fault: FaultKind::ServiceUnavailable,
+        times: 1,
+    });
+    let (status, body) = t
+        .post("/$batch", json!({"requests": [{"id": "1", "method": "GET", "url": user}, {"id": "2", "method": "GET", "url": "/groups?$top=1"}]}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let item = |id: &str| {
+        body["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(item("1"), 503);
+    assert_eq!(item("2"), 200);
+    assert_eq!(t.emu.request_counts()["fault 429"], 2);
     t.emu.stop().await;
 }

@@ -44,7 +44,8 @@ use tokio::task::JoinHandle;
 
 pub use options::{
     ALL_ROLES, AppRegistration, CertificateCredential, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-    DEFAULT_TENANT_ID, FaultOptions, GraphOptions, LagOptions, ThrottleOptions,
+    DEFAULT_TENANT_ID, FaultKind, FaultOptions, GraphOptions, InjectedFault, LagOptions,
+    ThrottleOptions,
 };
 
 use shared::Shared;
@@ -122,6 +123,15 @@ impl GraphEmulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .epoch += 1;
+    }
+
+    /// Queues a scripted fault for the next matching requests.
+    pub fn inject(&self, fault: InjectedFault) {
+        self.shared
+            .injected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(fault);
     }
 
     /// Redeems a guest's invitation (`externalUserState` becomes `Accepted`);
@@ -282,6 +292,7 @@ impl CliArgs {
                 timeout_hold: secs(self.timeout_hold_secs, "timeout-hold-secs")?,
                 reset_rate: self.reset_rate,
                 batch_item_failure_rate: self.batch_item_failure_rate,
+                injected: Vec::new(),
             },
             seed: self.seed,
             ..GraphOptions::default()
