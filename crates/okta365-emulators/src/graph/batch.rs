@@ -82,10 +82,20 @@ fn run_item(sh: &Shared, req: &ApiRequest, who: &Principal, now: Instant) -> Api
     let n = sh.count_of(&key);
     sh.count(&key);
     sh.count("batch items");
-    let mut rng = faults::rng_for(sh.opts.seed, &format!("batch item {key}"), n);
-    let resp = match faults::draw_batch_item(&sh.opts.faults, &mut rng) {
-        Some(failure) => failure,
-        None => sh.execute(req, who, now),
+    let resp = match sh.take_injected(&key, true) {
+        Some(faults::Fault::Throttled(seconds)) => super::throttle::too_many_requests(seconds),
+        Some(faults::Fault::GatewayTimeout) => {
+            sh.execute(req, who, now);
+            faults::gateway_timeout()
+        }
+        Some(_) => faults::service_unavailable(),
+        None => {
+            let mut rng = faults::rng_for(sh.opts.seed, &format!("batch item {key}"), n);
+            match faults::draw_batch_item(&sh.opts.faults, &mut rng) {
+                Some(failure) => failure,
+                None => sh.execute(req, who, now),
+            }
+        }
     };
     sh.count(&format!("status {}", resp.status));
     resp
@@ -131,7 +141,7 @@ fn parse(sh: &Shared, req: &ApiRequest) -> Result<Vec<Item>, ApiResponse> {
     }
     if requests.len() > MAX_REQUESTS {
         return Err(invalid(format!(
-            "Number of batch requests exceeds the limit of {MAX_REQUESTS}."
+            "Number of requests inside batch exceeds the limit of {MAX_REQUESTS}."
         )));
     }
     let mut items = Vec::new();

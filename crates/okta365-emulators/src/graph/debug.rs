@@ -1,7 +1,8 @@
 //! The emulator's own endpoints under `/_emulator/` (no auth, not counted):
 //! `GET requests` (counts), `GET state` (the directory),
 //! `POST tokens/revoke` (every issued access token becomes invalid),
-//! `POST delta/expire` (every delta token gets 410 next time).
+//! `POST delta/expire` (every delta token gets 410 next time),
+//! `POST invitations/{userId}/redeem` (a guest accepts their invitation).
 
 use std::sync::atomic::Ordering;
 

@@ -19,6 +19,9 @@ use super::wire::{ApiRequest, ApiResponse};
 /// Members per `members@delta` item; larger groups repeat across items.
 const MEMBERS_PER_ITEM: usize = 100;
 
+/// Tokens kept before the oldest are forgotten (their holders get 410).
+const MAX_TOKENS: usize = 100_000;
+
 #[derive(Debug)]
 struct DeltaToken {
     kind: Kind,
@@ -347,6 +350,10 @@ fn serve_page(
         )),
     );
     let token = sh.request_id().replace('-', "");
+    if tokens.tokens.len() + tokens.pages.len() >= MAX_TOKENS {
+        tokens.tokens.clear();
+        tokens.pages.clear();
+    }
     if pending.remaining.is_empty() {
         tokens.tokens.insert(
             token.clone(),

@@ -7,11 +7,11 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-use super::options::FaultOptions;
+use super::options::{FaultKind, FaultOptions, InjectedFault};
 use super::wire::ApiResponse;
 
 /// What to do to one request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Fault {
     None,
     /// Drop the connection without a response.
@@ -22,6 +22,42 @@ pub(crate) enum Fault {
     Unavailable,
     /// Do the work, then answer 504 (a write may have committed).
     GatewayTimeout,
+    /// 429 with this many seconds of `Retry-After`.
+    Throttled(f64),
+}
+
+impl Fault {
+    /// The fault an injected one stands for.
+    pub fn from_kind(kind: &FaultKind) -> Self {
+        match kind {
+            FaultKind::TooManyRequests { retry_after } => {
+                Fault::Throttled(retry_after.as_secs_f64())
+            }
+            FaultKind::ServiceUnavailable => Fault::Unavailable,
+            FaultKind::GatewayTimeoutAfterCommit => Fault::GatewayTimeout,
+            FaultKind::ConnectionReset => Fault::Reset,
+            FaultKind::Timeout => Fault::Timeout,
+        }
+    }
+}
+
+/// Takes one hit of the first injected fault matching `key`.
+pub(crate) fn take_injected(
+    queue: &mut Vec<InjectedFault>,
+    key: &str,
+    in_batch: bool,
+) -> Option<Fault> {
+    let at = queue.iter().position(|f| {
+        (f.endpoint == "*" || f.endpoint == key)
+            && f.times > 0
+            && !(in_batch && matches!(f.fault, FaultKind::ConnectionReset | FaultKind::Timeout))
+    })?;
+    let fault = Fault::from_kind(&queue[at].fault);
+    queue[at].times -= 1;
+    if queue[at].times == 0 {
+        queue.remove(at);
+    }
+    Some(fault)
 }
 
 /// A generator for one (endpoint, call number).

@@ -83,6 +83,7 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
             )
         },
         |id, _| lag::is_visible(&dir, id, lag, now),
+        |_| None,
     )
     .unwrap_or_else(|e| e)
 }
@@ -510,41 +511,22 @@ pub(crate) fn list_related(
         Ok(id) => id,
         Err(e) => return e,
     };
-    let ids: Vec<String> = rel
-        .get(&dir, &id)
-        .map(|s| s.iter().cloned().collect())
-        .unwrap_or_default();
-    let typed: Vec<(String, Value)> = ids
-        .iter()
-        .filter_map(|m| {
-            let (object, ty) = match dir.kind_of(m)? {
-                Kind::User => (dir.users.get(m)?, "#microsoft.graph.user"),
-                Kind::Group => (dir.groups.get(m)?, "#microsoft.graph.group"),
-            };
-            if cast.is_some_and(|c| format!("#{c}") != ty) {
-                return None;
-            }
-            let mut object = object.clone();
-            if let Value::Object(fields) = &mut object {
-                let mut with_type = Map::new();
-                with_type.insert("@odata.type".into(), json!(ty));
-                with_type.extend(std::mem::take(fields));
-                *fields = with_type;
-            }
-            Some((m.clone(), object))
-        })
-        .collect();
+    let (ty, set, only) = match cast {
+        None => (EntityType::DirectoryObject, "directoryObjects", None),
+        Some("microsoft.graph.user") => (EntityType::User, "users", Some(Kind::User)),
+        Some("microsoft.graph.group") => (EntityType::Group, "groups", Some(Kind::Group)),
+        Some(other) => {
+            return ApiResponse::error(
+                400,
+                "Request_BadRequest",
+                format!("'{other}' is not a type of directory object this list can be cast to."),
+            );
+        }
+    };
+    let empty = BTreeSet::new();
+    let dir = &*dir;
+    let related = rel.get(dir, &id).unwrap_or(&empty);
     let lag = sh.opts.lag.new_object;
-    let ty = match cast {
-        Some("microsoft.graph.user") => EntityType::User,
-        Some("microsoft.graph.group") => EntityType::Group,
-        _ => EntityType::DirectoryObject,
-    };
-    let set = match cast {
-        Some("microsoft.graph.user") => "users",
-        Some("microsoft.graph.group") => "groups",
-        _ => "directoryObjects",
-    };
     listing::list(
         sh,
         req,
@@ -552,16 +534,22 @@ pub(crate) fn list_related(
         set,
         |from| {
             Box::new(
-                typed
-                    .iter()
-                    .filter(move |(k, _)| match &from {
-                        Bound::Excluded(after) => k > after,
-                        _ => true,
-                    })
-                    .map(|(k, v)| (k.clone(), v)),
+                related
+                    .range::<String, _>((from, Bound::Unbounded))
+                    .filter_map(move |m| {
+                        let kind = dir.kind_of(m)?;
+                        if only.is_some_and(|k| k != kind) {
+                            return None;
+                        }
+                        Some((m.clone(), dir.object(m)?))
+                    }),
             )
         },
-        |m, _| lag::is_visible(&dir, m, lag, now),
+        |m, _| lag::is_visible(dir, m, lag, now),
+        |m| match dir.kind_of(m) {
+            Some(Kind::Group) => Some("#microsoft.graph.group"),
+            _ => Some("#microsoft.graph.user"),
+        },
     )
     .unwrap_or_else(|e| e)
 }

@@ -99,3 +99,18 @@ pub(crate) fn invite(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
         }),
     )
 }
+
+/// Marks a pending guest's invitation as accepted.
+pub(crate) fn redeem(dir: &mut super::state::Directory, user_id: &str) -> bool {
+    let Some(mut user) = dir.users.get(user_id).cloned() else {
+        return false;
+    };
+    if user["externalUserState"] != "PendingAcceptance" {
+        return false;
+    }
+    user["externalUserState"] = json!("Accepted");
+    user["externalUserStateChangeDateTime"] = json!(timestamp());
+    dir.insert_user(user_id.to_owned(), user);
+    dir.record(Kind::User, user_id, None);
+    true
+}

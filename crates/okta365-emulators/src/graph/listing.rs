@@ -11,18 +11,21 @@ use super::shared::Shared;
 use super::wire::{ApiRequest, ApiResponse};
 
 /// Lists `objects` (id → object, sorted by id) for `req`. `visible` hides
-/// objects (replication lag); `prepare` adds per-item annotations.
-pub(crate) fn list<'a, I, V>(
+/// objects (replication lag); `odata_type` names an item's `@odata.type`
+/// (members and owners lists carry it).
+pub(crate) fn list<'a, I, V, T>(
     sh: &Shared,
     req: &ApiRequest,
     ty: EntityType,
     set: &str,
     objects: I,
     visible: V,
+    odata_type: T,
 ) -> Result<ApiResponse, ApiResponse>
 where
     I: Fn(Bound<String>) -> Box<dyn Iterator<Item = (String, &'a Value)> + 'a>,
     V: Fn(&str, &Value) -> bool,
+    T: Fn(&str) -> Option<&'static str>,
 {
     let selection = odata::selection(req, ty, true)?;
     let top = odata::page_size(req)?;
@@ -52,7 +55,18 @@ where
     let page = Page {
         items: items
             .iter()
-            .map(|(_, o)| odata::project(o, ty, &selection))
+            .map(|(id, o)| {
+                let projected = odata::project(o, ty, &selection);
+                match (odata_type(id), projected) {
+                    (Some(t), Value::Object(fields)) => {
+                        let mut typed = serde_json::Map::new();
+                        typed.insert("@odata.type".into(), Value::from(t));
+                        typed.extend(fields);
+                        Value::Object(typed)
+                    }
+                    (_, projected) => projected,
+                }
+            })
             .collect(),
         count,
     };

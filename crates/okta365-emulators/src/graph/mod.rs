@@ -24,6 +24,7 @@ mod router;
 mod server;
 mod shared;
 mod state;
+mod team_ops;
 mod teams;
 mod throttle;
 mod users;
@@ -43,7 +44,8 @@ use tokio::task::JoinHandle;
 
 pub use options::{
     ALL_ROLES, AppRegistration, CertificateCredential, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-    DEFAULT_TENANT_ID, FaultOptions, GraphOptions, LagOptions, ThrottleOptions,
+    DEFAULT_TENANT_ID, FaultKind, FaultOptions, GraphOptions, InjectedFault, LagOptions,
+    ThrottleOptions,
 };
 
 use shared::Shared;
@@ -123,6 +125,21 @@ impl GraphEmulator {
             .epoch += 1;
     }
 
+    /// Queues a scripted fault for the next matching requests.
+    pub fn inject(&self, fault: InjectedFault) {
+        self.shared
+            .injected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(fault);
+    }
+
+    /// Redeems a guest's invitation (`externalUserState` becomes `Accepted`);
+    /// false if `user_id` is not a pending guest.
+    pub fn redeem_invitation(&self, user_id: &str) -> bool {
+        guests::redeem(&mut self.shared.dir(), user_id)
+    }
+
     /// The whole directory as JSON (what `GET /_emulator/state` returns).
     pub fn state(&self) -> serde_json::Value {
         debug::state(&self.shared)
@@ -186,6 +203,9 @@ pub struct CliArgs {
     /// Milliseconds after group creation during which `PUT /groups/{id}/team` 404s.
     #[arg(long, default_value_t = 0)]
     pub lag_team_ms: u64,
+    /// Milliseconds a `POST /teams` operation stays inProgress.
+    #[arg(long, default_value_t = 0)]
+    pub team_provisioning_ms: u64,
     /// Milliseconds after group creation during which member adds get the "source resource object" 400.
     #[arg(long, default_value_t = 0)]
     pub lag_members_ms: u64,
@@ -263,6 +283,7 @@ impl CliArgs {
             lag: LagOptions {
                 new_object: Duration::from_millis(self.lag_new_object_ms),
                 team_after_group: Duration::from_millis(self.lag_team_ms),
+                team_provisioning: Duration::from_millis(self.team_provisioning_ms),
                 members_after_group: Duration::from_millis(self.lag_members_ms),
             },
             faults: FaultOptions {
@@ -271,6 +292,7 @@ impl CliArgs {
                 timeout_hold: secs(self.timeout_hold_secs, "timeout-hold-secs")?,
                 reset_rate: self.reset_rate,
                 batch_item_failure_rate: self.batch_item_failure_rate,
+                injected: Vec::new(),
             },
             seed: self.seed,
             ..GraphOptions::default()

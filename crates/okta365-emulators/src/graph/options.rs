@@ -86,6 +86,9 @@ pub struct LagOptions {
     pub new_object: Duration,
     /// `PUT /groups/{id}/team` on a group younger than this 404s.
     pub team_after_group: Duration,
+    /// How long a `POST /teams` operation stays `inProgress` before the
+    /// team exists.
+    pub team_provisioning: Duration,
     /// Adding members to a group younger than this gives Graph's 400 "The
     /// source resource object or one of the objects being referenced don't exist."
     pub members_after_group: Duration,
@@ -105,6 +108,36 @@ pub struct FaultOptions {
     pub reset_rate: f64,
     /// Share of `$batch` items answered 503 or 500 inside the batch.
     pub batch_item_failure_rate: f64,
+    /// Scripted faults, applied before the random ones (more can be added
+    /// while running with `GraphEmulator::inject`).
+    pub injected: Vec<InjectedFault>,
+}
+
+/// A fault for the next `times` requests to `endpoint`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InjectedFault {
+    /// An endpoint as `request_counts` names it (`GET /v1.0/users/{id}`),
+    /// or `*` for any Graph request. `$batch` items match their own path.
+    pub endpoint: String,
+    /// What happens.
+    pub fault: FaultKind,
+    /// How many matching requests it hits.
+    pub times: u32,
+}
+
+/// An injectable failure.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultKind {
+    /// 429 `TooManyRequests` with this `Retry-After`.
+    TooManyRequests { retry_after: Duration },
+    /// 503 before doing anything.
+    ServiceUnavailable,
+    /// 504 after the request was carried out (a write commits).
+    GatewayTimeoutAfterCommit,
+    /// The connection is dropped without a response (not for `$batch` items).
+    ConnectionReset,
+    /// The response is held for `FaultOptions::timeout_hold` (not for `$batch` items).
+    Timeout,
 }
 
 impl Default for GraphOptions {
@@ -178,6 +211,7 @@ impl Default for FaultOptions {
             timeout_hold: Duration::from_secs(120),
             reset_rate: 0.0,
             batch_item_failure_rate: 0.0,
+            injected: Vec::new(),
         }
     }
 }

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use super::auth::Principal;
 use super::shared::Shared;
 use super::wire::{ApiRequest, ApiResponse, method_not_allowed, no_route};
-use super::{delta, directory, groups, guests, licenses, teams, users};
+use super::{delta, directory, groups, guests, licenses, team_ops, teams, users};
 
 pub(crate) const READ_USERS: &[&str] = &[
     "User.Read.All",
@@ -56,6 +56,8 @@ const CREATE_TEAMS: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 const READ_TEAM_MEMBERS: &[&str] = &[
+    "Team.Create",
+    "Team.ReadBasic.All",
     "TeamMember.Read.All",
     "TeamMember.ReadWrite.All",
     "Group.Read.All",
@@ -223,7 +225,11 @@ fn dispatch(
             "GET" => teams::get(sh, id, now, who.require(READ_TEAM_MEMBERS)?),
             _ => return Err(method_not_allowed()),
         },
+        ["teams"] if m == "POST" => team_ops::create(sh, req, now, who.require(CREATE_TEAMS)?),
         ["teams", id] if m == "GET" => teams::get(sh, id, now, who.require(READ_TEAM_MEMBERS)?),
+        ["teams", id, "operations", op] if m == "GET" => {
+            team_ops::get_operation(sh, id, op, now, who.require(READ_TEAM_MEMBERS)?)
+        }
         ["teams", id, "members"] => match m {
             "GET" => teams::list_members(sh, req, id, now, who.require(READ_TEAM_MEMBERS)?),
             "POST" => teams::add_member(sh, req, id, now, who.require(WRITE_TEAM_MEMBERS)?),

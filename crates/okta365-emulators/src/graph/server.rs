@@ -110,7 +110,9 @@ async fn handle(
             )
         }
     } else if segments.first() == Some(&"v1.0") {
-        let fault = faults::draw(&sh.opts.faults, &mut faults::rng_for(sh.opts.seed, &key, n));
+        let fault = sh.take_injected(&key, false).unwrap_or_else(|| {
+            faults::draw(&sh.opts.faults, &mut faults::rng_for(sh.opts.seed, &key, n))
+        });
         if fault == Fault::Reset {
             sh.count("fault reset");
             let mut reset = Response::new(HttpBody::empty());
@@ -120,6 +122,9 @@ async fn handle(
         let resp = if fault == Fault::Unavailable {
             sh.count("fault 503");
             faults::service_unavailable()
+        } else if let Fault::Throttled(seconds) = fault {
+            sh.count("fault 429");
+            super::throttle::too_many_requests(seconds)
         } else {
             let resp = graph(
                 &sh,

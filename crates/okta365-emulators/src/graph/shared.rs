@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     /// Request and trace ids (not seeded from the directory's generator, so
     /// they don't shift its ids).
     ids: Mutex<ChaCha8Rng>,
+    /// Scripted faults still to apply.
+    pub injected: Mutex<Vec<super::options::InjectedFault>>,
     /// Names the token endpoint accepts as `{tenant}`.
     pub tenant_names: BTreeSet<String>,
     /// The domain guest UPNs end in.
@@ -65,6 +67,7 @@ impl Shared {
             token_epoch: AtomicU64::new(0),
             ids: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed ^ 0x1d5)),
             base_url: OnceLock::new(),
+            injected: Mutex::new(opts.faults.injected.clone()),
             dir: Mutex::new(dir),
             tenant_names,
             guest_domain,
@@ -106,6 +109,12 @@ impl Shared {
     pub fn count_of(&self, key: &str) -> u64 {
         let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         counts.get(key).copied().unwrap_or(0)
+    }
+
+    /// The injected fault for this request to `key`, if one is queued.
+    pub fn take_injected(&self, key: &str, in_batch: bool) -> Option<super::faults::Fault> {
+        let mut queue = self.injected.lock().unwrap_or_else(|p| p.into_inner());
+        super::faults::take_injected(&mut queue, key, in_batch)
     }
 
     /// The current token epoch.

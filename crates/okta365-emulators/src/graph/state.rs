@@ -40,6 +40,21 @@ pub(crate) struct Deleted {
     pub owner_of: Vec<String>,
 }
 
+/// A `POST /teams` operation (a teamsAsyncOperation).
+#[derive(Clone, Debug)]
+pub(crate) struct TeamOperation {
+    /// The team's (and its group's) id.
+    pub team: String,
+    /// When the operation succeeds.
+    pub ready_at: Instant,
+    /// `createdDateTime`.
+    pub created: String,
+    /// Whether the team was installed.
+    pub done: bool,
+    /// Team settings from the request body.
+    pub settings: Value,
+}
+
 /// The whole tenant.
 #[derive(Debug)]
 pub(crate) struct Directory {
@@ -52,6 +67,8 @@ pub(crate) struct Directory {
     pub managers: BTreeMap<String, String>,
     /// Group id → team object.
     pub teams: BTreeMap<String, Value>,
+    /// `POST /teams` operations by id.
+    pub team_operations: BTreeMap<String, TeamOperation>,
     pub deleted: BTreeMap<String, Deleted>,
     /// Lower-cased UPN → user id.
     upn_index: BTreeMap<String, String>,
@@ -80,6 +97,7 @@ impl Directory {
             skus: Vec::new(),
             managers: BTreeMap::new(),
             teams: BTreeMap::new(),
+            team_operations: BTreeMap::new(),
             deleted: BTreeMap::new(),
             upn_index: BTreeMap::new(),
             created_at: BTreeMap::new(),

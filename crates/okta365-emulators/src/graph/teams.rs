@@ -34,38 +34,59 @@ pub(crate) fn create_from_group(
 ) -> ApiResponse {
     let id = id.to_lowercase();
     let mut dir = sh.dir();
+    if let Err(e) = check_teamifiable(sh, &dir, &id, now) {
+        return e;
+    }
+    let team = install_team(&mut dir, &id, req.body.as_ref());
+    let mut resp = team_body(sh, &dir, &id, &team);
+    resp.status = 201;
+    resp.with_header("Location", format!("{}/v1.0/teams('{id}')", sh.base_url()))
+}
+
+/// Why `PUT /groups/{id}/team` (or `POST /teams` from a group) can't run yet, if it can't.
+pub(crate) fn check_teamifiable(
+    sh: &Shared,
+    dir: &Directory,
+    id: &str,
+    now: Instant,
+) -> Result<(), ApiResponse> {
     let lags = &sh.opts.lag;
-    if !dir.groups.contains_key(&id)
-        || !lag::is_visible(&dir, &id, lags.new_object, now)
-        || lag::is_younger_than(&dir, &id, lags.team_after_group, now)
+    if !dir.groups.contains_key(id)
+        || !lag::is_visible(dir, id, lags.new_object, now)
+        || lag::is_younger_than(dir, id, lags.team_after_group, now)
     {
-        return ApiResponse::error(
+        return Err(ApiResponse::error(
             404,
             "NotFound",
             format!(
                 "Failed to execute Templates backend request CreateTeamFromGroupWithTemplateRequest. Request Url: https://teams.microsoft.com/fabric/emea/templates/api/groups/{id}/team, Request Method: PUT, Response Status Code: NotFound, ErrorMessage : The group {id} was not found."
             ),
-        );
+        ));
     }
-    let group = &dir.groups[&id];
+    let group = &dir.groups[id];
     if !group["groupTypes"]
         .as_array()
         .is_some_and(|t| t.iter().any(|v| v == "Unified"))
     {
-        return bad(format!(
+        return Err(bad(format!(
             "Group {id} is not a Microsoft 365 group; only Microsoft 365 groups can have a team."
-        ));
+        )));
     }
-    if dir.owners.get(&id).is_none_or(|o| o.is_empty()) {
-        return bad(format!(
+    if dir.owners.get(id).is_none_or(|o| o.is_empty()) {
+        return Err(bad(format!(
             "Group {id} has no owners. A team must have at least one owner."
-        ));
+        )));
     }
-    if dir.teams.contains_key(&id) {
-        return ApiResponse::error(409, "Conflict", "Team already exists");
+    if dir.teams.contains_key(id) || dir.team_operations.values().any(|op| op.team == id) {
+        return Err(ApiResponse::error(409, "Conflict", "Team already exists"));
     }
-    let mut team = new_team(&id);
-    if let Some(Value::Object(body)) = &req.body {
+    Ok(())
+}
+
+/// Creates the team object of group `id` (settings from `body`) and marks the group.
+pub(crate) fn install_team(dir: &mut Directory, id: &str, body: Option<&Value>) -> Value {
+    let mut team = new_team(id);
+    if let Some(Value::Object(body)) = body {
         for (k, v) in body {
             if let (Some(Value::Object(target)), Value::Object(settings)) = (team.get_mut(k), v) {
                 for (sk, sv) in settings {
@@ -74,7 +95,8 @@ pub(crate) fn create_from_group(
             }
         }
     }
-    dir.teams.insert(id.clone(), team.clone());
+    dir.teams.insert(id.to_owned(), team.clone());
+    let id = id.to_owned();
     let mut group = dir.groups[&id].clone();
     let options = group["resourceProvisioningOptions"]
         .as_array()
@@ -87,9 +109,27 @@ pub(crate) fn create_from_group(
         dir.groups.insert(id.clone(), group);
         dir.record(Kind::Group, &id, None);
     }
-    let mut resp = team_body(sh, &dir, &id, &team);
-    resp.status = 201;
-    resp.with_header("Location", format!("{}/v1.0/teams('{id}')", sh.base_url()))
+    team
+}
+
+/// Whether team `id` exists, first finishing `POST /teams` operations that are due.
+pub(crate) fn team_exists(dir: &mut Directory, id: &str, now: Instant) -> bool {
+    let due: Vec<String> = dir
+        .team_operations
+        .iter()
+        .filter(|(_, op)| op.team == id && op.ready_at <= now && !op.done)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for op in due {
+        let settings = dir.team_operations.get(&op).map(|o| o.settings.clone());
+        if dir.groups.contains_key(id) {
+            install_team(dir, id, settings.as_ref());
+        }
+        if let Some(o) = dir.team_operations.get_mut(&op) {
+            o.done = true;
+        }
+    }
+    dir.teams.contains_key(id)
 }
 
 fn team_body(sh: &Shared, dir: &Directory, id: &str, team: &Value) -> ApiResponse {
@@ -114,9 +154,10 @@ fn team_body(sh: &Shared, dir: &Directory, id: &str, team: &Value) -> ApiRespons
 }
 
 /// `GET /teams/{id}` and `GET /groups/{id}/team`.
-pub(crate) fn get(sh: &Shared, id: &str, _now: Instant, _: Granted) -> ApiResponse {
+pub(crate) fn get(sh: &Shared, id: &str, now: Instant, _: Granted) -> ApiResponse {
     let id = id.to_lowercase();
-    let dir = sh.dir();
+    let mut dir = sh.dir();
+    team_exists(&mut dir, &id, now);
     match dir.teams.get(&id) {
         Some(team) => team_body(sh, &dir, &id, team),
         None => team_not_found(&id),
@@ -154,12 +195,12 @@ pub(crate) fn list_members(
     sh: &Shared,
     _req: &ApiRequest,
     id: &str,
-    _now: Instant,
+    now: Instant,
     _: Granted,
 ) -> ApiResponse {
     let id = id.to_lowercase();
-    let dir = sh.dir();
-    if !dir.teams.contains_key(&id) {
+    let mut dir = sh.dir();
+    if !team_exists(&mut dir, &id, now) {
         return team_not_found(&id);
     }
     let mut people: Vec<&String> = dir
@@ -187,12 +228,12 @@ pub(crate) fn get_member(
     sh: &Shared,
     id: &str,
     membership: &str,
-    _now: Instant,
+    now: Instant,
     _: Granted,
 ) -> ApiResponse {
     let id = id.to_lowercase();
-    let dir = sh.dir();
-    if !dir.teams.contains_key(&id) {
+    let mut dir = sh.dir();
+    if !team_exists(&mut dir, &id, now) {
         return team_not_found(&id);
     }
     match member_of_team(&dir, &id, membership) {
@@ -290,7 +331,7 @@ pub(crate) fn add_member(
     let id = id.to_lowercase();
     let body = req.body.clone().unwrap_or(Value::Null);
     let mut dir = sh.dir();
-    if !dir.teams.contains_key(&id) {
+    if !team_exists(&mut dir, &id, now) {
         return team_not_found(&id);
     }
     if let Err(e) = lock_throttle(sh).charge_team_add(&id, now) {
@@ -333,7 +374,7 @@ pub(crate) fn add_members(
         ));
     }
     let mut dir = sh.dir();
-    if !dir.teams.contains_key(&id) {
+    if !team_exists(&mut dir, &id, now) {
         return team_not_found(&id);
     }
     if let Err(e) = lock_throttle(sh).charge_team_add(&id, now) {
@@ -365,12 +406,12 @@ pub(crate) fn remove_member(
     sh: &Shared,
     id: &str,
     membership: &str,
-    _now: Instant,
+    now: Instant,
     _: Granted,
 ) -> ApiResponse {
     let id = id.to_lowercase();
     let mut dir = sh.dir();
-    if !dir.teams.contains_key(&id) {
+    if !team_exists(&mut dir, &id, now) {
         return team_not_found(&id);
     }
     let Some(user) = member_of_team(&dir, &id, membership) else {

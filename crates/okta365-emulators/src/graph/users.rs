@@ -32,6 +32,7 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
             )
         },
         |id, _| lag::is_visible(&dir, id, lag, now),
+        |_| None,
     );
     result.unwrap_or_else(|e| e)
 }
