@@ -8,9 +8,10 @@
 //! * Team membership is the group's (Graph keeps the two in step): members
 //!   through the group's `members`, owners through its `owners` too, which
 //!   avoids Teams' limit of four member requests a minute per team.
-//! * Creates (users, groups, invitations) are never blindly resent: after a
-//!   timeout, a 5xx or a conflict the object is looked up by UPN, mail
-//!   nickname or invited mail, and adopted when it is the one we made.
+//! * Creates are safe to repeat: after a timeout, a 5xx or a conflict the
+//!   object is looked up by UPN, mail nickname or invited mail, and adopted
+//!   when it is the one we made. A security group (whose mail nickname Graph
+//!   does not keep unique) is never resent before several lookups found nothing.
 //! * A 404 (or "the objects being referenced don't exist") on an object
 //!   created earlier in the run is replication lag: retried with backoff,
 //!   bounded, then reported.
@@ -568,12 +569,11 @@ impl GraphBackend {
                 if let Some(d) = description.as_deref().filter(|d| !d.is_empty()) {
                     body["description"] = json!(d);
                 }
-                Some(Item::new(
-                    Method::POST,
-                    "/groups",
-                    Some(body),
-                    "Group.Create",
-                ))
+                let mut item = Item::new(Method::POST, "/groups", Some(body), "Group.Create");
+                // Graph keeps mail nicknames unique only for Microsoft 365
+                // groups: a security group sent twice would be made twice.
+                item.replay_safe = unified;
+                Some(item)
             }
             _ => None,
         }

@@ -8,13 +8,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+use okta365::apply::{Backend, GraphBackend, Outcome};
+use okta365::model::ObjectId;
 use okta365::model::state::LiveState;
+use okta365::plan::Marker;
+use okta365::plan::action::{GroupRef, LicenseAdd, Op, UserRef};
+use okta365::policy::types::GroupKind;
 use okta365::providers::LiveScope;
 use okta365::providers::graph::auth::Credential;
 use okta365::providers::graph::{GraphClient, Limits, Request};
 use okta365::secret::Secret;
 use okta365_emulators::graph::{
-    CertificateCredential, DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID, GraphEmulator, GraphOptions,
+    CertificateCredential, DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID, FaultKind, GraphEmulator,
+    GraphOptions, InjectedFault,
 };
 use serde_json::Value;
 
@@ -664,5 +670,180 @@ async fn a_revoked_token_is_renewed_once_and_the_read_goes_on() {
         tokens(&emulator.request_counts()),
         2,
         "renewed after the 401"
+    );
+}
+
+fn user(id: &ObjectId, upn: &str) -> UserRef {
+    UserRef {
+        id: Some(id.clone()),
+        upn: upn.into(),
+    }
+}
+
+/// Users (or groups) in the emulator whose `key` equals `value`.
+fn count_in(emulator: &GraphEmulator, dir: &Path, file: &str, key: &str, value: &str) -> usize {
+    emulator.write_snapshot(dir).unwrap();
+    let list: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m365").join(file)).unwrap())
+            .unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            o[key]
+                .as_str()
+                .is_some_and(|v| v.eq_ignore_ascii_case(value))
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_whose_answer_was_lost_are_neither_duplicated_nor_reported() {
+    let scratch = Scratch::new();
+    let emulator = example_emulator(&scratch).await;
+    let mut backend = GraphBackend::new(
+        client_on(&emulator, None).await,
+        Marker::ExtensionAttribute(15),
+    );
+    // Every first write below commits, then answers 504.
+    for endpoint in [
+        "POST /v1.0/users",
+        "POST /v1.0/groups",
+        "POST /v1.0/invitations",
+        "PATCH /v1.0/groups/{id}",
+        "POST /v1.0/users/{id}/assignLicense",
+        "DELETE /v1.0/groups/{id}/members/{id}/$ref",
+        "PUT /v1.0/groups/{id}/team",
+    ] {
+        emulator.inject(InjectedFault {
+            endpoint: endpoint.into(),
+            fault: FaultKind::GatewayTimeoutAfterCommit,
+            times: 1,
+        });
+    }
+    let upn = "new.person@acme.example";
+    let created = backend
+        .execute(&[
+            Op::CreateUser {
+                upn: upn.into(),
+                okta_id: "00unew".into(),
+                account_enabled: true,
+                properties: [
+                    ("displayName".to_owned(), "New Person".to_owned()),
+                    ("mailNickname".to_owned(), "new.person".to_owned()),
+                    ("usageLocation".to_owned(), "GB".to_owned()),
+                ]
+                .into(),
+            },
+            Op::CreateGroup {
+                mail_nickname: "ops-oncall".into(),
+                display_name: "Ops on call".into(),
+                description: None,
+                kind: GroupKind::Security,
+            },
+            Op::InviteGuest {
+                mail: "pat@partner.example".into(),
+                display_name: "Pat (Partner)".into(),
+                okta_id: "00uguest".into(),
+                redirect_url: "https://myapps.microsoft.com".into(),
+                send_invitation: false,
+            },
+        ])
+        .await;
+    let ids: Vec<ObjectId> = created
+        .into_iter()
+        .map(|r| match r {
+            Ok(Outcome::Created(id)) => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let out = scratch.path("state");
+    assert_eq!(
+        count_in(&emulator, &out, "users.json", "userPrincipalName", upn),
+        1
+    );
+    assert_eq!(
+        count_in(&emulator, &out, "groups.json", "mailNickname", "ops-oncall"),
+        1
+    );
+    assert_eq!(
+        count_in(&emulator, &out, "users.json", "mail", "pat@partner.example"),
+        1
+    );
+
+    let group = GroupRef {
+        id: Some(ids[1].clone()),
+        mail_nickname: "ops-oncall".into(),
+    };
+    let e3 = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+    let engineering = GroupRef {
+        id: Some("1c440b77-712a-470e-bf93-82bfeb76b887".into()),
+        mail_nickname: "engineering".into(),
+    };
+    let results = backend
+        .execute(&[
+            Op::AddMember {
+                group: group.clone(),
+                user: user(&ids[0], upn),
+            },
+            Op::AssignLicenses {
+                user: user(&ids[0], upn),
+                add: vec![LicenseAdd {
+                    sku_id: e3.into(),
+                    sku: "SPE_E3".into(),
+                    disabled_plans: vec![],
+                    disabled_plan_names: vec![],
+                }],
+                remove: vec![],
+            },
+            Op::CreateTeam {
+                group: GroupRef {
+                    id: Some("b9977949-4411-42bc-8f87-fc2586d64c6d".into()),
+                    mail_nickname: "eng-data".into(),
+                },
+            },
+        ])
+        .await;
+    assert!(
+        results.iter().all(|r| r == &Ok(Outcome::Done)),
+        "{results:?}"
+    );
+    let results = backend
+        .execute(&[Op::RemoveMember {
+            group: engineering,
+            user: user(&"25eb1176-d0f5-4f56-bb29-cf72cc9f2c46".into(), "someone"),
+        }])
+        .await;
+    assert_eq!(results, vec![Ok(Outcome::Done)]);
+    emulator.write_snapshot(&out).unwrap();
+    let members: Value =
+        serde_json::from_str(&scratch.read("state/m365/group-members.json")).unwrap();
+    assert_eq!(
+        members[ids[1].as_str()],
+        serde_json::json!([ids[0].as_str()])
+    );
+    assert!(
+        !members["1c440b77-712a-470e-bf93-82bfeb76b887"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "25eb1176-d0f5-4f56-bb29-cf72cc9f2c46")
+    );
+    let users: Value = serde_json::from_str(&scratch.read("state/m365/users.json")).unwrap();
+    let new = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["userPrincipalName"] == upn)
+        .unwrap();
+    assert_eq!(new["assignedLicenses"][0]["skuId"], e3);
+    assert_eq!(
+        new["onPremisesExtensionAttributes"]["extensionAttribute15"],
+        "00unew"
+    );
+    let counts = emulator.request_counts();
+    assert!(
+        counts.get("status 504").copied().unwrap_or(0) >= 7,
+        "{counts:?}"
     );
 }
