@@ -364,10 +364,13 @@ fn plan_apply_plan_converges_under_lag_throttling_and_faults_like_the_snapshot_b
     });
     // Mirrored Teams need an owner in Graph: give each new squad one.
     give_squads_owners(&live.scratch);
-    let debug = [("RUST_LOG", "okta365=debug,reqwest=debug,hyper=debug")];
+    // Debug logs of every crate (okta365 reads OKTA365_LOG; RUST_LOG for good measure).
+    let debug = [("OKTA365_LOG", "debug"), ("RUST_LOG", "debug")];
     let (code, stdout, stderr) = live.run_env(&["apply", "--auto-approve", "--now", NOW], &debug);
     assert_no_secret("apply's stdout", &stdout);
     assert_no_secret("apply's stderr (debug logs)", &stderr);
+    assert!(stderr.contains("DEBUG"), "debug logs are on: {stderr}");
+    assert!(stderr.contains("requesting an access token"), "{stderr}");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");
     // Let replication catch up, then the next plan is empty.
@@ -390,6 +393,11 @@ fn plan_apply_plan_converges_under_lag_throttling_and_faults_like_the_snapshot_b
         "no fault was injected: {counts:?}"
     );
     assert!(count("status 429") > 0, "nothing was throttled: {counts:?}");
+    // Replication lag answered 404 (or 400 on new groups) and was waited out.
+    assert!(
+        count("status 404") + count("status 400") > 0,
+        "no replication lag seen: {counts:?}"
+    );
     eprintln!(
         "faults {faults}, 429s {}, counts {counts:?}",
         count("status 429")
