@@ -348,9 +348,9 @@ fn assert_no_secret(what: &str, text: &str) {
 #[test]
 fn plan_apply_plan_converges_under_lag_throttling_and_faults_like_the_snapshot_backend() {
     let live = Live::start(|opts| {
-        opts.lag.new_object = Duration::from_millis(800);
-        opts.lag.members_after_group = Duration::from_millis(800);
-        opts.lag.team_after_group = Duration::from_millis(1500);
+        opts.lag.new_object = Duration::from_secs(3);
+        opts.lag.members_after_group = Duration::from_secs(2);
+        opts.lag.team_after_group = Duration::from_secs(3);
         opts.throttle.resource_units = 40;
         opts.throttle.window = Duration::from_secs(1);
         opts.throttle.writes = 15;
@@ -374,7 +374,7 @@ fn plan_apply_plan_converges_under_lag_throttling_and_faults_like_the_snapshot_b
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");
     // Let replication catch up, then the next plan is empty.
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(4));
     let (code, stdout, stderr) = live.run_env(&["plan", "--now", NOW], &debug);
     assert_no_secret("plan's stderr (debug logs)", &stderr);
     assert_eq!(code, 0, "{stderr}");
@@ -395,7 +395,7 @@ fn plan_apply_plan_converges_under_lag_throttling_and_faults_like_the_snapshot_b
     assert!(count("status 429") > 0, "nothing was throttled: {counts:?}");
     // Replication lag answered 404 (or 400 on new groups) and was waited out.
     assert!(
-        count("status 404") + count("status 400") > 0,
+        count("status 404") > 0,
         "no replication lag seen: {counts:?}"
     );
     eprintln!(
