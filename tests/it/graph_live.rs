@@ -393,7 +393,7 @@ fn plan_apply_plan_converges_under_lag_throttling_and_faults_like_the_snapshot_b
         "no fault was injected: {counts:?}"
     );
     assert!(count("status 429") > 0, "nothing was throttled: {counts:?}");
-    // Replication lag answered 404 (or 400 on new groups) and was waited out.
+    // Replication lag answered 404 on new objects, and was waited out.
     assert!(
         count("status 404") > 0,
         "no replication lag seen: {counts:?}"
