@@ -816,13 +816,30 @@ async fn writes_whose_answer_was_lost_are_neither_duplicated_nor_reported() {
         results.iter().all(|r| r == &Ok(Outcome::Done)),
         "{results:?}"
     );
+    let someone: ObjectId = "25eb1176-d0f5-4f56-bb29-cf72cc9f2c46".into();
     let results = backend
-        .execute(&[Op::RemoveMember {
-            group: engineering,
-            user: user(&"25eb1176-d0f5-4f56-bb29-cf72cc9f2c46".into(), "someone"),
-        }])
+        .execute(&[
+            Op::RemoveMember {
+                group: engineering,
+                user: user(&someone, "someone"),
+            },
+            Op::SetManager {
+                user: user(&ids[0], upn),
+                manager: user(&someone, "someone"),
+            },
+        ])
         .await;
-    assert_eq!(results, vec![Ok(Outcome::Done)]);
+    assert_eq!(results, vec![Ok(Outcome::Done), Ok(Outcome::Done)]);
+    let manager = client_on(&emulator, None)
+        .await
+        .http
+        .send(&Request::get(
+            format!("/users/{}/manager", ids[0]),
+            "User.Read.All",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(manager.body["id"], someone.as_str());
     emulator.write_snapshot(&out).unwrap();
     let members: Value =
         serde_json::from_str(&scratch.read("state/m365/group-members.json")).unwrap();
@@ -854,4 +871,22 @@ async fn writes_whose_answer_was_lost_are_neither_duplicated_nor_reported() {
         counts.get("status 504").copied().unwrap_or(0) >= 7,
         "{counts:?}"
     );
+}
+
+#[test]
+fn a_saved_plan_applies_when_graph_has_not_changed_and_is_refused_when_it_has() {
+    let live = Live::start(|_| {});
+    give_squads_owners(&live.scratch);
+    let (code, _, stderr) = live.run(&["plan", "--now", NOW, "--out", "plan.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = live.run(&["apply", "plan.json"]);
+    assert_eq!(
+        code, 0,
+        "a fresh read of an unchanged tenant is the same: {stdout}\n{stderr}"
+    );
+    assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");
+    // The tenant moved on since: the same saved plan is refused.
+    let (code, stdout, stderr) = live.run(&["apply", "plan.json"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("stale"), "{stderr}");
 }
