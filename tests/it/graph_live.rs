@@ -890,3 +890,41 @@ fn a_saved_plan_applies_when_graph_has_not_changed_and_is_refused_when_it_has() 
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stderr.contains("stale"), "{stderr}");
 }
+
+#[test]
+fn a_missing_secret_variable_is_named_before_any_request() {
+    let live = Live::start(|_| {});
+    let mut cmd = live.scratch.cmd(&["-c", "live.yaml", "plan", "--now", NOW]);
+    cmd.env_remove(SECRET_VAR);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("`{SECRET_VAR}` is not set")),
+        "{stderr}"
+    );
+    assert_eq!(live.total_requests(), 0, "nothing was sent");
+}
+
+#[test]
+fn a_secret_file_works_like_the_variable() {
+    let live = Live::start(|_| {});
+    live.scratch
+        .write("graph-secret.txt", &format!("{SECRET}\n"));
+    let text = live.scratch.read("live.yaml").replace(
+        &format!("client_secret_env: {SECRET_VAR}"),
+        "client_secret_file: graph-secret.txt",
+    );
+    live.scratch.write("live.yaml", &text);
+    let mut cmd = live.scratch.cmd(&["-c", "live.yaml", "plan", "--now", NOW]);
+    cmd.env_remove(SECRET_VAR);
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("Plan:"), "{stdout}");
+    assert_no_secret("stdout", &stdout);
+    assert_no_secret("stderr", &stderr);
+}
