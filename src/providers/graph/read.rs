@@ -12,7 +12,7 @@ use super::GraphClient;
 use super::batch::{self, Item};
 use super::delta::{self, DeltaState};
 use super::error::GraphError;
-use super::http::split_page;
+use super::http::{MAX_PAGES, split_page};
 use crate::model::ObjectId;
 use crate::model::graph::{Group, SubscribedSku, User};
 use crate::model::state::LiveState;
@@ -196,8 +196,16 @@ impl GraphClient {
             }
         }
         // Each round reads one more page of every list not finished; a list
-        // of N pages takes N rounds, so the loop ends.
+        // of N pages takes N rounds, and nextLinks that never end are an error.
+        let mut rounds = 0usize;
         while !pending.is_empty() {
+            rounds += 1;
+            if rounds > MAX_PAGES {
+                return Err(GraphError::unexpected(
+                    "GET /groups/{id}/members",
+                    format!("more than {MAX_PAGES} pages: the nextLinks do not end"),
+                ));
+            }
             let items: Vec<Item> = pending
                 .iter()
                 .map(|(_, url)| Item::get(self.relative(url), "GroupMember.Read.All"))
