@@ -371,6 +371,9 @@ fn plan_apply_plan_converges_under_lag_throttling_and_faults_like_the_snapshot_b
     assert_no_secret("apply's stderr (debug logs)", &stderr);
     assert!(stderr.contains("DEBUG"), "debug logs are on: {stderr}");
     assert!(stderr.contains("requesting an access token"), "{stderr}");
+    // Request bodies (initial passwords among them) are never logged.
+    assert!(!stderr.contains("passwordProfile"), "a request body was logged");
+    assert!(!stdout.contains("passwordProfile"), "a request body was printed");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");
     // Let replication catch up, then the next plan is empty.
