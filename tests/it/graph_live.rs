@@ -372,8 +372,14 @@ fn plan_apply_plan_converges_under_lag_throttling_and_faults_like_the_snapshot_b
     assert!(stderr.contains("DEBUG"), "debug logs are on: {stderr}");
     assert!(stderr.contains("requesting an access token"), "{stderr}");
     // Request bodies (initial passwords among them) are never logged.
-    assert!(!stderr.contains("passwordProfile"), "a request body was logged");
-    assert!(!stdout.contains("passwordProfile"), "a request body was printed");
+    assert!(
+        !stderr.contains("passwordProfile"),
+        "a request body was logged"
+    );
+    assert!(
+        !stdout.contains("passwordProfile"),
+        "a request body was printed"
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");
     // Let replication catch up, then the next plan is empty.
@@ -882,12 +888,18 @@ fn a_saved_plan_applies_when_graph_has_not_changed_and_is_refused_when_it_has() 
     give_squads_owners(&live.scratch);
     let (code, _, stderr) = live.run(&["plan", "--now", NOW, "--out", "plan.json"]);
     assert_eq!(code, 0, "{stderr}");
+    let before = live.total_requests();
     let (code, stdout, stderr) = live.run(&["apply", "plan.json"]);
     assert_eq!(
         code, 0,
         "a fresh read of an unchanged tenant is the same: {stdout}\n{stderr}"
     );
     assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");
+    eprintln!(
+        "apply of {} actions: {} requests (the read included)",
+        stdout.lines().filter(|l| l.starts_with("done")).count(),
+        live.total_requests() - before
+    );
     // The tenant moved on since: the same saved plan is refused.
     let (code, stdout, stderr) = live.run(&["apply", "plan.json"]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
