@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use super::auth::Principal;
 use super::shared::Shared;
 use super::wire::{ApiRequest, ApiResponse, method_not_allowed, no_route};
-use super::{delta, directory, groups, guests, licenses, team_ops, teams, users};
+use super::{delta, directory, groups, guests, licenses, members, team_ops, teams, users};
 
 pub(crate) const READ_USERS: &[&str] = &[
     "User.Read.All",
@@ -194,12 +194,12 @@ fn dispatch(
             _ => return Err(method_not_allowed()),
         },
         ["groups", id, rel @ ("members" | "owners"), rest @ ..] => {
-            let rel = groups::Relation::parse(rel);
+            let rel = members::Relation::parse(rel);
             match (m, rest) {
                 ("GET", []) => {
-                    groups::list_related(sh, req, id, rel, None, now, who.require(READ_GROUPS)?)
+                    members::list_related(sh, req, id, rel, None, now, who.require(READ_GROUPS)?)
                 }
-                ("GET", [cast]) if cast.starts_with("microsoft.graph.") => groups::list_related(
+                ("GET", [cast]) if cast.starts_with("microsoft.graph.") => members::list_related(
                     sh,
                     req,
                     id,
@@ -209,13 +209,13 @@ fn dispatch(
                     who.require(READ_GROUPS)?,
                 ),
                 ("POST", ["$ref"]) => {
-                    groups::add_ref(sh, req, id, rel, now, who.require(WRITE_MEMBERS)?)
+                    members::add_ref(sh, req, id, rel, now, who.require(WRITE_MEMBERS)?)
                 }
                 ("DELETE", [member, "$ref"]) => {
-                    groups::remove_ref(sh, id, rel, member, now, who.require(WRITE_MEMBERS)?)
+                    members::remove_ref(sh, id, rel, member, now, who.require(WRITE_MEMBERS)?)
                 }
                 ("DELETE", [member]) => {
-                    groups::delete_through_relation(sh, who, id, rel, member, now)
+                    members::delete_through_relation(sh, who, id, rel, member, now)
                 }
                 _ => return Err(no_route(req)),
             }
