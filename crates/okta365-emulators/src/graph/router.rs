@@ -259,6 +259,13 @@ fn dispatch(
         ["directory", "deletedItems", id, "restore"] if m == "POST" => {
             directory::restore(sh, id, now, who.require(WRITE_USERS)?)
         }
+        ["me", ..] => {
+            return Err(ApiResponse::error(
+                400,
+                "BadRequest",
+                "/me request is only valid with delegated authentication flow.",
+            ));
+        }
         _ => return Err(no_route(req)),
     })
 }

@@ -197,6 +197,27 @@ async fn graph_refuses_missing_bad_and_revoked_tokens_and_missing_permissions() 
         "Insufficient privileges to complete the operation."
     );
 
+    let (status, body) = t.get("/me").await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "app-only tokens have no /me: {body}"
+    );
+    let resp = t
+        .http
+        .get(format!(
+            "{}/{DEFAULT_TENANT_ID}/oauth2/v2.0/token",
+            t.emu.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error_codes"],
+        json!([900561])
+    );
+
     t.emu.revoke_tokens();
     assert_eq!(
         get("/users").await.unwrap().status(),
