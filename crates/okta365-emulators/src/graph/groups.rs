@@ -154,6 +154,9 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
                 "Property '{k}' does not exist as a declared property or extension property."
             ));
         }
+        if let Some(e) = odata::read_only_error(k) {
+            return e;
+        }
     }
     let owners = match binds(body, Relation::Owners) {
         Ok(o) => o,
@@ -312,6 +315,9 @@ pub(crate) fn update(sh: &Shared, req: &ApiRequest, id: &str, now: Instant) -> A
             return bad_request(format!(
                 "Property '{k}' does not exist as a declared property or extension property."
             ));
+        }
+        if let Some(e) = odata::read_only_error(k) {
+            return e;
         }
         if k.as_str() == "mailNickname" {
             let Some(n) = v.as_str().filter(|n| is_mail_nickname(n)) else {

@@ -436,6 +436,9 @@ fn check_properties(body: &Map<String, Value>) -> Result<(), ApiResponse> {
                 "Property '{k}' does not exist as a declared property or extension property."
             )));
         }
+        if let Some(e) = odata::read_only_error(k) {
+            return Err(e);
+        }
         let bad = match k.as_str() {
             "employeeId" => v.as_str().is_some_and(|s| s.chars().count() > 16),
             "usageLocation" => v

@@ -67,6 +67,14 @@ async fn users_are_created_validated_updated_deleted_and_restored() {
     );
     let (_, user) = t.get(&format!("/users/{id}")).await;
     assert_eq!(user["jobTitle"], Value::Null);
+    let (status, body) = t
+        .patch(
+            &format!("/users/{id}"),
+            json!({"id": "00000000-0000-4000-8000-000000000001"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "id is read-only: {body}");
+    assert_eq!(t.get(&format!("/users/{id}")).await.0, StatusCode::OK);
     let (status, _) = t
         .patch(&format!("/users/{id}"), json!({"favouriteColour": "teal"}))
         .await;
