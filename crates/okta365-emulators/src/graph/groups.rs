@@ -247,9 +247,10 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
     dir.record(Kind::Group, &id, None);
     for (rel, ids) in [(Relation::Owners, &owners), (Relation::Members, &members)] {
         for m in ids {
-            rel.set(&mut dir, &id).insert(m.clone());
             if rel == Relation::Members {
-                dir.record(Kind::Group, &id, Some((m, true)));
+                dir.add_member(&id, m);
+            } else {
+                rel.set(&mut dir, &id).insert(m.clone());
             }
         }
     }
@@ -340,9 +341,10 @@ pub(crate) fn update(sh: &Shared, req: &ApiRequest, id: &str, now: Instant) -> A
     }
     for (rel, ids) in [(Relation::Members, &members), (Relation::Owners, &owners)] {
         for m in ids {
-            rel.set(&mut dir, &id).insert(m.clone());
             if rel == Relation::Members {
-                dir.record(Kind::Group, &id, Some((m, true)));
+                dir.add_member(&id, m);
+            } else {
+                rel.set(&mut dir, &id).insert(m.clone());
             }
         }
     }
@@ -366,15 +368,17 @@ pub(crate) fn delete(sh: &Shared, id: &str, now: Instant, _: Granted) -> ApiResp
 pub(crate) fn delete_group(dir: &mut Directory, id: &str) {
     let member_of = dir.groups_of(id);
     for g in &member_of {
-        if let Some(m) = dir.members.get_mut(g) {
-            m.remove(id);
-        }
-        dir.record(Kind::Group, g, Some((id, false)));
+        dir.remove_member(g, id);
     }
+    let members = dir.members.get(id).cloned().unwrap_or_default();
+    for m in &members {
+        super::licenses::on_member_removed(dir, id, m);
+    }
+    dir.group_licenses.remove(id);
     let Some(mut group) = dir.groups.remove(id) else {
         return;
     };
-    let members = dir.members.remove(id).unwrap_or_default();
+    dir.members.remove(id);
     let owners = dir.owners.remove(id).unwrap_or_default();
     dir.teams.remove(id);
     if is_unified(&group) {

@@ -215,9 +215,10 @@ pub(crate) fn add_ref(
     if let Err(e) = check_additions(sh, &dir, &id, rel, std::slice::from_ref(&target), now) {
         return e;
     }
-    rel.set(&mut dir, &id).insert(target.clone());
     if rel == Relation::Members {
-        dir.record(Kind::Group, &id, Some((&target, true)));
+        dir.add_member(&id, &target);
+    } else {
+        rel.set(&mut dir, &id).insert(target.clone());
     }
     ApiResponse::empty(204)
 }
@@ -249,16 +250,14 @@ pub(crate) fn remove_ref(
     if !rel.get(&dir, &id).is_some_and(|m| m.contains(&member)) {
         return not_found(&id);
     }
-    rel.set(&mut dir, &id).remove(&member);
     if rel == Relation::Members {
-        dir.record(Kind::Group, &id, Some((&member, false)));
-    }
-    // Known Teams behaviour: removing a team owner also drops the membership.
-    if rel == Relation::Owners
-        && dir.teams.contains_key(&id)
-        && Relation::Members.set(&mut dir, &id).remove(&member)
-    {
-        dir.record(Kind::Group, &id, Some((&member, false)));
+        dir.remove_member(&id, &member);
+    } else {
+        rel.set(&mut dir, &id).remove(&member);
+        // Known Teams behaviour: removing a team owner also drops the membership.
+        if dir.teams.contains_key(&id) {
+            dir.remove_member(&id, &member);
+        }
     }
     ApiResponse::empty(204)
 }

@@ -220,6 +220,9 @@ fn dispatch(
                 _ => return Err(no_route(req)),
             }
         }
+        ["groups", id, "assignLicense"] if m == "POST" => {
+            licenses::assign_to_group(sh, req, id, now, who.require(ASSIGN_LICENSES)?)
+        }
         ["groups", id, "team"] => match m {
             "PUT" => teams::create_from_group(sh, req, id, now, who.require(CREATE_TEAMS)?),
             "GET" => teams::get(sh, id, now, who.require(READ_TEAM_MEMBERS)?),

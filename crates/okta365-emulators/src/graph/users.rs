@@ -260,10 +260,7 @@ pub(crate) fn soft_delete_user(dir: &mut Directory, id: &str) {
     let member_of = dir.groups_of(id);
     let owner_of = dir.groups_owned_by(id);
     for g in &member_of {
-        if let Some(m) = dir.members.get_mut(g) {
-            m.remove(id);
-        }
-        dir.record(Kind::Group, g, Some((id, false)));
+        dir.remove_member(g, id);
     }
     for g in &owner_of {
         if let Some(m) = dir.owners.get_mut(g) {

@@ -384,3 +384,96 @@ async fn invitations_create_guests_and_sessions_and_managers_work() {
     assert_eq!(m["@odata.type"], "#microsoft.graph.user");
     t.emu.stop().await;
 }
+
+#[tokio::test]
+async fn group_based_licences_follow_membership_and_count_seats() {
+    let t = Tenant::start(acme_options()).await;
+    // "Licensing - E3" assigns E3 to its members (seen in the snapshot's licence states).
+    let licensing_e3 = "dc3e5a9a-2fd8-4f0e-a393-05c84120d4fd";
+    let (_, u) = t.post("/users", new_user("grouplic@acme.example")).await;
+    let uid = u["id"].as_str().unwrap().to_owned();
+    t.patch(&format!("/users/{uid}"), json!({"usageLocation": "GB"}))
+        .await;
+    let before = sku(&t, E3).await["consumedUnits"].as_i64().unwrap();
+    let refs = format!("/groups/{licensing_e3}/members/$ref");
+    assert_eq!(
+        t.post(&refs, directory_object(&uid)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let select = format!("/users/{uid}?$select=assignedLicenses,licenseAssignmentStates");
+    let (_, user) = t.get(&select).await;
+    assert_eq!(user["assignedLicenses"][0]["skuId"], E3);
+    assert_eq!(
+        user["licenseAssignmentStates"][0]["assignedByGroup"],
+        licensing_e3
+    );
+    assert_eq!(
+        sku(&t, E3).await["consumedUnits"].as_i64().unwrap(),
+        before + 1
+    );
+    let (status, _) = t
+        .post(
+            &format!("/users/{uid}/assignLicense"),
+            json!({"addLicenses": [], "removeLicenses": [E3]}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "an inherited licence can't be removed directly"
+    );
+    assert_eq!(
+        t.delete(&format!("/groups/{licensing_e3}/members/{uid}/$ref"))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, user) = t.get(&select).await;
+    assert_eq!(user["assignedLicenses"], json!([]));
+    assert_eq!(sku(&t, E3).await["consumedUnits"].as_i64().unwrap(), before);
+
+    // A group licence with fewer seats than members: the rest get CountViolation.
+    let (_, group) = t
+        .post(
+            "/groups",
+            json!({"displayName": "Pack", "mailNickname": "pack", "mailEnabled": false,
+            "securityEnabled": true, "groupTypes": []}),
+        )
+        .await;
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let mut people = Vec::new();
+    for n in 0..8 {
+        let (_, u) = t
+            .post("/users", new_user(&format!("pack{n}@acme.example")))
+            .await;
+        let id = u["id"].as_str().unwrap().to_owned();
+        t.post(
+            &format!("/groups/{gid}/members/$ref"),
+            directory_object(&id),
+        )
+        .await;
+        people.push(id);
+    }
+    let (status, body) = t
+        .post(&format!("/groups/{gid}/assignLicense"), json!({"addLicenses": [{"skuId": ENTERPRISEPACK, "disabledPlans": []}], "removeLicenses": []}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let mut errors = 0;
+    for id in &people {
+        let (_, user) = t
+            .get(&format!(
+                "/users/{id}?$select=assignedLicenses,licenseAssignmentStates"
+            ))
+            .await;
+        let state = &user["licenseAssignmentStates"][0];
+        if state["state"] == "Error" {
+            assert_eq!(state["error"], "CountViolation");
+            assert_eq!(user["assignedLicenses"], json!([]));
+            errors += 1;
+        }
+    }
+    assert_eq!(errors, 1, "7 seats were free for 8 members");
+    let pack = sku(&t, ENTERPRISEPACK).await;
+    assert_eq!(pack["consumedUnits"], pack["prepaidUnits"]["enabled"]);
+    t.emu.stop().await;
+}
