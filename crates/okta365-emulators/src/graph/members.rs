@@ -146,6 +146,47 @@ pub(crate) fn list_related(
         Ok(id) => id,
         Err(e) => return e,
     };
+    let empty = BTreeSet::new();
+    let related = rel.get(&dir, &id).unwrap_or(&empty);
+    list_ids(sh, req, &dir, related, cast, now)
+}
+
+/// `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]`: members of
+/// nested groups too (each object once; the nested groups themselves included).
+pub(crate) fn list_transitive(
+    sh: &Shared,
+    req: &ApiRequest,
+    id: &str,
+    cast: Option<&str>,
+    now: Instant,
+    _: Granted,
+) -> ApiResponse {
+    let dir = sh.dir();
+    let id = match resolve(&dir, sh, id, now) {
+        Ok(id) => id,
+        Err(e) => return e,
+    };
+    let mut seen = BTreeSet::new();
+    let mut queue = vec![id.clone()];
+    while let Some(group) = queue.pop() {
+        for m in dir.members_of(&group) {
+            if m != &id && seen.insert(m.clone()) && dir.groups.contains_key(m) {
+                queue.push(m.clone());
+            }
+        }
+    }
+    list_ids(sh, req, &dir, &seen, cast, now)
+}
+
+/// Lists directory objects `ids` (sorted by id), optionally cast to one type.
+fn list_ids(
+    sh: &Shared,
+    req: &ApiRequest,
+    dir: &Directory,
+    related: &BTreeSet<String>,
+    cast: Option<&str>,
+    now: Instant,
+) -> ApiResponse {
     let (ty, set, only) = match cast {
         None => (EntityType::DirectoryObject, "directoryObjects", None),
         Some("microsoft.graph.user") => (EntityType::User, "users", Some(Kind::User)),
@@ -158,9 +199,6 @@ pub(crate) fn list_related(
             );
         }
     };
-    let empty = BTreeSet::new();
-    let dir = &*dir;
-    let related = rel.get(dir, &id).unwrap_or(&empty);
     let lag = sh.opts.lag.new_object;
     listing::list(
         sh,

@@ -193,6 +193,13 @@ fn dispatch(
             "DELETE" => groups::delete(sh, id, now, who.require(WRITE_GROUPS)?),
             _ => return Err(method_not_allowed()),
         },
+        ["groups", id, "transitiveMembers", rest @ ..] if m == "GET" => match rest {
+            [] => members::list_transitive(sh, req, id, None, now, who.require(READ_GROUPS)?),
+            [cast] => {
+                members::list_transitive(sh, req, id, Some(cast), now, who.require(READ_GROUPS)?)
+            }
+            _ => return Err(no_route(req)),
+        },
         ["groups", id, rel @ ("members" | "owners"), rest @ ..] => {
             let rel = members::Relation::parse(rel);
             match (m, rest) {

@@ -477,3 +477,57 @@ async fn group_based_licences_follow_membership_and_count_seats() {
     assert_eq!(pack["consumedUnits"], pack["prepaidUnits"]["enabled"]);
     t.emu.stop().await;
 }
+
+#[tokio::test]
+async fn security_groups_nest_and_transitive_members_flatten_them() {
+    let t = Tenant::start(acme_options()).await;
+    let finance_data = "6d55d92d-7881-446a-9f41-407c6b040c47";
+    let responders = "cead2d08-e39b-47bc-a5fb-2c93e5cf633e";
+    let nested = format!("/groups/{finance_data}/members/$ref");
+    assert_eq!(
+        t.post(&nested, directory_object(responders)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, _) = t
+        .post(
+            &format!("/groups/{ALL_STAFF}/members/$ref"),
+            directory_object(responders),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "Microsoft 365 groups take users only"
+    );
+
+    let direct = ids(&t
+        .all_pages(&format!("/groups/{finance_data}/members?$select=id"))
+        .await);
+    let inner = ids(&t
+        .all_pages(&format!("/groups/{responders}/members?$select=id"))
+        .await);
+    let flat = t
+        .all_pages(&format!(
+            "/groups/{finance_data}/transitiveMembers?$select=id&$top=5"
+        ))
+        .await;
+    let flat_ids: BTreeSet<String> = ids(&flat).into_iter().collect();
+    assert_eq!(flat_ids.len(), flat.len(), "each object once");
+    let expected: BTreeSet<String> = direct.iter().chain(&inner).cloned().collect();
+    assert_eq!(flat_ids, expected);
+    assert!(
+        flat.iter()
+            .any(|m| m["@odata.type"] == "#microsoft.graph.group")
+    );
+    let users = t
+        .all_pages(&format!(
+            "/groups/{finance_data}/transitiveMembers/microsoft.graph.user?$select=id"
+        ))
+        .await;
+    assert_eq!(
+        users.len(),
+        expected.len() - 1,
+        "the cast drops the nested group"
+    );
+    t.emu.stop().await;
+}
