@@ -21,4 +21,5 @@ pub mod plan;
 pub mod policy;
 pub mod providers;
 pub mod render;
+pub mod report;
 pub mod secret;

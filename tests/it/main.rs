@@ -5,6 +5,7 @@ mod common;
 mod explain;
 mod plan_apply;
 mod purity;
+mod report;
 mod safety;
 mod scenarios;
 mod schema;

@@ -9,6 +9,7 @@ const CORE: &[&str] = &[
     "src/compile",
     "src/plan",
     "src/render",
+    "src/report",
     "src/config.rs",
 ];
 const FORBIDDEN: &[&str] = &[

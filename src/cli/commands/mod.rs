@@ -4,6 +4,7 @@ pub mod apply;
 pub mod emulate;
 pub mod explain;
 pub mod plan;
+pub mod report;
 pub mod schema;
 pub mod validate;
 
