@@ -16,6 +16,7 @@ pub mod apply;
 pub mod cli;
 pub mod compile;
 pub mod config;
+pub mod events;
 pub mod model;
 pub mod plan;
 pub mod policy;

@@ -8,6 +8,7 @@ pub mod action;
 pub mod diff;
 pub mod fingerprint;
 pub mod order;
+pub mod protected;
 pub mod safety;
 pub mod settings;
 
@@ -37,6 +38,24 @@ pub struct Summary {
     pub remove: usize,
     /// Every action.
     pub total: usize,
+}
+
+impl Summary {
+    /// Counts these actions by their symbol (`+`, `~`, `-`).
+    pub fn of(actions: &[Action]) -> Self {
+        let mut summary = Self {
+            total: actions.len(),
+            ..Self::default()
+        };
+        for a in actions {
+            match a.kind.symbol() {
+                '+' => summary.create += 1,
+                '~' => summary.update += 1,
+                _ => summary.remove += 1,
+            }
+        }
+        summary
+    }
 }
 
 /// A plan: what apply will do, in order, and why.
@@ -156,17 +175,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
-    let mut summary = Summary {
-        total: actions.len(),
-        ..Summary::default()
-    };
-    for a in &actions {
-        match a.kind.symbol() {
-            '+' => summary.create += 1,
-            '~' => summary.update += 1,
-            _ => summary.remove += 1,
-        }
-    }
+    let summary = Summary::of(&actions);
     Ok(Plan {
         format_version: FORMAT_VERSION,
         fingerprint: input.fingerprint.clone(),

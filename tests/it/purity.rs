@@ -10,6 +10,7 @@ const CORE: &[&str] = &[
     "src/plan",
     "src/render",
     "src/report",
+    "src/events",
     "src/config.rs",
 ];
 const FORBIDDEN: &[&str] = &[
