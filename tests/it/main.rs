@@ -11,3 +11,4 @@ mod scenarios;
 mod schema;
 mod snapshots;
 mod validate;
+mod watch;

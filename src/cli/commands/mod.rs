@@ -7,6 +7,7 @@ pub mod plan;
 pub mod report;
 pub mod schema;
 pub mod validate;
+pub mod watch;
 
 /// Parses `--now`.
 pub fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
