@@ -914,6 +914,18 @@ impl<'a> Differ<'a> {
                     reasons: reasons.clone(),
                 });
             }
+            if live.account_enabled && offboarding.litigation_hold {
+                self.out.manual_steps.push(ManualStep {
+                    target: user_target(&user.upn),
+                    what: "put the mailbox on litigation hold before its licence is reclaimed"
+                        .into(),
+                    command: format!(
+                        "Set-Mailbox -Identity '{}' -LitigationHoldEnabled $true",
+                        user.upn.replace('\'', "''")
+                    ),
+                    reasons: reasons.clone(),
+                });
+            }
             if live.account_enabled {
                 self.push(
                     Op::DisableUser { user: user.clone() },
