@@ -2,14 +2,17 @@
 //! event names, as a small plan the executor runs like any other.
 //!
 //! Only accounts okta365 manages (marked with the Okta id) are touched, and
-//! never a protected one. Nothing is removed: memberships, licences and the
-//! offboarding stamp are left to the next full plan.
+//! never a protected one. Memberships are removed only from the sensitive
+//! groups the rules name, and only where the policies define the group;
+//! licences, other memberships and the offboarding stamp are left to the
+//! next full plan.
 
 use std::collections::BTreeSet;
 
 use super::Trigger;
+use crate::events::LockdownRules;
 use crate::model::state::LiveState;
-use crate::plan::action::UserRef;
+use crate::plan::action::{GroupRef, UserRef};
 use crate::plan::{Action, Change, FORMAT_VERSION, Op, Plan, PlanSettings, Reason, Summary};
 use crate::policy::types::Protected;
 
@@ -22,18 +25,57 @@ pub struct Lockdown {
     pub skipped: Vec<String>,
 }
 
+/// What a lockdown is planned from, besides the triggers.
+pub struct LockdownInput<'a> {
+    /// Office 365 as read.
+    pub live: &'a LiveState,
+    /// The lockdown rules (for the sensitive groups).
+    pub rules: &'a LockdownRules,
+    /// Mail nicknames (lowercase) of the groups the policies define.
+    pub policy_groups: &'a BTreeSet<String>,
+    /// Protected accounts from the policies.
+    pub protected: &'a Protected,
+    /// Planner settings (the ownership marker, the time).
+    pub settings: &'a PlanSettings,
+    /// Where the rules come from (the config file), for the reasons.
+    pub source: &'a str,
+}
+
 /// Plans the lockdown of every user a [`Trigger::Lockdown`] names.
-/// `source` names where the rules came from (the config file), for the reasons.
-pub fn lockdown(
-    triggers: &[Trigger],
-    live: &LiveState,
-    protected: &Protected,
-    settings: &PlanSettings,
-    source: &str,
-) -> Lockdown {
-    let protected = crate::plan::protected::accounts(protected, live);
-    let mut actions: Vec<Action> = Vec::new();
+pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
+    let LockdownInput {
+        live,
+        settings,
+        source,
+        ..
+    } = *input;
+    let protected = crate::plan::protected::accounts(input.protected, live);
     let mut skipped = Vec::new();
+    let sensitive: Vec<_> = input
+        .rules
+        .remove_from_groups
+        .iter()
+        .filter_map(|name| {
+            let key = name.to_lowercase();
+            let found = live.groups.iter().find(|g| {
+                g.mail_nickname.as_deref().is_some_and(|n| n.to_lowercase() == key)
+            });
+            match found {
+                Some(g) if input.policy_groups.contains(&key) => Some(g),
+                Some(_) => {
+                    skipped.push(format!(
+                        "group `{name}`: not defined in the policies, so okta365 removes no one from it"
+                    ));
+                    None
+                }
+                None => {
+                    skipped.push(format!("group `{name}`: not in Office 365"));
+                    None
+                }
+            }
+        })
+        .collect();
+    let mut actions: Vec<Action> = Vec::new();
     let mut seen = BTreeSet::new();
     let mut events = Vec::new();
     for trigger in triggers {
@@ -104,8 +146,39 @@ pub fn lockdown(
                 changes: Vec::new(),
                 reasons: vec![reason.clone()],
                 depends_on,
-                op: Op::RevokeSessions { user: user_ref },
+                op: Op::RevokeSessions {
+                    user: user_ref.clone(),
+                },
             });
+            for group in &sensitive {
+                let member = live
+                    .members
+                    .get(&group.id)
+                    .is_some_and(|m| m.contains(&account.id));
+                if !member {
+                    continue;
+                }
+                let nickname = group.mail_nickname.clone().unwrap_or_default();
+                actions.push(Action {
+                    id: actions.len(),
+                    kind: crate::plan::ActionKind::RemoveMember,
+                    target: format!("group {nickname} member {}", account.user_principal_name),
+                    changes: vec![Change {
+                        field: "member".into(),
+                        old: Some("member".into()),
+                        new: None,
+                    }],
+                    reasons: vec![reason.clone()],
+                    depends_on: Vec::new(),
+                    op: Op::RemoveMember {
+                        group: GroupRef {
+                            id: Some(group.id.clone()),
+                            mail_nickname: nickname,
+                        },
+                        user: user_ref.clone(),
+                    },
+                });
+            }
         }
     }
     let plan = Plan {
@@ -153,19 +226,43 @@ mod tests {
         PlanSettings::new("2026-11-20T10:00:00Z".parse().unwrap())
     }
 
+    fn plan(triggers: &[Trigger], live: &LiveState, protected: &Protected) -> Lockdown {
+        plan_with(
+            triggers,
+            live,
+            protected,
+            &LockdownRules::default(),
+            &BTreeSet::new(),
+        )
+    }
+
+    fn plan_with(
+        triggers: &[Trigger],
+        live: &LiveState,
+        protected: &Protected,
+        rules: &LockdownRules,
+        policy_groups: &BTreeSet<String>,
+    ) -> Lockdown {
+        lockdown(
+            triggers,
+            &LockdownInput {
+                live,
+                rules,
+                policy_groups,
+                protected,
+                settings: &settings(),
+                source: "okta365.yaml",
+            },
+        )
+    }
+
     #[test]
     fn locks_the_managed_account_disable_first_then_revoke() {
         let live = LiveState {
             users: vec![account("a", "00u1", true), account("b", "00u2", true)],
             ..LiveState::default()
         };
-        let out = lockdown(
-            &[trigger("00u1")],
-            &live,
-            &Protected::default(),
-            &settings(),
-            "okta365.yaml",
-        );
+        let out = plan(&[trigger("00u1")], &live, &Protected::default());
         let ops: Vec<_> = out
             .plan
             .actions
@@ -194,13 +291,7 @@ mod tests {
             users: vec![account("a", "00u1", false)],
             ..LiveState::default()
         };
-        let out = lockdown(
-            &[trigger("00u1")],
-            &live,
-            &Protected::default(),
-            &settings(),
-            "c",
-        );
+        let out = plan(&[trigger("00u1")], &live, &Protected::default());
         assert_eq!(out.plan.actions.len(), 1);
         assert_eq!(
             out.plan.actions[0].kind,
@@ -221,16 +312,53 @@ mod tests {
             upns: vec!["ADMIN@acme.example".into()],
             ..Protected::default()
         };
-        let out = lockdown(
-            &[trigger("00u9"), trigger("00u5")],
-            &live,
-            &protected,
-            &settings(),
-            "c",
-        );
+        let out = plan(&[trigger("00u9"), trigger("00u5")], &live, &protected);
         assert!(out.plan.actions.is_empty(), "{:?}", out.plan.actions);
         assert_eq!(out.skipped.len(), 2, "{:?}", out.skipped);
         assert!(out.skipped[0].contains("protected"));
         assert!(out.skipped[1].contains("no Office 365 account"));
+    }
+
+    #[test]
+    fn sensitive_groups_lose_the_member_only_where_the_policies_own_them() {
+        let group = |id: &str, nick: &str| crate::model::graph::Group {
+            id: id.into(),
+            display_name: nick.into(),
+            mail_nickname: Some(nick.into()),
+            ..crate::model::graph::Group::default()
+        };
+        let mut members = BTreeMap::new();
+        members.insert("g1".into(), vec!["a".into()]);
+        members.insert("g2".into(), vec!["a".into()]);
+        let live = LiveState {
+            users: vec![account("a", "00u1", true)],
+            groups: vec![group("g1", "finance-data"), group("g2", "hr-private")],
+            members,
+            ..LiveState::default()
+        };
+        let rules = LockdownRules {
+            remove_from_groups: vec!["Finance-Data".into(), "hr-private".into(), "nowhere".into()],
+            ..LockdownRules::default()
+        };
+        let owned: BTreeSet<String> = ["finance-data".to_owned()].into();
+        let out = plan_with(
+            &[trigger("00u1")],
+            &live,
+            &Protected::default(),
+            &rules,
+            &owned,
+        );
+        let targets: Vec<&str> = out.plan.actions.iter().map(|a| a.target.as_str()).collect();
+        assert_eq!(
+            targets,
+            [
+                "user a@acme.example",
+                "user a@acme.example",
+                "group finance-data member a@acme.example"
+            ]
+        );
+        assert_eq!(out.skipped.len(), 2, "{:?}", out.skipped);
+        assert!(out.skipped[0].contains("hr-private") && out.skipped[0].contains("not defined"));
+        assert!(out.skipped[1].contains("nowhere"));
     }
 }

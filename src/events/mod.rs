@@ -9,7 +9,7 @@
 mod lockdown;
 mod log_event;
 
-pub use lockdown::{Lockdown, lockdown};
+pub use lockdown::{Lockdown, LockdownInput, lockdown};
 pub use log_event::{LogEvent, LogTarget};
 
 use std::collections::BTreeSet;
@@ -42,6 +42,9 @@ pub struct LockdownRules {
     /// Okta groups (by name) whose new members are locked: an incident
     /// responder adds someone to `Security-Lockdown` in Okta.
     pub groups: Vec<String>,
+    /// Office 365 groups (mail nicknames of groups the policies define) a
+    /// locked user is removed from at once: the sensitive ones.
+    pub remove_from_groups: Vec<String>,
 }
 
 impl Default for EventRules {
@@ -78,6 +81,7 @@ impl Default for LockdownRules {
             .map(String::from)
             .to_vec(),
             groups: Vec::new(),
+            remove_from_groups: Vec::new(),
         }
     }
 }

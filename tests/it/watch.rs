@@ -177,3 +177,41 @@ fn a_full_plan_that_would_unlock_an_incident_is_not_applied() {
     );
     assert_eq!(m365_user(&scratch, "ines.garcia")["accountEnabled"], false);
 }
+
+#[test]
+fn a_lockdown_removes_the_user_from_the_sensitive_groups_named() {
+    let scratch = Scratch::new();
+    let mut config = scratch.read("okta365.yaml");
+    config.push_str("events:\n  lockdown:\n    remove_from_groups: [sales]\n");
+    scratch.write("okta365.yaml", &config);
+    scratch.write(
+        "events.jsonl",
+        &event("ev-7", "user.account.lock", "SUCCESS", INES),
+    );
+    let ines = m365_user(&scratch, "ines.garcia")["id"].clone();
+    let sales = |scratch: &Scratch| {
+        let groups: serde_json::Value =
+            serde_json::from_str(&scratch.read("examples/acme/m365/groups.json")).unwrap();
+        let id = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["mailNickname"] == "sales")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let members: serde_json::Value =
+            serde_json::from_str(&scratch.read("examples/acme/m365/group-members.json")).unwrap();
+        members[&id].as_array().unwrap().clone()
+    };
+    assert!(sales(&scratch).contains(&ines));
+    let (code, stdout, stderr) =
+        scratch.run(&["watch", "--events", "events.jsonl", "--settle", "0"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("done     - group sales member ines.garcia@acme.example"),
+        "{stdout}"
+    );
+    assert!(!sales(&scratch).contains(&ines));
+}

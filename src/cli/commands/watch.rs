@@ -39,6 +39,8 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     ui.diagnostics(&warnings);
     let rules = &workspace.config.events;
     let source = cli.config.display().to_string();
+    let policy_groups: std::collections::BTreeSet<String> =
+        checked.groups.keys().cloned().collect();
     let mut feed = LineFeed::open(&args.events)
         .await
         .map_err(|e| Failure::Message(format!("reading events: {e}")))?;
@@ -80,10 +82,14 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             let settings = workspace.settings(None, None);
             let lockdown = events::lockdown(
                 &triggers,
-                &live,
-                &checked.policy.protected,
-                &settings,
-                &source,
+                &events::LockdownInput {
+                    live: &live,
+                    rules: &rules.lockdown,
+                    policy_groups: &policy_groups,
+                    protected: &checked.policy.protected,
+                    settings: &settings,
+                    source: &source,
+                },
             );
             for note in &lockdown.skipped {
                 eprintln!("warning: lockdown skipped: {note}");
