@@ -11,6 +11,7 @@ pub mod order;
 pub mod protected;
 pub mod safety;
 pub mod settings;
+pub mod target;
 
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +142,18 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
     });
     diagnostics.extend(out.diagnostics);
     let mut drafts = out.drafts;
+    let (mut manual_steps, mut unmanaged) = (out.manual_steps, out.unmanaged);
+    if !input.settings.targets.is_empty() {
+        let keys = target::keys(&input.settings.targets, &desired);
+        target::retain(&mut drafts, &keys);
+        target::narrow_notes(&mut manual_steps, &mut unmanaged, &keys);
+        for t in target::unknown(&input.settings.targets, &desired, input.live) {
+            diagnostics.push(
+                Diagnostic::warning(None, format!("`--target {t}` matches no user"))
+                    .with_hint("give a UPN, or an Okta login, email or id"),
+            );
+        }
+    }
     diagnostics.extend(safety::fail_closed(&mut drafts, input.source.users.len()));
     diagnostics.extend(safety::removal_budget(
         &drafts,
@@ -184,8 +197,8 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
         allowed_removals: input.settings.allow_removals,
         licenses,
         actions,
-        manual_steps: out.manual_steps,
-        unmanaged: out.unmanaged,
+        manual_steps,
+        unmanaged,
         warnings: diagnostics,
     })
 }

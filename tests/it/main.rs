@@ -10,5 +10,6 @@ mod safety;
 mod scenarios;
 mod schema;
 mod snapshots;
+mod target;
 mod validate;
 mod watch;

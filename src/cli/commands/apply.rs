@@ -25,6 +25,9 @@ pub struct Args {
     /// Accept up to N account removals beyond the safety budget (fresh plans only).
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<usize>,
+    /// Apply only the changes to this user and what they need (fresh plans only; repeatable).
+    #[arg(long, value_name = "USER")]
+    pub target: Vec<String>,
 }
 
 /// Runs `apply`.
@@ -34,7 +37,8 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         Some(path) => saved(&workspace, path).await?,
         None => {
             let (plan, live) =
-                super::plan::make(&workspace, ui, args.now, args.allow_removals).await?;
+                super::plan::make(&workspace, ui, args.now, args.allow_removals, &args.target)
+                    .await?;
             if !plan.is_empty() && !args.auto_approve {
                 crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
                 if !terminal::confirm(&format!(

@@ -144,7 +144,8 @@ async fn reconcile(
 ) -> Result<bool, Failure> {
     // A full plan that fails (a safety check, a read error) is reported and
     // watching goes on: the next event tries again.
-    let (plan, live) = match super::plan::make(workspace, ui, None, args.allow_removals).await {
+    let (plan, live) = match super::plan::make(workspace, ui, None, args.allow_removals, &[]).await
+    {
         Ok(made) => made,
         Err(failure) => {
             eprintln!("error: the full plan after {why} failed; nothing was applied");
