@@ -902,29 +902,28 @@ impl<'a> Differ<'a> {
                     reasons.clone(),
                 );
             }
-            if live.account_enabled && offboarding.mailbox == MailboxOnLeave::ConvertToShared {
-                self.out.manual_steps.push(ManualStep {
-                    target: user_target(&user.upn),
-                    what: "convert the mailbox to a shared mailbox before its licence is reclaimed"
-                        .into(),
-                    command: format!(
-                        "Set-Mailbox -Identity '{}' -Type Shared",
-                        user.upn.replace('\'', "''")
-                    ),
-                    reasons: reasons.clone(),
-                });
-            }
-            if live.account_enabled && offboarding.litigation_hold {
-                self.out.manual_steps.push(ManualStep {
-                    target: user_target(&user.upn),
-                    what: "put the mailbox on litigation hold before its licence is reclaimed"
-                        .into(),
-                    command: format!(
-                        "Set-Mailbox -Identity '{}' -LitigationHoldEnabled $true",
-                        user.upn.replace('\'', "''")
-                    ),
-                    reasons: reasons.clone(),
-                });
+            if live.account_enabled {
+                let identity = user.upn.replace('\'', "''");
+                let mut step = |what: &str, command: String| {
+                    self.out.manual_steps.push(ManualStep {
+                        target: user_target(&user.upn),
+                        what: format!("{what} before its licence is reclaimed"),
+                        command,
+                        reasons: reasons.clone(),
+                    })
+                };
+                if offboarding.mailbox == MailboxOnLeave::ConvertToShared {
+                    step(
+                        "convert the mailbox to a shared mailbox",
+                        format!("Set-Mailbox -Identity '{identity}' -Type Shared"),
+                    );
+                }
+                if offboarding.litigation_hold {
+                    step(
+                        "put the mailbox on litigation hold",
+                        format!("Set-Mailbox -Identity '{identity}' -LitigationHoldEnabled $true"),
+                    );
+                }
             }
             if live.account_enabled {
                 self.push(

@@ -15,6 +15,13 @@ fn event(uuid: &str, event_type: &str, result: &str, user: &str) -> String {
     .to_string()
 }
 
+/// Runs `watch` over the scratch folder's `events.jsonl`, with `extra` flags.
+fn watch(scratch: &Scratch, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["watch", "--events", "events.jsonl", "--settle", "0"];
+    args.extend_from_slice(extra);
+    scratch.run(&args)
+}
+
 fn m365_user(scratch: &Scratch, upn_prefix: &str) -> serde_json::Value {
     let users: serde_json::Value =
         serde_json::from_str(&scratch.read("examples/acme/m365/users.json")).unwrap();
@@ -40,8 +47,7 @@ fn a_suspension_event_locks_the_account_at_once_and_audits_it() {
         "events.jsonl",
         &event("ev-1", "user.lifecycle.suspend", "SUCCESS", INES),
     );
-    let (code, stdout, stderr) =
-        scratch.run(&["watch", "--events", "events.jsonl", "--settle", "0"]);
+    let (code, stdout, stderr) = watch(&scratch, &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("done     - user ines.garcia@acme.example (disable)"),
@@ -113,8 +119,7 @@ fn a_protected_account_is_never_locked() {
         "events.jsonl",
         &event("ev-9", "security.threat.detected", "SUCCESS", &admin),
     );
-    let (code, stdout, stderr) =
-        scratch.run(&["watch", "--events", "events.jsonl", "--settle", "0"]);
+    let (code, stdout, stderr) = watch(&scratch, &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("lockdown skipped"), "{stderr}");
     assert_eq!(scratch.read("examples/acme/m365/users.json"), before);
@@ -136,14 +141,7 @@ fn with_apply_the_full_plan_follows_and_converges() {
         "events.jsonl",
         &event("ev-1", "user.lifecycle.suspend", "SUCCESS", INES),
     );
-    let (code, stdout, stderr) = scratch.run(&[
-        "watch",
-        "--events",
-        "events.jsonl",
-        "--settle",
-        "0",
-        "--apply",
-    ]);
+    let (code, stdout, stderr) = watch(&scratch, &["--apply"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("applying"), "{stdout}");
     let (code, stdout, stderr) = scratch.run(&["plan"]);
@@ -162,14 +160,7 @@ fn a_full_plan_that_would_unlock_an_incident_is_not_applied() {
     let mut rules = scratch.read("okta365.yaml");
     rules.push_str("events:\n  reconcile_on: [security.threat.detected]\n");
     scratch.write("okta365.yaml", &rules);
-    let (code, stdout, stderr) = scratch.run(&[
-        "watch",
-        "--events",
-        "events.jsonl",
-        "--settle",
-        "0",
-        "--apply",
-    ]);
+    let (code, stdout, stderr) = watch(&scratch, &["--apply"]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
         stderr.contains("would sign back in ines.garcia@acme.example"),
@@ -206,8 +197,7 @@ fn a_lockdown_removes_the_user_from_the_sensitive_groups_named() {
         members[&id].as_array().unwrap().clone()
     };
     assert!(sales(&scratch).contains(&ines));
-    let (code, stdout, stderr) =
-        scratch.run(&["watch", "--events", "events.jsonl", "--settle", "0"]);
+    let (code, stdout, stderr) = watch(&scratch, &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("done     - group sales member ines.garcia@acme.example"),

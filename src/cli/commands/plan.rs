@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::cli::terminal::Ui;
 use crate::cli::{Cli, Failure, Workspace};
 use crate::model::state::LiveState;
-use crate::plan::{Plan, PlanInput};
+use crate::plan::Plan;
 
 /// Output formats of a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -80,21 +80,15 @@ pub async fn make(
     allow_removals: Option<usize>,
     targets: &[String],
 ) -> Result<(Plan, LiveState), Failure> {
-    let (checked, warnings) = workspace.check()?;
-    ui.diagnostics(&warnings);
-    let (source, live) = workspace.read().await?;
-    let mut settings = workspace.settings(now, allow_removals);
-    settings.targets = targets.to_vec();
-    let fingerprint = workspace.fingerprint(&source, &live, &settings);
-    let input = PlanInput {
-        policy: &checked,
-        source: &source,
-        live: &live,
-        settings: &settings,
-        fingerprint,
-    };
-    let plan = crate::plan::build(&input).map_err(Failure::Diagnostics)?;
-    Ok((plan, live))
+    let inputs = workspace
+        .inputs(ui, |w| {
+            let mut settings = w.settings(now, allow_removals);
+            settings.targets = targets.to_vec();
+            settings
+        })
+        .await?;
+    let plan = crate::plan::build(&inputs.plan_input()).map_err(Failure::Diagnostics)?;
+    Ok((plan, inputs.live))
 }
 
 /// Writes the plan as JSON, atomically.

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use crate::cli::terminal::Ui;
 use crate::cli::{Cli, Failure, Workspace};
-use crate::plan::PlanInput;
 use crate::report::licenses::{self, ReportInput};
 
 /// Arguments of `report`.
@@ -50,28 +49,18 @@ pub enum Format {
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let Which::Licenses(args) = &args.which;
     let workspace = Workspace::open(&cli.config)?;
-    let (checked, warnings) = workspace.check()?;
-    ui.diagnostics(&warnings);
-    let (source, live) = workspace.read().await?;
-    let settings = workspace.settings(args.now, None);
-    let fingerprint = workspace.fingerprint(&source, &live, &settings);
-    let input = PlanInput {
-        policy: &checked,
-        source: &source,
-        live: &live,
-        settings: &settings,
-        fingerprint,
-    };
+    let inputs = workspace.inputs(ui, |w| w.settings(args.now, None)).await?;
+    let input = inputs.plan_input();
     let (desired, _) = crate::plan::desired(&input);
     // A plan that fails (a seat shortfall, say) still leaves the counts worth showing.
     let plan = crate::plan::build(&input).ok();
     let report = licenses::build(&ReportInput {
-        live: &live,
+        live: &inputs.live,
         desired: &desired,
         plan: plan.as_ref(),
-        okta_id_attribute: &settings.okta_id_attribute,
-        offboarded_at_attribute: &settings.offboarded_at_attribute,
-        now: settings.now,
+        okta_id_attribute: &inputs.settings.okta_id_attribute,
+        offboarded_at_attribute: &inputs.settings.offboarded_at_attribute,
+        now: inputs.settings.now,
     });
     let mut out = std::io::stdout().lock();
     match args.format {
