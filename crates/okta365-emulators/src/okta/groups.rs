@@ -79,8 +79,8 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
             ApiError::new("E0000031").cause("sortBy: the emulator does not sort search results")
         );
     }
-    let search = parse_param(params, "search", expr::group_search)?;
-    let filter = parse_param(params, "filter", expr::group_filter)?;
+    let search = parse_param(params, "search", expr::GROUP_SEARCH)?;
+    let filter = parse_param(params, "filter", expr::GROUP_FILTER)?;
     let limit = paging::limit(params, GROUP_PAGE_MAX, 1, GROUP_PAGE_MAX)?;
     let candidates = org.groups.iter().filter(|(_, group)| {
         search.as_ref().is_none_or(|e| expr::matches(e, group))

@@ -59,8 +59,8 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
             ApiError::new("E0000031").cause("sortBy: the emulator does not sort search results")
         );
     }
-    let search = parse_param(params, "search", expr::user_search)?;
-    let filter = parse_param(params, "filter", expr::user_filter)?;
+    let search = parse_param(params, "search", expr::USER_SEARCH)?;
+    let filter = parse_param(params, "filter", expr::USER_FILTER)?;
     let plain = search.is_none() && filter.is_none();
     let limit = paging::limit(params, USER_PAGE_MAX, 1, USER_PAGE_MAX)?;
     let org = app.org();
