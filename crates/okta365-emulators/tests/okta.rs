@@ -350,6 +350,7 @@ async fn rate_limit_headers_count_down_then_429_then_reset_after_the_window() {
         rate_limits: RateLimits {
             per_bucket: [(Bucket::Logs, 3)].into(),
             window,
+            ..RateLimits::default()
         },
         ..options()
     })
@@ -934,5 +935,48 @@ async fn bounded_log_queries_page_by_published_and_end() {
     ))
     .await;
     assert_eq!(both.status(), 400);
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn too_many_requests_in_flight_get_a_concurrency_429() {
+    let hang = |nth| ScriptedFault {
+        path: "/api/v1/logs".into(),
+        nth,
+        fault: Fault::Timeout,
+    };
+    let emulator = start(OktaOptions {
+        rate_limits: RateLimits {
+            concurrency: 2,
+            ..RateLimits::default()
+        },
+        faults: Faults {
+            timeout: Duration::from_millis(1500),
+            scripted: vec![hang(1), hang(2)],
+            ..Faults::default()
+        },
+        ..options()
+    })
+    .await;
+    let url = format!("{}/api/v1/logs", emulator.url());
+    let hanging: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { get(&url).await.status() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = get(&format!("{}/api/v1/users?limit=1", emulator.url())).await;
+    assert_eq!(header(&refused, "x-rate-limit-limit"), "0");
+    assert_eq!(header(&refused, "x-rate-limit-remaining"), "0");
+    assert_okta_error(refused, 429, "E0000047").await;
+    for request in hanging {
+        assert_eq!(request.await.unwrap(), 500);
+    }
+    assert_eq!(
+        get(&url).await.status(),
+        200,
+        "capacity is back once they finish"
+    );
     emulator.stop().await;
 }

@@ -49,6 +49,9 @@ pub struct CliArgs {
     /// The rate-limit window in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub rate_limit_window: f64,
+    /// Requests answered at once before a concurrency 429.
+    #[arg(long, default_value_t = 75)]
+    pub concurrency: u32,
     /// Share of API requests answered 500 or 503 (0 to 1).
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -147,6 +150,7 @@ impl CliArgs {
             rate_limits: RateLimits {
                 per_bucket: self.rate_limits.iter().copied().collect(),
                 window: seconds("rate-limit-window", self.rate_limit_window)?,
+                concurrency: self.concurrency,
             },
             faults: Faults {
                 error_rate: self.fault_rate,

@@ -82,10 +82,13 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
     let search = parse_param(params, "search", expr::GROUP_SEARCH)?;
     let filter = parse_param(params, "filter", expr::GROUP_FILTER)?;
     let limit = paging::limit(params, GROUP_PAGE_MAX, 1, GROUP_PAGE_MAX)?;
-    let candidates = org.groups.iter().filter(|(_, group)| {
-        search.as_ref().is_none_or(|e| expr::matches(e, group))
-            && filter.as_ref().is_none_or(|e| expr::matches(e, group))
-    });
+    let candidates = org
+        .groups
+        .range::<str, _>(paging::after_bound(param(params, "after")))
+        .filter(|(_, group)| {
+            search.as_ref().is_none_or(|e| expr::matches(e, group))
+                && filter.as_ref().is_none_or(|e| expr::matches(e, group))
+        });
     let (page, next) = paging::page_after(
         candidates.map(|(id, group)| (id.as_str(), group)),
         param(params, "after"),
@@ -133,7 +136,7 @@ pub async fn members(
     let empty = Default::default();
     let member_ids = org.members.get(&id).unwrap_or(&empty);
     let members = member_ids
-        .iter()
+        .range::<str, _>(paging::after_bound(param(&params, "after")))
         .filter_map(|uid| org.users.get(uid).map(|user| (uid.as_str(), user)));
     let (page, next) = paging::page_after(members, param(&params, "after"), limit);
     let body: Vec<Value> = page

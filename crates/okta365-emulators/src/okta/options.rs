@@ -133,6 +133,8 @@ pub struct RateLimits {
     pub per_bucket: BTreeMap<Bucket, u32>,
     /// The window length (Okta: about a minute). Tests shorten it.
     pub window: Duration,
+    /// Requests in flight at once before a concurrency 429 (Okta Workforce: 75).
+    pub concurrency: u32,
 }
 
 impl Default for RateLimits {
@@ -140,6 +142,7 @@ impl Default for RateLimits {
         Self {
             per_bucket: BTreeMap::new(),
             window: Duration::from_secs(60),
+            concurrency: 75,
         }
     }
 }

@@ -86,6 +86,7 @@ mod tests {
         Limiter::new(RateLimits {
             per_bucket: [(Bucket::Logs, per_minute)].into(),
             window,
+            ..RateLimits::default()
         })
     }
 

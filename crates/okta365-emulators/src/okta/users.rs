@@ -64,14 +64,17 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
     let plain = search.is_none() && filter.is_none();
     let limit = paging::limit(params, USER_PAGE_MAX, 1, USER_PAGE_MAX)?;
     let org = app.org();
-    let candidates = org.users.iter().filter(|(_, user)| {
-        if plain {
-            user["status"] != "DEPROVISIONED"
-        } else {
-            search.as_ref().is_none_or(|e| expr::matches(e, user))
-                && filter.as_ref().is_none_or(|e| expr::matches(e, user))
-        }
-    });
+    let candidates = org
+        .users
+        .range::<str, _>(paging::after_bound(param(params, "after")))
+        .filter(|(_, user)| {
+            if plain {
+                user["status"] != "DEPROVISIONED"
+            } else {
+                search.as_ref().is_none_or(|e| expr::matches(e, user))
+                    && filter.as_ref().is_none_or(|e| expr::matches(e, user))
+            }
+        });
     let (page, next) = paging::page_after(
         candidates.map(|(id, user)| (id.as_str(), user)),
         param(params, "after"),
