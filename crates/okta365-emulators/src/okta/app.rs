@@ -65,7 +65,8 @@ pub struct Route {
     pub template: String,
     /// Its rate-limit bucket.
     pub bucket: Bucket,
-    /// The OAuth scope it needs (`None` for the token endpoint).
+    /// The OAuth scope it needs: `None` for the token endpoint (no
+    /// authentication), `Some("")` for unknown paths (authentication only).
     pub scope: Option<&'static str>,
 }
 
@@ -104,7 +105,7 @@ pub fn classify(path: &str) -> Route {
             Some("okta.groups.read"),
         ),
         ["api", "v1", "logs"] => route("/api/v1/logs", Bucket::Logs, Some("okta.logs.read")),
-        _ => route(path, Bucket::Other, Some("okta.unknown")),
+        _ => route(path, Bucket::Other, Some("")),
     }
 }
 

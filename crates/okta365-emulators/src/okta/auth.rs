@@ -79,7 +79,7 @@ pub fn authorize(
         (None, false) => {}
     }
     let manage = scope.replace(".read", ".manage");
-    if issued.scopes.iter().any(|s| s == scope || *s == manage) {
+    if scope.is_empty() || issued.scopes.iter().any(|s| s == scope || *s == manage) {
         Ok(())
     } else {
         let scheme = if is_dpop { "DPoP" } else { "Bearer" };

@@ -13,7 +13,7 @@ use super::options::{
 };
 
 /// Command-line options of `okta365 emulate okta`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct CliArgs {
     /// A snapshot folder to seed the emulator from (its `okta/` folder).
     #[arg(long)]
@@ -70,6 +70,17 @@ pub struct CliArgs {
     /// Seed of every random choice (ids, tokens, faults).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+impl std::fmt::Debug for CliArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CliArgs")
+            .field("snapshot", &self.snapshot)
+            .field("listen", &self.listen)
+            .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
+            .field("oauth_client_id", &self.oauth_client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 fn parse_rate_limit(text: &str) -> Result<(Bucket, u32), String> {
@@ -183,6 +194,19 @@ pub async fn run(args: CliArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_tokens() {
+        let options = OktaOptions {
+            api_tokens: vec!["sekrit-token".into()],
+            ..OktaOptions::default()
+        };
+        let printed = format!("{options:?}");
+        assert!(
+            !printed.contains("sekrit-token") && printed.contains("[1 redacted]"),
+            "{printed}"
+        );
+    }
 
     #[test]
     fn knobs_parse() {

@@ -4,6 +4,8 @@
 //! bodies, rate-limit headers and seeded faults. State lives in memory as
 //! the JSON objects Okta returns; it never listens beyond loopback.
 
+#![deny(missing_docs)]
+
 mod app;
 mod auth;
 mod cli;

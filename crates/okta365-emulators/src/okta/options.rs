@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// How an [`OktaEmulator`](super::OktaEmulator) is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OktaOptions {
     /// A snapshot folder to seed the org from. Its `okta/` subfolder (or the
     /// folder itself, if it holds `users.json` directly) holds `users.json`,
@@ -25,6 +25,23 @@ pub struct OktaOptions {
     pub faults: Faults,
     /// Seeds every random choice: ids, tokens, nonces and faults.
     pub seed: u64,
+}
+
+impl std::fmt::Debug for OktaOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OktaOptions")
+            .field("snapshot", &self.snapshot)
+            .field(
+                "api_tokens",
+                &format_args!("[{} redacted]", self.api_tokens.len()),
+            )
+            .field("service_apps", &self.service_apps)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("rate_limits", &self.rate_limits)
+            .field("faults", &self.faults)
+            .field("seed", &self.seed)
+            .finish()
+    }
 }
 
 impl Default for OktaOptions {

@@ -116,6 +116,7 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
             },
         }
     };
+    tracing::debug!(%method, path = %route.template, status = response.status().as_u16(), "okta emulator");
     let headers = response.headers_mut();
     for (name, value) in [
         ("x-rate-limit-limit", decision.limit.to_string()),
@@ -173,7 +174,11 @@ pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::R
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors, most likely: give clients a moment to close.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
                 tokio::spawn(connection(stream, router.clone(), shutdown.clone()));
             }
             _ = shutdown.changed() => break,
