@@ -350,7 +350,6 @@ async fn rate_limit_headers_count_down_then_429_then_reset_after_the_window() {
         rate_limits: RateLimits {
             per_bucket: [(Bucket::Logs, 3)].into(),
             window,
-            ..RateLimits::default()
         },
         ..options()
     })
@@ -946,10 +945,7 @@ async fn too_many_requests_in_flight_get_a_concurrency_429() {
         fault: Fault::Timeout,
     };
     let emulator = start(OktaOptions {
-        rate_limits: RateLimits {
-            concurrency: 2,
-            ..RateLimits::default()
-        },
+        concurrency: 2,
         faults: Faults {
             timeout: Duration::from_millis(1500),
             scripted: vec![hang(1), hang(2)],

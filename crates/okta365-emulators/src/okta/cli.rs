@@ -161,8 +161,8 @@ impl CliArgs {
             rate_limits: RateLimits {
                 per_bucket: self.rate_limits.iter().copied().collect(),
                 window: seconds("rate-limit-window", self.rate_limit_window)?,
-                concurrency: self.concurrency,
             },
+            concurrency: self.concurrency,
             faults: Faults {
                 error_rate: self.fault_rate,
                 timeout_rate: self.timeout_rate,

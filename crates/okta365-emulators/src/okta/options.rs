@@ -21,6 +21,8 @@ pub struct OktaOptions {
     pub token_lifetime: Duration,
     /// Per-bucket rate limits.
     pub rate_limits: RateLimits,
+    /// Requests in flight at once before a concurrency 429 (Okta Workforce: 75).
+    pub concurrency: u32,
     /// Injected faults.
     pub faults: Faults,
     /// Seeds every random choice: ids, tokens, nonces and faults.
@@ -38,6 +40,7 @@ impl std::fmt::Debug for OktaOptions {
             .field("service_apps", &self.service_apps)
             .field("token_lifetime", &self.token_lifetime)
             .field("rate_limits", &self.rate_limits)
+            .field("concurrency", &self.concurrency)
             .field("faults", &self.faults)
             .field("seed", &self.seed)
             .finish()
@@ -52,6 +55,7 @@ impl Default for OktaOptions {
             service_apps: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
             rate_limits: RateLimits::default(),
+            concurrency: 75,
             faults: Faults::default(),
             seed: 0,
         }
@@ -150,8 +154,6 @@ pub struct RateLimits {
     pub per_bucket: BTreeMap<Bucket, u32>,
     /// The window length (Okta: about a minute). Tests shorten it.
     pub window: Duration,
-    /// Requests in flight at once before a concurrency 429 (Okta Workforce: 75).
-    pub concurrency: u32,
 }
 
 impl Default for RateLimits {
@@ -159,7 +161,6 @@ impl Default for RateLimits {
         Self {
             per_bucket: BTreeMap::new(),
             window: Duration::from_secs(60),
-            concurrency: 75,
         }
     }
 }

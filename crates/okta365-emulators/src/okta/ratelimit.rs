@@ -86,7 +86,6 @@ mod tests {
         Limiter::new(RateLimits {
             per_bucket: [(Bucket::Logs, per_minute)].into(),
             window,
-            ..RateLimits::default()
         })
     }
 

@@ -84,7 +84,7 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
         *n
     };
     let in_flight = InFlight::enter(&app);
-    let decision = if in_flight.over(app.options.rate_limits.concurrency) {
+    let decision = if in_flight.over(app.options.concurrency) {
         concurrency_refusal()
     } else {
         lock(&app.limiter).take(route.bucket, Instant::now(), SystemTime::now())
