@@ -976,3 +976,32 @@ async fn too_many_requests_in_flight_get_a_concurrency_429() {
     );
     emulator.stop().await;
 }
+
+#[tokio::test]
+async fn sorted_searches_page_in_order() {
+    let emulator = start(options()).await;
+    let url = format!(
+        "{}/api/v1/users?search=status%20pr&sortBy=profile.lastName&sortOrder=desc&limit=7",
+        emulator.url()
+    );
+    let mut next = Some(url);
+    let mut names = Vec::new();
+    for _ in 0..20 {
+        let Some(url) = next.take() else { break };
+        let response = get(&url).await;
+        assert_eq!(response.status(), 200);
+        next = next_link(&response);
+        let page: Vec<Value> = response.json().await.unwrap();
+        names.extend(
+            page.iter()
+                .map(|u| u["profile"]["lastName"].as_str().unwrap().to_lowercase()),
+        );
+    }
+    assert_eq!(names.len(), acme_users().len());
+    let mut sorted = names.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(names, sorted);
+    let unsearched = get(&format!("{}/api/v1/users?sortBy=id", emulator.url())).await;
+    assert_okta_error(unsearched, 400, "E0000031").await;
+    emulator.stop().await;
+}

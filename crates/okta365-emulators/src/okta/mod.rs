@@ -21,6 +21,7 @@ mod options;
 mod paging;
 mod ratelimit;
 mod server;
+mod sorting;
 mod state;
 pub mod testing;
 mod users;
