@@ -1005,3 +1005,65 @@ async fn sorted_searches_page_in_order() {
     assert_okta_error(unsearched, 400, "E0000031").await;
     emulator.stop().await;
 }
+
+#[tokio::test]
+async fn dpop_nonces_rotate_and_the_previous_one_stays_valid_for_a_while() {
+    let lifetime = Duration::from_millis(300);
+    let emulator = start(OktaOptions {
+        dpop_nonce_lifetime: lifetime,
+        ..oauth_options(true)
+    })
+    .await;
+    let token_url = format!("{}/oauth2/v1/token", emulator.url());
+    let assertion = |jti: &str| testing::client_assertion(&CLIENT_EC, "0oaEcApp", &token_url, jti);
+    let proof = |nonce: Option<&str>, jti: &str| {
+        Some(testing::dpop_proof(
+            &DPOP_EC, "POST", &token_url, nonce, None, jti,
+        ))
+    };
+    let challenge = token_request(
+        &emulator,
+        &assertion("a1"),
+        "okta.users.read",
+        proof(None, "p1"),
+    )
+    .await;
+    let first = header(&challenge, "dpop-nonce");
+    tokio::time::sleep(lifetime + Duration::from_millis(50)).await;
+    let grace = token_request(
+        &emulator,
+        &assertion("a2"),
+        "okta.users.read",
+        proof(Some(&first), "p2"),
+    )
+    .await;
+    assert_eq!(
+        grace.status(),
+        200,
+        "the previous nonce is still accepted after a rotation"
+    );
+    tokio::time::sleep(lifetime + Duration::from_millis(50)).await;
+    let stale = token_request(
+        &emulator,
+        &assertion("a3"),
+        "okta.users.read",
+        proof(Some(&first), "p3"),
+    )
+    .await;
+    assert_eq!(stale.status(), 400);
+    let second = header(&stale, "dpop-nonce");
+    assert_ne!(first, second);
+    assert_eq!(
+        stale.json::<Value>().await.unwrap()["error"],
+        "use_dpop_nonce"
+    );
+    let fresh = token_request(
+        &emulator,
+        &assertion("a3"),
+        "okta.users.read",
+        proof(Some(&second), "p4"),
+    )
+    .await;
+    assert_eq!(fresh.status(), 200);
+    emulator.stop().await;
+}

@@ -19,6 +19,9 @@ pub struct OktaOptions {
     pub service_apps: Vec<ServiceApp>,
     /// Lifetime of issued access tokens (Okta: fixed at one hour).
     pub token_lifetime: Duration,
+    /// How long a DPoP nonce is handed out before a new one replaces it
+    /// (Okta: 24 h). The one before stays valid until the next rotation.
+    pub dpop_nonce_lifetime: Duration,
     /// Per-bucket rate limits.
     pub rate_limits: RateLimits,
     /// Requests in flight at once before a concurrency 429 (Okta Workforce: 75).
@@ -39,6 +42,7 @@ impl std::fmt::Debug for OktaOptions {
             )
             .field("service_apps", &self.service_apps)
             .field("token_lifetime", &self.token_lifetime)
+            .field("dpop_nonce_lifetime", &self.dpop_nonce_lifetime)
             .field("rate_limits", &self.rate_limits)
             .field("concurrency", &self.concurrency)
             .field("faults", &self.faults)
@@ -54,6 +58,7 @@ impl Default for OktaOptions {
             api_tokens: Vec::new(),
             service_apps: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
+            dpop_nonce_lifetime: Duration::from_secs(24 * 3600),
             rate_limits: RateLimits::default(),
             concurrency: 75,
             faults: Faults::default(),
