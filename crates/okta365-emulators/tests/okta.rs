@@ -1067,3 +1067,47 @@ async fn dpop_nonces_rotate_and_the_previous_one_stays_valid_for_a_while() {
     assert_eq!(fresh.status(), 200);
     emulator.stop().await;
 }
+
+#[tokio::test]
+async fn search_is_eventually_consistent_while_reads_by_id_are_current() {
+    let lag = Duration::from_millis(400);
+    let emulator = start(OktaOptions {
+        search_lag: lag,
+        ..options()
+    })
+    .await;
+    let users = acme_users();
+    let leaver = users.iter().find(|u| u["status"] == "ACTIVE").unwrap()["id"]
+        .as_str()
+        .unwrap();
+    let joiner =
+        emulator.add_user(json!({"status": "ACTIVE", "profile": {"login": "j@acme.example"}}));
+    emulator.set_status(leaver, "DEPROVISIONED");
+    let deprovisioned = format!(
+        "{}/api/v1/users?search={}",
+        emulator.url(),
+        urlencode(r#"status eq "DEPROVISIONED""#)
+    );
+    let everyone = format!("{}/api/v1/users?search=status%20pr", emulator.url());
+    let stale = collect_ids(deprovisioned.clone()).await;
+    assert!(
+        !stale.iter().any(|id| id == leaver),
+        "the index has not caught up yet"
+    );
+    assert!(!collect_ids(everyone.clone()).await.contains(&joiner));
+    let by_id: Value = get(&format!("{}/api/v1/users/{leaver}", emulator.url()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_id["status"], "DEPROVISIONED", "a read by id is current");
+    tokio::time::sleep(lag + Duration::from_millis(100)).await;
+    assert!(
+        collect_ids(deprovisioned)
+            .await
+            .iter()
+            .any(|id| id == leaver)
+    );
+    assert!(collect_ids(everyone).await.contains(&joiner));
+    emulator.stop().await;
+}

@@ -49,6 +49,9 @@ pub struct CliArgs {
     /// The rate-limit window in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub rate_limit_window: f64,
+    /// Seconds before user changes show in `search`, `filter` and `q` results.
+    #[arg(long, default_value_t = 0.0)]
+    pub search_lag: f64,
     /// Requests answered at once before a concurrency 429.
     #[arg(long, default_value_t = 75)]
     pub concurrency: u32,
@@ -163,6 +166,7 @@ impl CliArgs {
                 window: seconds("rate-limit-window", self.rate_limit_window)?,
             },
             concurrency: self.concurrency,
+            search_lag: seconds("search-lag", self.search_lag)?,
             faults: Faults {
                 error_rate: self.fault_rate,
                 timeout_rate: self.timeout_rate,
