@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use okta365_emulators::okta::testing::{self, CLIENT_EC, CLIENT_RSA, DPOP_EC, OTHER_EC};
 use okta365_emulators::okta::{
-    Bucket, Fault, Faults, OktaEmulator, OktaOptions, RateLimits, ScriptedFault, ServiceApp,
+    Bucket, Fault, Faults, OktaEmulator, OktaOptions, PageFault, RateLimits, ScriptedFault,
+    ServiceApp,
 };
 use serde_json::{Value, json};
 
@@ -1109,5 +1110,46 @@ async fn search_is_eventually_consistent_while_reads_by_id_are_current() {
             .any(|id| id == leaver)
     );
     assert!(collect_ids(everyone).await.contains(&joiner));
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_fault_fails_that_page_of_a_traversal_even_on_retries() {
+    let emulator = start(OktaOptions {
+        faults: Faults {
+            pages: vec![PageFault {
+                path: "/api/v1/users".into(),
+                page: 3,
+                fault: Fault::Status(503),
+                times: Some(2),
+            }],
+            ..Faults::default()
+        },
+        ..options()
+    })
+    .await;
+    let mut url = format!("{}/api/v1/users?limit=10", emulator.url());
+    let mut statuses = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let response = get(&url).await;
+        statuses.push(response.status().as_u16());
+        if response.status() != 200 {
+            continue; // retry the same page
+        }
+        let next = next_link(&response);
+        let page: Vec<Value> = response.json().await.unwrap();
+        ids.extend(page.iter().map(|u| u["id"].as_str().unwrap().to_owned()));
+        match next {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    assert_eq!(statuses[..5], [200, 200, 503, 503, 200]);
+    assert_eq!(
+        ids.len(),
+        acme_users().len() - 2,
+        "every active user once despite the faults"
+    );
     emulator.stop().await;
 }

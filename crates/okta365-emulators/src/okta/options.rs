@@ -201,6 +201,8 @@ pub struct Faults {
     pub reset_rate: f64,
     /// Scripted faults on given requests.
     pub scripted: Vec<ScriptedFault>,
+    /// Scripted faults on given pages of a traversal.
+    pub pages: Vec<PageFault>,
 }
 
 impl Default for Faults {
@@ -211,6 +213,7 @@ impl Default for Faults {
             timeout: Duration::from_secs(30),
             reset_rate: 0.0,
             scripted: Vec::new(),
+            pages: Vec::new(),
         }
     }
 }
@@ -225,6 +228,22 @@ pub struct ScriptedFault {
     pub nth: u64,
     /// What happens to it.
     pub fault: Fault,
+}
+
+/// "Page `page` of `path` fails with `fault`", counted per traversal: a
+/// request without `after` is page 1, each new `after` cursor the next page,
+/// and a retried cursor keeps its page number (so a retry of page 3 is still
+/// page 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageFault {
+    /// The request path without query, e.g. `/api/v1/users`.
+    pub path: String,
+    /// 1-based page number.
+    pub page: u64,
+    /// What happens to it.
+    pub fault: Fault,
+    /// How many times it fails; `None` for every time.
+    pub times: Option<u64>,
 }
 
 /// One injected fault.
