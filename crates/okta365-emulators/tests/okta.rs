@@ -1153,3 +1153,53 @@ async fn a_page_fault_fails_that_page_of_a_traversal_even_on_retries() {
     );
     emulator.stop().await;
 }
+
+#[tokio::test]
+async fn rs256_dpop_proofs_bind_tokens_too() {
+    let emulator = start(oauth_options(true)).await;
+    let token_url = format!("{}/oauth2/v1/token", emulator.url());
+    let assertion = testing::client_assertion(&CLIENT_EC, "0oaEcApp", &token_url, "a1");
+    let proof = |nonce: Option<&str>, jti: &str| {
+        Some(testing::dpop_proof(
+            &CLIENT_RSA,
+            "POST",
+            &token_url,
+            nonce,
+            None,
+            jti,
+        ))
+    };
+    let challenge =
+        token_request(&emulator, &assertion, "okta.users.read", proof(None, "p1")).await;
+    let nonce = header(&challenge, "dpop-nonce");
+    let granted = token_request(
+        &emulator,
+        &assertion,
+        "okta.users.read",
+        proof(Some(&nonce), "p2"),
+    )
+    .await;
+    assert_eq!(granted.status(), 200);
+    let access = granted.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let users_url = format!("{}/api/v1/users", emulator.url());
+    let call = |key, jti: &'static str| {
+        http()
+            .get(&users_url)
+            .header("Authorization", format!("DPoP {access}"))
+            .header(
+                "DPoP",
+                testing::dpop_proof(key, "GET", &users_url, None, Some(&access), jti),
+            )
+            .send()
+    };
+    assert_eq!(call(&CLIENT_RSA, "r1").await.unwrap().status(), 200);
+    assert_eq!(
+        call(&DPOP_EC, "r2").await.unwrap().status(),
+        400,
+        "bound to the RSA key"
+    );
+    emulator.stop().await;
+}
