@@ -2,6 +2,7 @@
 
 mod common;
 
+mod emulate_okta;
 mod explain;
 mod plan_apply;
 mod purity;
