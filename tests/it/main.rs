@@ -3,11 +3,15 @@
 mod common;
 
 mod emulate_graph;
+mod emulate_okta;
 mod explain;
 mod plan_apply;
 mod purity;
+mod report;
 mod safety;
 mod scenarios;
 mod schema;
 mod snapshots;
+mod target;
 mod validate;
+mod watch;
