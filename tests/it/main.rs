@@ -2,12 +2,17 @@
 
 mod common;
 
+mod emulate_graph;
+mod emulate_okta;
 mod explain;
 mod graph_live;
 mod plan_apply;
 mod purity;
+mod report;
 mod safety;
 mod scenarios;
 mod schema;
 mod snapshots;
+mod target;
 mod validate;
+mod watch;

@@ -27,6 +27,9 @@ pub struct Args {
     /// Accept up to N account removals beyond the safety budget (fresh plans only).
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<usize>,
+    /// Apply only the changes to this user and what they need (fresh plans only; repeatable).
+    #[arg(long, value_name = "USER")]
+    pub target: Vec<String>,
 }
 
 /// Runs `apply`.
@@ -36,7 +39,8 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         Some(path) => saved(&workspace, path).await?,
         None => {
             let (plan, live) =
-                super::plan::make(&workspace, ui, args.now, args.allow_removals).await?;
+                super::plan::make(&workspace, ui, args.now, args.allow_removals, &args.target)
+                    .await?;
             if !plan.is_empty() && !args.auto_approve {
                 crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
                 if !terminal::confirm(&format!(
@@ -54,6 +58,16 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         println!("No changes. Office 365 matches the policies.");
         return Ok(ExitCode::SUCCESS);
     }
+    carry_out(&workspace, &plan, live).await
+}
+
+/// Runs `plan` against the configured backend, appending to the audit trail,
+/// and prints what each action did. Exit code 1 when any action failed.
+pub(crate) async fn carry_out(
+    workspace: &Workspace,
+    plan: &Plan,
+    live: LiveState,
+) -> Result<ExitCode, Failure> {
     let audit_path = &workspace.config.audit.path;
     let mut audit = JsonlAudit::open(audit_path).map_err(|e| {
         Failure::Message(format!(
@@ -65,35 +79,16 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let (report, stored) = match workspace.m365_snapshot() {
         Some(target) => {
             let mut backend = SnapshotBackend::new(live, Some(target), marker);
-            run_backend(&plan, &mut backend, &mut audit).await
+            run_backend(plan, &mut backend, &mut audit).await
         }
         None => {
             let mut backend = GraphBackend::new(workspace.graph()?.clone(), marker);
-            run_backend(&plan, &mut backend, &mut audit).await
+            run_backend(plan, &mut backend, &mut audit).await
         }
     };
 
     let mut out = std::io::stdout().lock();
-    for (action, (_, result)) in plan.actions.iter().zip(&report.results) {
-        let line = format!(
-            "{} {} ({})",
-            action.kind.symbol(),
-            action.target,
-            action.kind.short()
-        );
-        match result {
-            ActionResult::Done => writeln!(out, "done     {line}")?,
-            ActionResult::Failed { error } => writeln!(out, "FAILED   {line}\n         {error}")?,
-            ActionResult::Skipped { because_of } => {
-                writeln!(out, "skipped  {line} (action {because_of} did not succeed)")?
-            }
-        }
-    }
-    let (done, failed, skipped) = report.counts();
-    writeln!(
-        out,
-        "\nApply: {done} done, {failed} failed, {skipped} skipped."
-    )?;
+    print_results(plan, &report, &mut out)?;
     out.flush()?;
     if let Err(e) = audit.close() {
         eprintln!(
@@ -130,6 +125,34 @@ async fn run_backend<B: Backend>(
     let report = execute(plan, backend, audit, &clock).await;
     let stored = backend.finish().await;
     (report, stored)
+}
+
+/// Prints one line per action (done, failed with the error, or skipped) and the counts.
+pub(crate) fn print_results(
+    plan: &Plan,
+    report: &crate::apply::Report,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for (action, (_, result)) in plan.actions.iter().zip(&report.results) {
+        let line = format!(
+            "{} {} ({})",
+            action.kind.symbol(),
+            action.target,
+            action.kind.short()
+        );
+        match result {
+            ActionResult::Done => writeln!(out, "done     {line}")?,
+            ActionResult::Failed { error } => writeln!(out, "FAILED   {line}\n         {error}")?,
+            ActionResult::Skipped { because_of } => {
+                writeln!(out, "skipped  {line} (action {because_of} did not succeed)")?
+            }
+        }
+    }
+    let (done, failed, skipped) = report.counts();
+    writeln!(
+        out,
+        "\nApply: {done} done, {failed} failed, {skipped} skipped."
+    )
 }
 
 /// Loads a saved plan and refuses it when its inputs changed since it was made.

@@ -4,8 +4,10 @@ pub mod apply;
 pub mod emulate;
 pub mod explain;
 pub mod plan;
+pub mod report;
 pub mod schema;
 pub mod validate;
+pub mod watch;
 
 /// Parses `--now`.
 pub fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {

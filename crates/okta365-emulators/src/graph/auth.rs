@@ -383,6 +383,18 @@ fn check_assertion(
     Ok(())
 }
 
+/// A GET on the token endpoint.
+pub(crate) fn token_endpoint_get(trace_id: &str) -> ApiResponse {
+    token_error(
+        400,
+        "invalid_request",
+        900561,
+        "The endpoint only accepts POST, OPTIONS requests. Received a GET request.",
+        trace_id,
+        trace_id,
+    )
+}
+
 /// The identity platform's error body.
 fn token_error(
     status: u16,

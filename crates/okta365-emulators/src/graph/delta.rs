@@ -19,7 +19,7 @@ use super::wire::{ApiRequest, ApiResponse};
 /// Members per `members@delta` item; larger groups repeat across items.
 const MEMBERS_PER_ITEM: usize = 100;
 
-/// Tokens kept before the oldest are forgotten (their holders get 410).
+/// Tokens kept; past this, all are forgotten (their holders get 410).
 const MAX_TOKENS: usize = 100_000;
 
 #[derive(Debug)]

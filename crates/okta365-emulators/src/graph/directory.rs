@@ -101,8 +101,7 @@ pub(crate) fn restore(sh: &Shared, id: &str, _now: Instant, _: Granted) -> ApiRe
             dir.insert_user(id.clone(), user);
             for g in &deleted.member_of {
                 if dir.groups.contains_key(g) {
-                    dir.members.entry(g.clone()).or_default().insert(id.clone());
-                    dir.record(Kind::Group, g, Some((&id, true)));
+                    dir.add_member(g, &id);
                 }
             }
             for g in &deleted.owner_of {

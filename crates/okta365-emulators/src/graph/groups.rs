@@ -1,8 +1,7 @@
-//! `/groups`: list, get, create (Unified and security), PATCH (properties
-//! and `members@odata.bind`/`owners@odata.bind`, at most 20, all or
-//! nothing), delete, and membership: `members`/`owners` lists, `$ref` add
-//! and remove, and `DELETE …/members/{id}` without `$ref`, which deletes the
-//! member object itself, as Graph does.
+//! `/groups`: list, get, create (Unified and security, with up to 20
+//! owner and member binds), PATCH (properties and `members@odata.bind` /
+//! `owners@odata.bind`, at most 20, all or nothing), delete (Microsoft 365
+//! groups soft-delete, security groups are purged), restore.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -10,61 +9,15 @@ use std::ops::Bound;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::auth::{Granted, Principal};
+use super::auth::Granted;
 use super::lag;
 use super::listing;
+use super::members::{Relation, already_exists, binds, check_additions};
 use super::odata::{self, EntityType};
-use super::router::{WRITE_GROUPS, WRITE_USERS};
 use super::shared::Shared;
 use super::state::{Deleted, Directory, Kind};
-use super::users::{self, conflict, ref_id, timestamp};
+use super::users::{conflict, timestamp};
 use super::wire::{ApiRequest, ApiResponse, bad_request, forbidden, not_found};
-
-/// `members` or `owners`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Relation {
-    Members,
-    Owners,
-}
-
-impl Relation {
-    pub fn parse(name: &str) -> Self {
-        if name == "owners" {
-            Relation::Owners
-        } else {
-            Relation::Members
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Relation::Members => "members",
-            Relation::Owners => "owners",
-        }
-    }
-
-    fn set<'d>(self, dir: &'d mut Directory, group: &str) -> &'d mut BTreeSet<String> {
-        match self {
-            Relation::Members => dir.members.entry(group.to_owned()).or_default(),
-            Relation::Owners => dir.owners.entry(group.to_owned()).or_default(),
-        }
-    }
-
-    fn get<'d>(self, dir: &'d Directory, group: &str) -> Option<&'d BTreeSet<String>> {
-        match self {
-            Relation::Members => dir.members.get(group),
-            Relation::Owners => dir.owners.get(group),
-        }
-    }
-}
-
-/// The 400 Graph gives when an added reference is already there.
-fn already_exists(rel: Relation) -> ApiResponse {
-    bad_request(format!(
-        "One or more added object references already exist for the following modified properties: '{}'.",
-        rel.name()
-    ))
-}
 
 /// `GET /groups`.
 pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> ApiResponse {
@@ -88,7 +41,12 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
     .unwrap_or_else(|e| e)
 }
 
-fn resolve(dir: &Directory, sh: &Shared, id: &str, now: Instant) -> Result<String, ApiResponse> {
+pub(crate) fn resolve(
+    dir: &Directory,
+    sh: &Shared,
+    id: &str,
+    now: Instant,
+) -> Result<String, ApiResponse> {
     let id = id.to_lowercase();
     if dir.groups.contains_key(&id) && lag::is_visible(dir, &id, sh.opts.lag.new_object, now) {
         Ok(id)
@@ -146,46 +104,23 @@ fn is_mail_nickname(s: &str) -> bool {
 }
 
 /// Whether a group is mail-enabled security or a distribution list (Exchange-managed).
-fn is_exchange_managed(group: &Value) -> bool {
+pub(crate) fn is_exchange_managed(group: &Value) -> bool {
     let unified = group["groupTypes"]
         .as_array()
         .is_some_and(|t| t.iter().any(|v| v == "Unified"));
     !unified && group["mailEnabled"] == json!(true)
 }
 
-fn is_dynamic(group: &Value) -> bool {
+pub(crate) fn is_dynamic(group: &Value) -> bool {
     group["groupTypes"]
         .as_array()
         .is_some_and(|t| t.iter().any(|v| v == "DynamicMembership"))
 }
 
-fn is_unified(group: &Value) -> bool {
+pub(crate) fn is_unified(group: &Value) -> bool {
     group["groupTypes"]
         .as_array()
         .is_some_and(|t| t.iter().any(|v| v == "Unified"))
-}
-
-/// Parses the `…@odata.bind` arrays of a body into object ids.
-fn binds(body: &Map<String, Value>, rel: Relation) -> Result<Vec<String>, ApiResponse> {
-    let key = format!("{}@odata.bind", rel.name());
-    let Some(value) = body.get(&key) else {
-        return Ok(Vec::new());
-    };
-    let Some(urls) = value.as_array() else {
-        return Err(bad_request(format!(
-            "Invalid value specified for property '{key}'."
-        )));
-    };
-    urls.iter()
-        .map(|u| {
-            u.as_str().and_then(ref_id).ok_or_else(|| {
-                bad_request(format!(
-                    "Invalid URL format specified in @odata.bind for {}",
-                    rel.name()
-                ))
-            })
-        })
-        .collect()
 }
 
 /// `POST /groups` → 201 + the group.
@@ -218,6 +153,9 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
             return bad_request(format!(
                 "Property '{k}' does not exist as a declared property or extension property."
             ));
+        }
+        if let Some(e) = odata::read_only_error(k) {
+            return e;
         }
     }
     let owners = match binds(body, Relation::Owners) {
@@ -309,9 +247,10 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
     dir.record(Kind::Group, &id, None);
     for (rel, ids) in [(Relation::Owners, &owners), (Relation::Members, &members)] {
         for m in ids {
-            rel.set(&mut dir, &id).insert(m.clone());
             if rel == Relation::Members {
-                dir.record(Kind::Group, &id, Some((m, true)));
+                dir.add_member(&id, m);
+            } else {
+                rel.set(&mut dir, &id).insert(m.clone());
             }
         }
     }
@@ -332,48 +271,6 @@ fn mail_domain(dir: &Directory, fallback: &str) -> String {
         })
         .or_else(|| dir.verified_domains().into_iter().next())
         .unwrap_or_else(|| fallback.to_owned())
-}
-
-/// Checks that `ids` can be added to `group` under `rel` (all or nothing).
-fn check_additions(
-    sh: &Shared,
-    dir: &Directory,
-    group: &str,
-    rel: Relation,
-    ids: &[String],
-    now: Instant,
-) -> Result<(), ApiResponse> {
-    let g = &dir.groups[group];
-    if is_exchange_managed(g) {
-        return Err(forbidden());
-    }
-    if rel == Relation::Members && is_dynamic(g) {
-        return Err(bad_request(
-            "Insufficient privileges to complete the operation: members of a dynamic-membership group are managed by its rule.",
-        ));
-    }
-    if lag::is_younger_than(dir, group, sh.opts.lag.members_after_group, now) {
-        return Err(ApiResponse::error(
-            400,
-            "Request_BadRequest",
-            "The source resource object or one of the objects being referenced don't exist.",
-        ));
-    }
-    let existing = rel.get(dir, group);
-    for id in ids {
-        if dir.kind_of(id).is_none() || !lag::is_visible(dir, id, sh.opts.lag.new_object, now) {
-            return Err(not_found(id));
-        }
-        if is_unified(g) && dir.kind_of(id) != Some(Kind::User) {
-            return Err(bad_request(
-                "Microsoft 365 groups can only have users as members and owners.",
-            ));
-        }
-        if existing.is_some_and(|m| m.contains(id)) {
-            return Err(already_exists(rel));
-        }
-    }
-    Ok(())
 }
 
 /// `PATCH /groups/{id}` → 204.
@@ -420,6 +317,9 @@ pub(crate) fn update(sh: &Shared, req: &ApiRequest, id: &str, now: Instant) -> A
                 "Property '{k}' does not exist as a declared property or extension property."
             ));
         }
+        if let Some(e) = odata::read_only_error(k) {
+            return e;
+        }
         if k.as_str() == "mailNickname" {
             let Some(n) = v.as_str().filter(|n| is_mail_nickname(n)) else {
                 return invalid_value("mailNickname");
@@ -441,9 +341,10 @@ pub(crate) fn update(sh: &Shared, req: &ApiRequest, id: &str, now: Instant) -> A
     }
     for (rel, ids) in [(Relation::Members, &members), (Relation::Owners, &owners)] {
         for m in ids {
-            rel.set(&mut dir, &id).insert(m.clone());
             if rel == Relation::Members {
-                dir.record(Kind::Group, &id, Some((m, true)));
+                dir.add_member(&id, m);
+            } else {
+                rel.set(&mut dir, &id).insert(m.clone());
             }
         }
     }
@@ -464,18 +365,20 @@ pub(crate) fn delete(sh: &Shared, id: &str, now: Instant, _: Granted) -> ApiResp
     ApiResponse::empty(204)
 }
 
-fn delete_group(dir: &mut Directory, id: &str) {
+pub(crate) fn delete_group(dir: &mut Directory, id: &str) {
     let member_of = dir.groups_of(id);
     for g in &member_of {
-        if let Some(m) = dir.members.get_mut(g) {
-            m.remove(id);
-        }
-        dir.record(Kind::Group, g, Some((id, false)));
+        dir.remove_member(g, id);
     }
+    let members = dir.members.get(id).cloned().unwrap_or_default();
+    for m in &members {
+        super::licenses::on_member_removed(dir, id, m);
+    }
+    dir.group_licenses.remove(id);
     let Some(mut group) = dir.groups.remove(id) else {
         return;
     };
-    let members = dir.members.remove(id).unwrap_or_default();
+    dir.members.remove(id);
     let owners = dir.owners.remove(id).unwrap_or_default();
     dir.teams.remove(id);
     if is_unified(&group) {
@@ -494,165 +397,6 @@ fn delete_group(dir: &mut Directory, id: &str) {
         );
     }
     dir.record(Kind::Group, id, None);
-}
-
-/// `GET /groups/{id}/members|owners[/microsoft.graph.user]`.
-pub(crate) fn list_related(
-    sh: &Shared,
-    req: &ApiRequest,
-    id: &str,
-    rel: Relation,
-    cast: Option<&str>,
-    now: Instant,
-    _: Granted,
-) -> ApiResponse {
-    let dir = sh.dir();
-    let id = match resolve(&dir, sh, id, now) {
-        Ok(id) => id,
-        Err(e) => return e,
-    };
-    let (ty, set, only) = match cast {
-        None => (EntityType::DirectoryObject, "directoryObjects", None),
-        Some("microsoft.graph.user") => (EntityType::User, "users", Some(Kind::User)),
-        Some("microsoft.graph.group") => (EntityType::Group, "groups", Some(Kind::Group)),
-        Some(other) => {
-            return ApiResponse::error(
-                400,
-                "Request_BadRequest",
-                format!("'{other}' is not a type of directory object this list can be cast to."),
-            );
-        }
-    };
-    let empty = BTreeSet::new();
-    let dir = &*dir;
-    let related = rel.get(dir, &id).unwrap_or(&empty);
-    let lag = sh.opts.lag.new_object;
-    listing::list(
-        sh,
-        req,
-        ty,
-        set,
-        |from| {
-            Box::new(
-                related
-                    .range::<String, _>((from, Bound::Unbounded))
-                    .filter_map(move |m| {
-                        let kind = dir.kind_of(m)?;
-                        if only.is_some_and(|k| k != kind) {
-                            return None;
-                        }
-                        Some((m.clone(), dir.object(m)?))
-                    }),
-            )
-        },
-        |m, _| lag::is_visible(dir, m, lag, now),
-        |m| match dir.kind_of(m) {
-            Some(Kind::Group) => Some("#microsoft.graph.group"),
-            _ => Some("#microsoft.graph.user"),
-        },
-    )
-    .unwrap_or_else(|e| e)
-}
-
-/// `POST /groups/{id}/members|owners/$ref` → 204.
-pub(crate) fn add_ref(
-    sh: &Shared,
-    req: &ApiRequest,
-    id: &str,
-    rel: Relation,
-    now: Instant,
-    _: Granted,
-) -> ApiResponse {
-    let Some(target) = req
-        .body
-        .as_ref()
-        .and_then(|b| b["@odata.id"].as_str())
-        .and_then(ref_id)
-    else {
-        return bad_request("Invalid request body: an '@odata.id' reference is required.");
-    };
-    let target = target.to_lowercase();
-    let mut dir = sh.dir();
-    let id = match resolve(&dir, sh, id, now) {
-        Ok(id) => id,
-        Err(e) => return e,
-    };
-    if let Err(e) = check_additions(sh, &dir, &id, rel, std::slice::from_ref(&target), now) {
-        return e;
-    }
-    rel.set(&mut dir, &id).insert(target.clone());
-    if rel == Relation::Members {
-        dir.record(Kind::Group, &id, Some((&target, true)));
-    }
-    ApiResponse::empty(204)
-}
-
-/// `DELETE /groups/{id}/members|owners/{memberId}/$ref` → 204.
-pub(crate) fn remove_ref(
-    sh: &Shared,
-    id: &str,
-    rel: Relation,
-    member: &str,
-    now: Instant,
-    _: Granted,
-) -> ApiResponse {
-    let mut dir = sh.dir();
-    let id = match resolve(&dir, sh, id, now) {
-        Ok(id) => id,
-        Err(e) => return e,
-    };
-    let member = member.to_lowercase();
-    let g = &dir.groups[&id];
-    if is_exchange_managed(g) {
-        return forbidden();
-    }
-    if rel == Relation::Members && is_dynamic(g) {
-        return bad_request(
-            "Insufficient privileges to complete the operation: members of a dynamic-membership group are managed by its rule.",
-        );
-    }
-    if !rel.get(&dir, &id).is_some_and(|m| m.contains(&member)) {
-        return not_found(&id);
-    }
-    rel.set(&mut dir, &id).remove(&member);
-    if rel == Relation::Members {
-        dir.record(Kind::Group, &id, Some((&member, false)));
-    }
-    // Known Teams behaviour: removing a team owner also drops the membership.
-    if rel == Relation::Owners
-        && dir.teams.contains_key(&id)
-        && Relation::Members.set(&mut dir, &id).remove(&member)
-    {
-        dir.record(Kind::Group, &id, Some((&member, false)));
-    }
-    ApiResponse::empty(204)
-}
-
-/// `DELETE /groups/{id}/members/{memberId}` (no `$ref`): deletes the member
-/// object itself when the app may manage it, else 403.
-pub(crate) fn delete_through_relation(
-    sh: &Shared,
-    who: &Principal,
-    id: &str,
-    rel: Relation,
-    member: &str,
-    now: Instant,
-) -> ApiResponse {
-    let mut dir = sh.dir();
-    let id = match resolve(&dir, sh, id, now) {
-        Ok(id) => id,
-        Err(e) => return e,
-    };
-    let member = member.to_lowercase();
-    if !rel.get(&dir, &id).is_some_and(|m| m.contains(&member)) {
-        return not_found(&member);
-    }
-    match dir.kind_of(&member) {
-        Some(Kind::User) if who.holds(WRITE_USERS) => users::soft_delete_user(&mut dir, &member),
-        Some(Kind::Group) if who.holds(WRITE_GROUPS) => delete_group(&mut dir, &member),
-        _ => return forbidden(),
-    }
-    ApiResponse::empty(204)
 }
 
 /// Restores a soft-deleted group's memberships (used by deletedItems/restore).

@@ -2,7 +2,7 @@
 //! with Graph's rules: a usageLocation first, seats counted in
 //! `consumedUnits`, group-inherited licences not removable directly.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -136,24 +136,7 @@ pub(crate) fn assign(
             );
         }
     }
-    let mut states: Vec<Value> = user["licenseAssignmentStates"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if states.is_empty() {
-        // A snapshot may hold assignedLicenses without states: treat them as direct.
-        states = user["assignedLicenses"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|l| {
-                state_entry(
-                    l["skuId"].as_str().unwrap_or(""),
-                    l["disabledPlans"].clone(),
-                )
-            })
-            .collect();
-    }
+    let mut states = states_of(&user);
     states.retain(|s| {
         let sku = s["skuId"].as_str().unwrap_or("").to_lowercase();
         !(s["assignedByGroup"].is_null()
@@ -177,6 +160,213 @@ pub(crate) fn assign(
     users::entity(sh, &updated, &None)
 }
 
+/// Group-based licences seen in a snapshot: a group's own `assignedLicenses`
+/// if it has them, else those its members' states say it assigns.
+pub(crate) fn seed_group_licenses(dir: &Directory) -> BTreeMap<String, Vec<(String, Value)>> {
+    let mut out: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
+    for (id, group) in &dir.groups {
+        if let Some(list) = group["assignedLicenses"].as_array() {
+            let licences = list
+                .iter()
+                .filter_map(|l| {
+                    Some((
+                        l["skuId"].as_str()?.to_lowercase(),
+                        l["disabledPlans"].clone(),
+                    ))
+                })
+                .collect();
+            out.insert(id.clone(), licences);
+        }
+    }
+    for user in dir.users.values() {
+        for state in user["licenseAssignmentStates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let (Some(group), Some(sku)) =
+                (state["assignedByGroup"].as_str(), state["skuId"].as_str())
+            else {
+                continue;
+            };
+            if dir
+                .groups
+                .get(group)
+                .is_some_and(|g| g.get("assignedLicenses").is_some())
+            {
+                continue;
+            }
+            let licences = out.entry(group.to_owned()).or_default();
+            if !licences.iter().any(|(s, _)| s.eq_ignore_ascii_case(sku)) {
+                licences.push((sku.to_lowercase(), state["disabledPlans"].clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Applies `group`'s licences to a new member (users only): an inherited
+/// state per SKU, taking a seat if the user didn't hold the SKU yet, or
+/// `Error`/`CountViolation` when no seat is free.
+pub(crate) fn on_member_added(dir: &mut Directory, group: &str, member: &str) {
+    let Some(licences) = dir.group_licenses.get(group).cloned() else {
+        return;
+    };
+    let Some(mut user) = dir.users.get(member).cloned() else {
+        return;
+    };
+    let before = held_skus(&user);
+    let mut states = states_of(&user);
+    for (sku, plans) in &licences {
+        if states.iter().any(|s| {
+            s["assignedByGroup"] == group
+                && s["skuId"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(sku))
+        }) {
+            continue;
+        }
+        let held_now = held_skus(&json!({"assignedLicenses": assigned_from_states(&states)}));
+        let has_seat = held_now.contains(sku)
+            || dir
+                .skus
+                .iter()
+                .find(|s| {
+                    s["skuId"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(sku))
+                })
+                .is_some_and(|s| free_seats(s) >= 1);
+        let mut state = state_entry(sku, plans.clone());
+        state["assignedByGroup"] = json!(group);
+        if !has_seat {
+            state["state"] = json!("Error");
+            state["error"] = json!("CountViolation");
+        }
+        states.push(state);
+    }
+    set_states(dir, member, &mut user, states, &before);
+}
+
+/// Drops the licences a former member inherited from `group`.
+pub(crate) fn on_member_removed(dir: &mut Directory, group: &str, member: &str) {
+    let Some(mut user) = dir.users.get(member).cloned() else {
+        return;
+    };
+    let before = held_skus(&user);
+    let mut states = states_of(&user);
+    let count = states.len();
+    states.retain(|s| s["assignedByGroup"] != group);
+    if states.len() != count {
+        set_states(dir, member, &mut user, states, &before);
+    }
+}
+
+/// Stores new states on a user, keeping `assignedLicenses` and seat counts in step.
+fn set_states(
+    dir: &mut Directory,
+    id: &str,
+    user: &mut Value,
+    states: Vec<Value>,
+    before: &BTreeSet<String>,
+) {
+    user["assignedLicenses"] = assigned_from_states(&states);
+    user["licenseAssignmentStates"] = Value::Array(states);
+    let after = held_skus(user);
+    for sku in after.difference(before) {
+        adjust_consumed(dir, sku, 1);
+    }
+    for sku in before.difference(&after) {
+        adjust_consumed(dir, sku, -1);
+    }
+    dir.insert_user(id.to_owned(), user.clone());
+    dir.record(Kind::User, id, None);
+}
+
+/// `POST /groups/{id}/assignLicense` → 202 + the group; members' states follow.
+pub(crate) fn assign_to_group(
+    sh: &Shared,
+    req: &ApiRequest,
+    id: &str,
+    now: Instant,
+    _: Granted,
+) -> ApiResponse {
+    let body = req.body.clone().unwrap_or(Value::Null);
+    let (Some(add), Some(remove)) = (
+        body["addLicenses"].as_array(),
+        body["removeLicenses"].as_array(),
+    ) else {
+        return bad_request(
+            "Invalid value specified for property 'addLicenses' or 'removeLicenses' of resource 'Group'; both are required (pass [] for none).",
+        );
+    };
+    let mut dir = sh.dir();
+    let id = id.to_lowercase();
+    if !dir.groups.contains_key(&id)
+        || !super::lag::is_visible(&dir, &id, sh.opts.lag.new_object, now)
+    {
+        return not_found(&id);
+    }
+    let mut adds = Vec::new();
+    for item in add {
+        let Some(sku) = item["skuId"].as_str().map(str::to_lowercase) else {
+            return bad_request(
+                "Invalid value specified for property 'skuId' of resource 'AssignedLicense'.",
+            );
+        };
+        if !dir.skus.iter().any(|s| {
+            s["skuId"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&sku))
+        }) {
+            return bad_request(format!(
+                "License {sku} does not correspond to a valid company License."
+            ));
+        }
+        adds.push((
+            sku,
+            item["disabledPlans"]
+                .as_array()
+                .cloned()
+                .map(Value::Array)
+                .unwrap_or(json!([])),
+        ));
+    }
+    let removes: Vec<String> = remove
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_lowercase)
+        .collect();
+    let members: Vec<String> = dir.members_of(&id).cloned().collect();
+    for m in &members {
+        on_member_removed(&mut dir, &id, m);
+    }
+    let mut licences = dir.group_licenses.remove(&id).unwrap_or_default();
+    licences.retain(|(s, _)| !removes.contains(s) && !adds.iter().any(|(a, _)| a == s));
+    licences.extend(adds);
+    let mut group = dir.groups[&id].clone();
+    group["assignedLicenses"] = Value::Array(
+        licences
+            .iter()
+            .map(|(s, p)| json!({"disabledPlans": p, "skuId": s}))
+            .collect(),
+    );
+    dir.groups.insert(id.clone(), group.clone());
+    dir.record(Kind::Group, &id, None);
+    dir.group_licenses.insert(id.clone(), licences);
+    for m in &members {
+        on_member_added(&mut dir, &id, m);
+    }
+    let mut body = group;
+    body["@odata.context"] = json!(format!("{}/v1.0/$metadata#groups/$entity", sh.base_url()));
+    let mut resp = ApiResponse::json(202, body);
+    resp.headers.push((
+        "Location".into(),
+        format!("{}/v1.0/groups/{id}", sh.base_url()),
+    ));
+    resp
+}
+
 /// Frees the seats a (deleted) user held.
 pub(crate) fn release_seats(dir: &mut Directory, user: &Value) {
     for sku in held_skus(user) {
@@ -191,6 +381,29 @@ pub(crate) fn take_seats(dir: &mut Directory, user: &Value) {
     }
 }
 
+/// A user's licence states; a snapshot may hold `assignedLicenses` without
+/// states, which count as direct assignments.
+fn states_of(user: &Value) -> Vec<Value> {
+    let states: Vec<Value> = user["licenseAssignmentStates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !states.is_empty() {
+        return states;
+    }
+    user["assignedLicenses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            state_entry(
+                l["skuId"].as_str().unwrap_or(""),
+                l["disabledPlans"].clone(),
+            )
+        })
+        .collect()
+}
+
 fn state_entry(sku: &str, disabled: Value) -> Value {
     json!({"assignedByGroup": null, "disabledPlans": if disabled.is_array() { disabled } else { json!([]) },
         "error": "None", "lastUpdatedDateTime": users::timestamp(), "skuId": sku, "state": "Active"})
@@ -200,7 +413,7 @@ fn state_entry(sku: &str, disabled: Value) -> Value {
 /// assignment's disabled plans winning over a group's.
 fn assigned_from_states(states: &[Value]) -> Value {
     let mut out: Vec<Value> = Vec::new();
-    for s in states {
+    for s in states.iter().filter(|s| s["state"] != "Error") {
         let sku = s["skuId"].clone();
         let entry = json!({"disabledPlans": s["disabledPlans"].clone(), "skuId": sku});
         match out.iter_mut().find(|e| e["skuId"] == s["skuId"]) {

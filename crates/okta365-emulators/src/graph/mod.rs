@@ -18,6 +18,7 @@ mod guests;
 mod lag;
 mod licenses;
 mod listing;
+mod members;
 mod odata;
 mod options;
 mod router;

@@ -470,3 +470,36 @@ pub(crate) fn is_user_property(name: &str) -> bool {
 pub(crate) fn is_group_property(name: &str) -> bool {
     name.starts_with("extension_") || GROUP_PROPERTIES.contains(&name)
 }
+
+/// Properties Graph computes and no write may set.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "createdDateTime",
+    "deletedDateTime",
+    "assignedLicenses",
+    "licenseAssignmentStates",
+    "assignedPlans",
+    "provisionedPlans",
+    "securityIdentifier",
+    "signInSessionsValidFromDateTime",
+    "externalUserStateChangeDateTime",
+    "onPremisesSyncEnabled",
+    "onPremisesLastSyncDateTime",
+    "onPremisesSecurityIdentifier",
+    "renewedDateTime",
+    "expirationDateTime",
+    "resourceProvisioningOptions",
+    "members",
+    "owners",
+];
+
+/// Graph's 400 for a write naming `name`, if `name` is read-only.
+pub(crate) fn read_only_error(name: &str) -> Option<ApiResponse> {
+    READ_ONLY.contains(&name).then(|| {
+        ApiResponse::error(
+            400,
+            "Request_BadRequest",
+            format!("Property '{name}' is read-only and cannot be set."),
+        )
+    })
+}

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use super::auth::Principal;
 use super::shared::Shared;
 use super::wire::{ApiRequest, ApiResponse, method_not_allowed, no_route};
-use super::{delta, directory, groups, guests, licenses, team_ops, teams, users};
+use super::{delta, directory, groups, guests, licenses, members, team_ops, teams, users};
 
 pub(crate) const READ_USERS: &[&str] = &[
     "User.Read.All",
@@ -193,13 +193,20 @@ fn dispatch(
             "DELETE" => groups::delete(sh, id, now, who.require(WRITE_GROUPS)?),
             _ => return Err(method_not_allowed()),
         },
+        ["groups", id, "transitiveMembers", rest @ ..] if m == "GET" => match rest {
+            [] => members::list_transitive(sh, req, id, None, now, who.require(READ_GROUPS)?),
+            [cast] => {
+                members::list_transitive(sh, req, id, Some(cast), now, who.require(READ_GROUPS)?)
+            }
+            _ => return Err(no_route(req)),
+        },
         ["groups", id, rel @ ("members" | "owners"), rest @ ..] => {
-            let rel = groups::Relation::parse(rel);
+            let rel = members::Relation::parse(rel);
             match (m, rest) {
                 ("GET", []) => {
-                    groups::list_related(sh, req, id, rel, None, now, who.require(READ_GROUPS)?)
+                    members::list_related(sh, req, id, rel, None, now, who.require(READ_GROUPS)?)
                 }
-                ("GET", [cast]) if cast.starts_with("microsoft.graph.") => groups::list_related(
+                ("GET", [cast]) if cast.starts_with("microsoft.graph.") => members::list_related(
                     sh,
                     req,
                     id,
@@ -209,16 +216,19 @@ fn dispatch(
                     who.require(READ_GROUPS)?,
                 ),
                 ("POST", ["$ref"]) => {
-                    groups::add_ref(sh, req, id, rel, now, who.require(WRITE_MEMBERS)?)
+                    members::add_ref(sh, req, id, rel, now, who.require(WRITE_MEMBERS)?)
                 }
                 ("DELETE", [member, "$ref"]) => {
-                    groups::remove_ref(sh, id, rel, member, now, who.require(WRITE_MEMBERS)?)
+                    members::remove_ref(sh, id, rel, member, now, who.require(WRITE_MEMBERS)?)
                 }
                 ("DELETE", [member]) => {
-                    groups::delete_through_relation(sh, who, id, rel, member, now)
+                    members::delete_through_relation(sh, who, id, rel, member, now)
                 }
                 _ => return Err(no_route(req)),
             }
+        }
+        ["groups", id, "assignLicense"] if m == "POST" => {
+            licenses::assign_to_group(sh, req, id, now, who.require(ASSIGN_LICENSES)?)
         }
         ["groups", id, "team"] => match m {
             "PUT" => teams::create_from_group(sh, req, id, now, who.require(CREATE_TEAMS)?),
@@ -258,6 +268,13 @@ fn dispatch(
         }
         ["directory", "deletedItems", id, "restore"] if m == "POST" => {
             directory::restore(sh, id, now, who.require(WRITE_USERS)?)
+        }
+        ["me", ..] => {
+            return Err(ApiResponse::error(
+                400,
+                "BadRequest",
+                "/me request is only valid with delegated authentication flow.",
+            ));
         }
         _ => return Err(no_route(req)),
     })

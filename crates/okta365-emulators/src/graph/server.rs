@@ -91,8 +91,7 @@ async fn handle(
     }
     let now = Instant::now();
     let key = endpoint_key(method.as_str(), &path);
-    let n = sh.count_of(&key);
-    sh.count(&key);
+    let n = sh.count(&key);
     sh.count("total");
     let request_id = sh.request_id();
     let client_request_id = header(&headers, "client-request-id")
@@ -103,11 +102,7 @@ async fn handle(
         if method == Method::POST {
             token(&sh, tenant, &headers, &body, &request_id)
         } else {
-            ApiResponse::error(
-                405,
-                "invalid_request",
-                "The token endpoint accepts POST only.",
-            )
+            auth::token_endpoint_get(&request_id)
         }
     } else if segments.first() == Some(&"v1.0") {
         let fault = sh.take_injected(&key, false).unwrap_or_else(|| {

@@ -99,10 +99,12 @@ impl Shared {
         super::state::guid(&mut *rng)
     }
 
-    /// Adds one to a request counter.
-    pub fn count(&self, key: &str) {
+    /// Adds one to a request counter; returns the count before.
+    pub fn count(&self, key: &str) -> u64 {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        *counts.entry(key.to_owned()).or_insert(0) += 1;
+        let n = counts.entry(key.to_owned()).or_insert(0);
+        *n += 1;
+        *n - 1
     }
 
     /// How many times `key` has been counted.

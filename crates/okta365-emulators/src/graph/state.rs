@@ -67,6 +67,8 @@ pub(crate) struct Directory {
     pub managers: BTreeMap<String, String>,
     /// Group id → team object.
     pub teams: BTreeMap<String, Value>,
+    /// Group id → the licences it assigns to its members (skuId, disabledPlans).
+    pub group_licenses: BTreeMap<String, Vec<(String, Value)>>,
     /// `POST /teams` operations by id.
     pub team_operations: BTreeMap<String, TeamOperation>,
     pub deleted: BTreeMap<String, Deleted>,
@@ -98,6 +100,7 @@ impl Directory {
             managers: BTreeMap::new(),
             teams: BTreeMap::new(),
             team_operations: BTreeMap::new(),
+            group_licenses: BTreeMap::new(),
             deleted: BTreeMap::new(),
             upn_index: BTreeMap::new(),
             created_at: BTreeMap::new(),
@@ -136,6 +139,7 @@ impl Directory {
         }
         state.members = members;
         state.owners = owners;
+        state.group_licenses = super::licenses::seed_group_licenses(&state);
         Ok(state)
     }
 
@@ -219,6 +223,37 @@ impl Directory {
             id: id.to_owned(),
             member: member.map(|(m, added)| (m.to_owned(), added)),
         });
+    }
+
+    /// Adds `member` to `group` (recording it for delta and applying the
+    /// group's licences); false if it was already there.
+    pub fn add_member(&mut self, group: &str, member: &str) -> bool {
+        if !self
+            .members
+            .entry(group.to_owned())
+            .or_default()
+            .insert(member.to_owned())
+        {
+            return false;
+        }
+        self.record(Kind::Group, group, Some((member, true)));
+        super::licenses::on_member_added(self, group, member);
+        true
+    }
+
+    /// Removes `member` from `group` (recording it and dropping the licences
+    /// it inherited from the group); false if it wasn't there.
+    pub fn remove_member(&mut self, group: &str, member: &str) -> bool {
+        if !self
+            .members
+            .get_mut(group)
+            .is_some_and(|m| m.remove(member))
+        {
+            return false;
+        }
+        self.record(Kind::Group, group, Some((member, false)));
+        super::licenses::on_member_removed(self, group, member);
+        true
     }
 
     /// Whether `id` is a user or a group.

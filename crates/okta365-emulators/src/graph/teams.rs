@@ -303,14 +303,7 @@ fn add_one(
             "Guests cannot be added as team owners.".into(),
         ));
     }
-    if dir
-        .members
-        .entry(team.to_owned())
-        .or_default()
-        .insert(user.clone())
-    {
-        dir.record(Kind::Group, team, Some((&user, true)));
-    }
+    dir.add_member(team, &user);
     if owner {
         dir.owners
             .entry(team.to_owned())
@@ -424,9 +417,7 @@ pub(crate) fn remove_member(
     if let Some(o) = dir.owners.get_mut(&id) {
         o.remove(&user);
     }
-    if dir.members.get_mut(&id).is_some_and(|m| m.remove(&user)) {
-        dir.record(Kind::Group, &id, Some((&user, false)));
-    }
+    dir.remove_member(&id, &user);
     ApiResponse::empty(204)
 }
 

@@ -260,10 +260,7 @@ pub(crate) fn soft_delete_user(dir: &mut Directory, id: &str) {
     let member_of = dir.groups_of(id);
     let owner_of = dir.groups_owned_by(id);
     for g in &member_of {
-        if let Some(m) = dir.members.get_mut(g) {
-            m.remove(id);
-        }
-        dir.record(Kind::Group, g, Some((id, false)));
+        dir.remove_member(g, id);
     }
     for g in &owner_of {
         if let Some(m) = dir.owners.get_mut(g) {
@@ -435,6 +432,9 @@ fn check_properties(body: &Map<String, Value>) -> Result<(), ApiResponse> {
             return Err(bad_request(format!(
                 "Property '{k}' does not exist as a declared property or extension property."
             )));
+        }
+        if let Some(e) = odata::read_only_error(k) {
+            return Err(e);
         }
         let bad = match k.as_str() {
             "employeeId" => v.as_str().is_some_and(|s| s.chars().count() > 16),
