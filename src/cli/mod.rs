@@ -69,6 +69,8 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Serve an emulator of Okta or Microsoft Graph on loopback (offline rehearsal, tests).
     Emulate(commands::emulate::Args),
+    /// Read-only tools for the live Okta org: `okta logs` prints System Log events.
+    Okta(commands::okta::Args),
 }
 
 /// Parses the arguments, runs the command, and returns the exit code.
@@ -94,6 +96,7 @@ pub fn main() -> ExitCode {
             Command::Explain(args) => commands::explain::run(&cli, args, &ui).await,
             Command::Schema(args) => commands::schema::run(args),
             Command::Emulate(args) => commands::emulate::run(args).await,
+            Command::Okta(args) => commands::okta::run(&cli, args).await,
         }
     });
     match result {
