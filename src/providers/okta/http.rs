@@ -18,6 +18,9 @@ use super::auth::Credentials;
 use super::error::{Context, ErrorBody, ErrorKind, OktaError, from_response};
 use super::ratelimit::{Observed, Pacer, bucket_of};
 
+/// Retries of one request after a retryable failure (5xx, timeout, reset, 429).
+pub const RETRIES: usize = 5;
+
 /// One page of a list: the body and the `next` link.
 pub struct Page {
     /// The body.
@@ -91,9 +94,9 @@ impl Http {
         attempt
             .retry(
                 ExponentialBuilder::default()
-                    .with_min_delay(Duration::from_millis(200))
-                    .with_max_delay(Duration::from_secs(10))
-                    .with_max_times(6)
+                    .with_min_delay(Duration::from_millis(100))
+                    .with_max_delay(Duration::from_secs(5))
+                    .with_max_times(RETRIES)
                     .with_jitter(),
             )
             .when(OktaError::is_retryable)
