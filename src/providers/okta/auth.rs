@@ -9,6 +9,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use jsonwebtoken::jwk::Jwk;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Client, Url};
 use serde::Deserialize;
@@ -38,8 +39,8 @@ pub struct ServiceApp {
     pub key_id: Option<String>,
     /// The client-assertion key.
     pub key: SigningKey,
-    /// The DPoP key (a fresh one per run), when DPoP is on.
-    pub dpop: Option<SigningKey>,
+    /// The DPoP key (a fresh one per run) and its public JWK, when DPoP is on.
+    pub dpop: Option<(SigningKey, Jwk)>,
     token_url: Url,
     nonce: Mutex<Option<String>>,
     token: AsyncMutex<Option<AccessToken>>,
@@ -85,7 +86,9 @@ impl ServiceApp {
             key_id,
             key,
             dpop: if dpop {
-                Some(SigningKey::generate_p256()?)
+                let key = SigningKey::generate_p256()?;
+                let jwk = key.public_jwk()?;
+                Some((key, jwk))
             } else {
                 None
             },
@@ -158,7 +161,7 @@ impl ServiceApp {
                 ("client_assertion", assertion.as_str()),
             ];
             let mut request = client.post(self.token_url.clone()).form(&form);
-            if let Some(key) = &self.dpop {
+            if let Some((key, jwk)) = &self.dpop {
                 let nonce = self.current_nonce();
                 let claims = ProofClaims::new(
                     "POST",
@@ -168,7 +171,7 @@ impl ServiceApp {
                     now,
                     random_hex(16)?,
                 );
-                request = request.header("DPoP", sign_proof(key, &claims)?);
+                request = request.header("DPoP", sign_proof(key, jwk, &claims)?);
             }
             pacer.acquire(bucket).await;
             let started = Instant::now();
@@ -276,7 +279,7 @@ impl Credentials {
                     reqwest::header::AUTHORIZATION,
                     sensitive(&format!("{} {}", token.scheme, token.value.expose()))?,
                 );
-                if let (Some(key), "DPoP") = (&app.dpop, token.scheme) {
+                if let (Some((key, jwk)), "DPoP") = (&app.dpop, token.scheme) {
                     let nonce = app.current_nonce();
                     let claims = ProofClaims::new(
                         method,
@@ -286,7 +289,7 @@ impl Credentials {
                         epoch_seconds(),
                         random_hex(16)?,
                     );
-                    headers.insert("DPoP", sensitive(&sign_proof(key, &claims)?)?);
+                    headers.insert("DPoP", sensitive(&sign_proof(key, jwk, &claims)?)?);
                 }
             }
         }

@@ -7,6 +7,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Header, encode};
 use reqwest::Url;
 use serde::Serialize;
@@ -68,11 +69,11 @@ pub fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Signs a DPoP proof with the DPoP key (its public JWK goes in the header).
-pub fn sign_proof(key: &SigningKey, claims: &ProofClaims) -> Result<String, OktaError> {
+/// Signs a DPoP proof with the DPoP key; its public JWK goes in the header.
+pub fn sign_proof(key: &SigningKey, jwk: &Jwk, claims: &ProofClaims) -> Result<String, OktaError> {
     let mut header = Header::new(key.algorithm);
     header.typ = Some("dpop+jwt".into());
-    header.jwk = Some(key.public_jwk()?);
+    header.jwk = Some(jwk.clone());
     encode(&header, claims, &key.key)
         .map_err(|e| OktaError::fatal(format!("cannot sign a DPoP proof: {e}")))
 }
@@ -154,7 +155,7 @@ mod tests {
             1_700_000_000,
             "j1".into(),
         );
-        let proof = sign_proof(&key, &claims).unwrap();
+        let proof = sign_proof(&key, &key.public_jwk().unwrap(), &claims).unwrap();
         let header = decode_header(&proof).unwrap();
         assert_eq!(header.typ.as_deref(), Some("dpop+jwt"));
         let jwk = header.jwk.unwrap();

@@ -146,14 +146,22 @@ impl Http {
         let mut challenges = 0;
         let mut renewed = false;
         loop {
-            let auth = self
-                .credentials
-                .authorize(&self.client, &ctx, &self.pacer, "GET", url)
-                .await?;
             let waited = self.pacer.acquire(bucket).await;
             self.stats
                 .paced_ms
                 .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+            // Authorize after pacing, so a DPoP proof's `iat` is fresh when sent.
+            let auth = match self
+                .credentials
+                .authorize(&self.client, &ctx, &self.pacer, "GET", url)
+                .await
+            {
+                Ok(auth) => auth,
+                Err(e) => {
+                    self.pacer.observe(bucket, None);
+                    return Err(e);
+                }
+            };
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             let sent = self
