@@ -1,0 +1,205 @@
+//! `okta365 emulate okta`: the emulator as a process, with its knobs as
+//! flags. It prints `listening on http://127.0.0.1:PORT` first and serves
+//! until Ctrl-C.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::OktaEmulator;
+use super::options::{
+    Bucket, Fault, Faults, OktaOptions, PublicKey, RateLimits, ScriptedFault, ServiceApp,
+};
+
+/// Command-line options of `okta365 emulate okta`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CliArgs {
+    /// A snapshot folder to seed the emulator from (its `okta/` folder).
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    /// Where to listen; loopback addresses only.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// An API token accepted as `Authorization: SSWS <token>` (repeatable).
+    #[arg(
+        long = "token",
+        env = "OKTA365_EMULATOR_OKTA_TOKEN",
+        default_value = "emulator-okta-token"
+    )]
+    pub tokens: Vec<String>,
+    /// Register an OAuth service app with this client id.
+    #[arg(long, requires = "oauth_public_key")]
+    pub oauth_client_id: Option<String>,
+    /// The app's public key: a PEM file, or a JSON file holding a JWK.
+    #[arg(long)]
+    pub oauth_public_key: Option<PathBuf>,
+    /// Scopes granted to the app, space-separated.
+    #[arg(
+        long,
+        default_value = "okta.users.read okta.groups.read okta.logs.read"
+    )]
+    pub oauth_scopes: String,
+    /// Do not require DPoP proofs on the app's token requests.
+    #[arg(long)]
+    pub oauth_no_dpop: bool,
+    /// A bucket's requests per window, as `BUCKET=N`, e.g. `/api/v1/logs=60` (repeatable).
+    #[arg(long = "rate-limit", value_parser = parse_rate_limit)]
+    pub rate_limits: Vec<(Bucket, u32)>,
+    /// The rate-limit window in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub rate_limit_window: f64,
+    /// Share of API requests answered 500 or 503 (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Share of API requests that hang for `--timeout-secs`.
+    #[arg(long, default_value_t = 0.0)]
+    pub timeout_rate: f64,
+    /// How long a timed-out request hangs, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout_secs: f64,
+    /// Share of API requests whose connection is reset.
+    #[arg(long, default_value_t = 0.0)]
+    pub reset_rate: f64,
+    /// Fail one request, as `PATH#N=FAULT` (FAULT: a status, `timeout` or `reset`), e.g. `/api/v1/users#3=500`.
+    #[arg(long = "fail", value_parser = parse_scripted)]
+    pub scripted: Vec<ScriptedFault>,
+    /// Seed of every random choice (ids, tokens, faults).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+fn parse_rate_limit(text: &str) -> Result<(Bucket, u32), String> {
+    let (bucket, n) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("`{text}`: expected BUCKET=N"))?;
+    let bucket = Bucket::from_name(bucket).ok_or_else(|| {
+        let names: Vec<_> = Bucket::ALL.iter().map(|b| b.name()).collect();
+        format!("unknown bucket `{bucket}`: use one of {}", names.join(", "))
+    })?;
+    let n = n
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number of requests"))?;
+    Ok((bucket, n))
+}
+
+fn parse_scripted(text: &str) -> Result<ScriptedFault, String> {
+    let (target, fault) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("`{text}`: expected PATH#N=FAULT"))?;
+    let (path, nth) = target
+        .rsplit_once('#')
+        .ok_or_else(|| format!("`{text}`: expected PATH#N=FAULT"))?;
+    let nth = nth
+        .parse()
+        .map_err(|_| format!("`{nth}` is not a request number"))?;
+    let fault = match fault {
+        "timeout" => Fault::Timeout,
+        "reset" => Fault::Reset,
+        status => Fault::Status(
+            status
+                .parse()
+                .map_err(|_| format!("`{status}` is not a status, `timeout` or `reset`"))?,
+        ),
+    };
+    Ok(ScriptedFault {
+        path: path.to_owned(),
+        nth,
+        fault,
+    })
+}
+
+fn seconds(name: &str, value: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| format!("--{name}: `{value}` is not a number of seconds"))
+}
+
+impl CliArgs {
+    /// The options these flags describe.
+    pub fn options(&self) -> Result<OktaOptions, String> {
+        let mut service_apps = Vec::new();
+        if let (Some(client_id), Some(key_file)) = (&self.oauth_client_id, &self.oauth_public_key) {
+            let text = std::fs::read_to_string(key_file)
+                .map_err(|e| format!("cannot read the public key {}: {e}", key_file.display()))?;
+            let public_key = if text.trim_start().starts_with('{') {
+                PublicKey::Jwk(
+                    serde_json::from_str(&text)
+                        .map_err(|e| format!("{} is not a JWK: {e}", key_file.display()))?,
+                )
+            } else {
+                PublicKey::Pem(text)
+            };
+            service_apps.push(ServiceApp {
+                client_id: client_id.clone(),
+                public_key,
+                scopes: self
+                    .oauth_scopes
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                require_dpop: !self.oauth_no_dpop,
+            });
+        }
+        Ok(OktaOptions {
+            snapshot: Some(self.snapshot.clone()),
+            api_tokens: self.tokens.clone(),
+            service_apps,
+            rate_limits: RateLimits {
+                per_bucket: self.rate_limits.iter().copied().collect(),
+                window: seconds("rate-limit-window", self.rate_limit_window)?,
+            },
+            faults: Faults {
+                error_rate: self.fault_rate,
+                timeout_rate: self.timeout_rate,
+                timeout: seconds("timeout-secs", self.timeout_secs)?,
+                reset_rate: self.reset_rate,
+                scripted: self.scripted.clone(),
+            },
+            seed: self.seed,
+            ..OktaOptions::default()
+        })
+    }
+}
+
+/// Serves until interrupted, printing `listening on http://ADDR` first.
+pub async fn run(args: CliArgs) -> Result<(), String> {
+    let emulator = OktaEmulator::start_on(args.listen, args.options()?).await?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on {}", emulator.url())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    drop(stdout);
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    emulator.stop().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knobs_parse() {
+        assert_eq!(parse_rate_limit("/api/v1/logs=60"), Ok((Bucket::Logs, 60)));
+        assert!(
+            parse_rate_limit("/api/v2/x=1")
+                .unwrap_err()
+                .contains("unknown bucket")
+        );
+        assert_eq!(
+            parse_scripted("/api/v1/users#3=500"),
+            Ok(ScriptedFault {
+                path: "/api/v1/users".into(),
+                nth: 3,
+                fault: Fault::Status(500)
+            })
+        );
+        assert_eq!(
+            parse_scripted("/api/v1/logs#1=reset").unwrap().fault,
+            Fault::Reset
+        );
+        assert!(parse_scripted("/api/v1/logs=500").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! DPoP proofs (RFC 9449) as Okta checks them: header `typ: dpop+jwt` with
+//! the public `jwk`, claims `htm`, `htu` (no query string), `iat`, `jti`;
+//! on resource calls also `ath`, the base64url SHA-256 of the access token,
+//! and a key matching the one the token was bound to.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::{HeaderMap, Method};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::ThumbprintHash;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::app::{App, lock};
+
+/// How far `iat` may be from the emulator's clock.
+const IAT_SKEW_SECONDS: i64 = 300;
+
+/// A verified proof.
+#[derive(Debug, Clone)]
+pub struct Proof {
+    /// RFC 7638 SHA-256 thumbprint of the proof's key.
+    pub jkt: String,
+    /// The proof's claims.
+    pub claims: Value,
+}
+
+/// Verifies a proof's signature, `typ`, `htm`, `htu` and `iat` (not `jti` or `nonce`).
+pub fn verify(proof: &str, method: &Method, htu: &str) -> Result<Proof, String> {
+    let header = jsonwebtoken::decode_header(proof)
+        .map_err(|e| format!("The DPoP proof JWT is malformed: {e}"))?;
+    if header.typ.as_deref() != Some("dpop+jwt") {
+        return Err("The DPoP proof JWT header 'typ' must be 'dpop+jwt'.".into());
+    }
+    let asymmetric = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+    ];
+    if !asymmetric.contains(&header.alg) {
+        return Err(format!(
+            "The DPoP proof JWT 'alg' {:?} is not an asymmetric algorithm.",
+            header.alg
+        ));
+    }
+    let jwk = header
+        .jwk
+        .ok_or("The DPoP proof JWT header must contain a 'jwk'.")?;
+    let key = DecodingKey::from_jwk(&jwk)
+        .map_err(|e| format!("The DPoP proof 'jwk' is not a usable public key: {e}"))?;
+    let mut validation = Validation::new(header.alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    let data = jsonwebtoken::decode::<Value>(proof, &key, &validation)
+        .map_err(|e| format!("The DPoP proof JWT signature is invalid: {e}"))?;
+    let claims = data.claims;
+    if claims["htm"].as_str() != Some(method.as_str()) {
+        return Err(format!("The DPoP proof 'htm' claim must be '{method}'."));
+    }
+    let claimed = claims["htu"].as_str().unwrap_or_default();
+    if claimed.contains('?') || claimed.contains('#') {
+        return Err("The DPoP proof 'htu' claim must not include a query or fragment.".into());
+    }
+    if claimed != htu {
+        return Err(format!(
+            "The DPoP proof 'htu' claim '{claimed}' is invalid: expected '{htu}'."
+        ));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    match claims["iat"].as_i64() {
+        Some(iat) if (iat - now).abs() <= IAT_SKEW_SECONDS => {}
+        Some(_) => {
+            return Err("The DPoP proof 'iat' claim is too far from the current time.".into());
+        }
+        None => return Err("The DPoP proof must contain an 'iat' claim.".into()),
+    }
+    if claims["jti"].as_str().is_none_or(str::is_empty) {
+        return Err("The DPoP proof must contain a 'jti' claim.".into());
+    }
+    let jkt = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|e| format!("The DPoP proof 'jwk' has no thumbprint: {e}"))?;
+    Ok(Proof { jkt, claims })
+}
+
+/// base64url(SHA-256(token)), the `ath` claim.
+pub fn token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Checks the `DPoP` header of a resource request made with a DPoP-bound token.
+pub fn check_resource_proof(
+    app: &App,
+    headers: &HeaderMap,
+    method: &Method,
+    htu: &str,
+    token: &str,
+    bound_jkt: &str,
+) -> Result<(), String> {
+    let proof = headers
+        .get("dpop")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("The DPoP proof JWT header is missing.")?;
+    let proof = verify(proof, method, htu)?;
+    if proof.jkt != bound_jkt {
+        return Err(
+            "The DPoP proof key does not match the key the access token is bound to.".into(),
+        );
+    }
+    if proof.claims["ath"].as_str() != Some(token_hash(token).as_str()) {
+        return Err("The DPoP proof 'ath' claim does not match the access token.".into());
+    }
+    let jti = proof.claims["jti"].as_str().unwrap_or_default().to_owned();
+    if !lock(&app.tokens).seen_proofs.insert(jti) {
+        return Err("The DPoP proof 'jti' has already been used.".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,775 @@
+//! The Okta emulator over real HTTP (reqwest on loopback): authentication,
+//! paging, the System Log, rate limits, faults and the control endpoints.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use okta365_emulators::okta::testing::{self, CLIENT_EC, CLIENT_RSA, DPOP_EC, OTHER_EC};
+use okta365_emulators::okta::{
+    Bucket, Fault, Faults, OktaEmulator, OktaOptions, RateLimits, ScriptedFault, ServiceApp,
+};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "00test-api-token";
+const ALL_SCOPES: [&str; 3] = ["okta.users.read", "okta.groups.read", "okta.logs.read"];
+
+fn acme() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/acme")
+}
+
+fn acme_users() -> Vec<Value> {
+    let text = std::fs::read_to_string(acme().join("okta/users.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn options() -> OktaOptions {
+    OktaOptions {
+        snapshot: Some(acme()),
+        api_tokens: vec![TOKEN.into()],
+        ..OktaOptions::default()
+    }
+}
+
+async fn start(opts: OktaOptions) -> OktaEmulator {
+    OktaEmulator::start(opts)
+        .await
+        .expect("the emulator starts")
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    http()
+        .get(url)
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn next_link(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.ends_with("rel=\"next\""))
+        .map(|v| v[1..v.find('>').unwrap()].to_owned())
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response.headers()[name].to_str().unwrap().to_owned()
+}
+
+/// Follows `next` links from `url`, at most 100 pages; returns every item's id.
+async fn collect_ids(url: String) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut next = Some(url);
+    for _ in 0..100 {
+        let Some(url) = next.take() else { break };
+        let response = get(&url).await;
+        assert_eq!(response.status(), 200, "{url}");
+        next = next_link(&response);
+        let page: Vec<Value> = response.json().await.unwrap();
+        ids.extend(page.iter().map(|o| o["id"].as_str().unwrap().to_owned()));
+    }
+    assert!(next.is_none(), "paging did not end within 100 pages");
+    ids
+}
+
+async fn assert_okta_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert!(header(&response, "content-type").starts_with("application/json"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errorCode"], code, "{body}");
+    assert_eq!(body["errorLink"], code);
+    assert!(body["errorSummary"].is_string() && body["errorId"].is_string());
+    assert!(body["errorCauses"].is_array());
+    body
+}
+
+#[tokio::test]
+async fn ssws_tokens_are_checked_with_oktas_error_shapes() {
+    let emulator = start(options()).await;
+    let url = format!("{}/api/v1/users?limit=1", emulator.url());
+    for value in [format!("SSWS {TOKEN}"), format!("SSWS{TOKEN}")] {
+        let response = http()
+            .get(&url)
+            .header("Authorization", value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let wrong = http()
+        .get(&url)
+        .header("Authorization", "SSWS nope")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_okta_error(wrong, 401, "E0000011").await;
+    assert_eq!(body["errorSummary"], "Invalid token provided");
+    let missing = http().get(&url).send().await.unwrap();
+    assert_okta_error(missing, 403, "E0000005").await;
+    let unknown = get(&format!("{}/api/v1/users/00uNobody", emulator.url())).await;
+    assert_okta_error(unknown, 404, "E0000007").await;
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn a_plain_list_omits_deprovisioned_users_while_search_returns_them() {
+    let emulator = start(options()).await;
+    let users = acme_users();
+    let deprovisioned: BTreeSet<String> = users
+        .iter()
+        .filter(|u| u["status"] == "DEPROVISIONED")
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !deprovisioned.is_empty(),
+        "the acme example has deactivated users"
+    );
+    let listed = collect_ids(format!("{}/api/v1/users", emulator.url())).await;
+    assert_eq!(listed.len(), users.len() - deprovisioned.len());
+    assert!(listed.iter().all(|id| !deprovisioned.contains(id)));
+
+    let search = |expr: &str| format!("{}/api/v1/users?search={}", emulator.url(), urlencode(expr));
+    let found: BTreeSet<String> = collect_ids(search(r#"status eq "DEPROVISIONED""#))
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(found, deprovisioned);
+    let everyone = collect_ids(search("status pr")).await;
+    assert_eq!(everyone.len(), users.len());
+    let either = collect_ids(search(r#"status eq "ACTIVE" or status eq "DEPROVISIONED""#)).await;
+    let active = users.iter().filter(|u| u["status"] == "ACTIVE").count();
+    assert_eq!(either.len(), active + deprovisioned.len());
+    let filtered = collect_ids(format!(
+        "{}/api/v1/users?filter={}",
+        emulator.url(),
+        urlencode(r#"status eq "DEPROVISIONED""#)
+    ))
+    .await;
+    assert_eq!(filtered.len(), deprovisioned.len());
+    let bad = get(&search(r#"status ne "ACTIVE""#)).await;
+    assert_okta_error(bad, 400, "E0000031").await;
+    emulator.stop().await;
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn paging_with_link_headers_covers_each_user_exactly_once() {
+    let emulator = start(options()).await;
+    let users = acme_users();
+    let first = get(&format!("{}/api/v1/users?limit=7", emulator.url())).await;
+    let links: Vec<String> = first
+        .headers()
+        .get_all("link")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(links.len(), 2, "self then next, as two headers");
+    assert!(links[0].ends_with("rel=\"self\"") && links[1].ends_with("rel=\"next\""));
+    let page: Vec<Value> = first.json().await.unwrap();
+    assert_eq!(page.len(), 7);
+    assert_eq!(
+        page[0]["_links"].as_object().unwrap().len(),
+        1,
+        "collections carry only self"
+    );
+
+    let ids = collect_ids(format!(
+        "{}/api/v1/users?limit=7&search=status%20pr",
+        emulator.url()
+    ))
+    .await;
+    let unique: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(ids.len(), users.len());
+    assert_eq!(unique.len(), users.len(), "no user twice");
+
+    let groups = collect_ids(format!("{}/api/v1/groups?limit=4", emulator.url())).await;
+    assert_eq!(groups.len(), 15);
+    let everyone = "00gB5Rdz2G5b6lr1I4x7";
+    let members = collect_ids(format!(
+        "{}/api/v1/groups/{everyone}/users?limit=10",
+        emulator.url()
+    ))
+    .await;
+    assert_eq!(members.len(), 61);
+    assert_eq!(members.iter().collect::<BTreeSet<_>>().len(), 61);
+    let no_group = get(&format!("{}/api/v1/groups/00gNone/users", emulator.url())).await;
+    assert_okta_error(no_group, 404, "E0000007").await;
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn full_user_objects_keep_custom_profile_attributes() {
+    let emulator = start(options()).await;
+    let id = emulator.add_user(json!({
+        "status": "ACTIVE",
+        "profile": {"login": "new.hire@acme.example", "firstName": "New", "lastName": "Hire",
+                    "email": "new.hire@acme.example", "o365License": ["E3"], "costCenterCode": 4711}
+    }));
+    let response = get(&format!("{}/api/v1/users/{id}", emulator.url())).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("etag"));
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(user["profile"]["o365License"], json!(["E3"]));
+    assert_eq!(user["profile"]["costCenterCode"], 4711);
+    assert_eq!(user["type"], Value::Null);
+    assert!(
+        user["_links"]["suspend"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/lifecycle/suspend")
+    );
+    let by_login = get(&format!(
+        "{}/api/v1/users/new.hire@acme.example",
+        emulator.url()
+    ))
+    .await;
+    assert_eq!(by_login.json::<Value>().await.unwrap()["id"], id.as_str());
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn log_polling_with_next_sees_appended_events_exactly_once() {
+    let emulator = start(options()).await;
+    let since = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60);
+    let mut next = format!(
+        "{}/api/v1/logs?since={}&sortOrder=ASCENDING&limit=2",
+        emulator.url(),
+        since
+    );
+    let mut seen = Vec::new();
+    let users = acme_users();
+    let alice = users[0]["id"].as_str().unwrap();
+    let group = "00g8GJM89NQLUzCZ94x7";
+    for round in 0..6 {
+        match round {
+            1 => emulator.set_status(alice, "SUSPENDED"),
+            2 => {
+                emulator.add_member(group, alice);
+                emulator.remove_member(group, alice);
+                emulator.update_profile(alice, json!({"title": "CTO"}));
+            }
+            _ => {}
+        }
+        // Drain what is there: polling pages always carry `next`, even when empty.
+        for _ in 0..10 {
+            let response = get(&next).await;
+            assert_eq!(response.status(), 200);
+            next = next_link(&response).expect("a polling page always has a next link");
+            let page: Vec<Value> = response.json().await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            seen.extend(page);
+        }
+    }
+    let types: Vec<&str> = seen
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "user.lifecycle.suspend",
+            "group.user_membership.add",
+            "group.user_membership.remove",
+            "user.account.update_profile"
+        ]
+    );
+    let uuids: BTreeSet<&str> = seen.iter().map(|e| e["uuid"].as_str().unwrap()).collect();
+    assert_eq!(uuids.len(), 4);
+    let membership = &seen[1];
+    assert_eq!(membership["version"], "0");
+    assert_eq!(membership["outcome"]["result"], "SUCCESS");
+    assert!(
+        membership["target"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["type"] == "UserGroup")
+    );
+
+    let filtered = get(&format!(
+        "{}/api/v1/logs?since={since}&filter={}",
+        emulator.url(),
+        urlencode(r#"eventType eq "group.user_membership.add""#)
+    ))
+    .await;
+    let page: Vec<Value> = filtered.json().await.unwrap();
+    assert_eq!(page.len(), 1);
+
+    let bounded = get(&format!(
+        "{}/api/v1/logs?since={since}&until={}&sortOrder=DESCENDING",
+        emulator.url(),
+        jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5)
+    ))
+    .await;
+    assert!(next_link(&bounded).is_none(), "a bounded query ends");
+    let page: Vec<Value> = bounded.json().await.unwrap();
+    assert_eq!(page[0]["eventType"], "user.account.update_profile");
+
+    let bad = get(&format!(
+        "{}/api/v1/logs?filter=published%20gt%20%22x%22",
+        emulator.url()
+    ))
+    .await;
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["errorCode"], "E0000053");
+    assert!(
+        body.get("errorLink").is_none(),
+        "System Log errors carry no errorLink"
+    );
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limit_headers_count_down_then_429_then_reset_after_the_window() {
+    let window = Duration::from_millis(1500);
+    let emulator = start(OktaOptions {
+        rate_limits: RateLimits {
+            per_bucket: [(Bucket::Logs, 3)].into(),
+            window,
+        },
+        ..options()
+    })
+    .await;
+    let url = format!("{}/api/v1/logs", emulator.url());
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let response = get(&url).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "x-rate-limit-limit"), "3");
+        remaining.push(header(&response, "x-rate-limit-remaining"));
+        let reset: u64 = header(&response, "x-rate-limit-reset").parse().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(
+            reset >= now && reset <= now + 3,
+            "reset {reset} is the window's end, now {now}"
+        );
+    }
+    assert_eq!(remaining, ["2", "1", "0"]);
+    let refused = get(&url).await;
+    assert!(refused.headers().contains_key("date"));
+    assert_eq!(header(&refused, "x-rate-limit-remaining"), "0");
+    let body = assert_okta_error(refused, 429, "E0000047").await;
+    assert_eq!(
+        body["errorSummary"],
+        "API call exceeded rate limit due to too many requests."
+    );
+    let other_bucket = get(&format!("{}/api/v1/users?limit=1", emulator.url())).await;
+    assert_eq!(other_bucket.status(), 200);
+    tokio::time::sleep(window + Duration::from_millis(100)).await;
+    let again = get(&url).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(header(&again, "x-rate-limit-remaining"), "2");
+    emulator.stop().await;
+}
+
+async fn statuses(seed: u64) -> Vec<u16> {
+    let emulator = start(OktaOptions {
+        seed,
+        faults: Faults {
+            error_rate: 0.3,
+            ..Faults::default()
+        },
+        ..options()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        statuses.push(
+            get(&format!("{}/api/v1/groups", emulator.url()))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    emulator.stop().await;
+    statuses
+}
+
+#[tokio::test]
+async fn faults_are_reproducible_for_a_seed() {
+    let first = statuses(11).await;
+    assert_eq!(first, statuses(11).await);
+    assert_ne!(first, statuses(12).await);
+    let failures = first.iter().filter(|s| **s >= 500).count();
+    assert!(
+        (2..=20).contains(&failures),
+        "{failures} failures in 30 at 30%: {first:?}"
+    );
+}
+
+#[tokio::test]
+async fn scripted_faults_fail_the_given_page_and_resets_drop_the_connection() {
+    let emulator = start(OktaOptions {
+        faults: Faults {
+            scripted: vec![
+                ScriptedFault {
+                    path: "/api/v1/users".into(),
+                    nth: 3,
+                    fault: Fault::Status(500),
+                },
+                ScriptedFault {
+                    path: "/api/v1/groups".into(),
+                    nth: 1,
+                    fault: Fault::Reset,
+                },
+            ],
+            ..Faults::default()
+        },
+        ..options()
+    })
+    .await;
+    let mut url = format!("{}/api/v1/users?limit=10", emulator.url());
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = get(&url).await;
+        statuses.push(response.status().as_u16());
+        if let Some(next) = next_link(&response) {
+            url = next;
+        }
+    }
+    assert_eq!(statuses, [200, 200, 500]);
+    assert_eq!(
+        get(&url).await.status(),
+        200,
+        "the retry of page 3 succeeds"
+    );
+    let reset = http()
+        .get(format!("{}/api/v1/groups", emulator.url()))
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .send()
+        .await;
+    assert!(reset.is_err(), "the connection was reset: {reset:?}");
+    assert_eq!(
+        get(&format!("{}/api/v1/groups", emulator.url()))
+            .await
+            .status(),
+        200
+    );
+    let counts = emulator.request_counts();
+    assert_eq!(counts["GET /api/v1/users"], 4);
+    assert_eq!(counts["GET /api/v1/groups"], 2);
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn control_endpoints_mutate_the_org_and_report_request_counts() {
+    let emulator = start(options()).await;
+    let base = emulator.url();
+    let created: Value = http()
+        .post(format!("{base}/_emulator/users"))
+        .json(&json!({"profile": {"login": "c@acme.example", "firstName": "C", "lastName": "D"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let status = http()
+        .put(format!("{base}/_emulator/users/{id}/status"))
+        .json(&json!({"status": "ACTIVE"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status(), 200);
+    let member = http()
+        .put(format!(
+            "{base}/_emulator/groups/00g8GJM89NQLUzCZ94x7/users/{id}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(member.status(), 200);
+    let missing = http()
+        .put(format!("{base}/_emulator/groups/00gNone/users/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let user: Value = get(&format!("{base}/api/v1/users/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["status"], "ACTIVE");
+    let groups: Vec<Value> = get(&format!("{base}/api/v1/users/{id}/groups"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+    let counts: Value = http()
+        .get(format!("{base}/_emulator/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counts["GET /api/v1/users/{id}"], 1);
+    assert_eq!(counts["GET /api/v1/users/{id}/groups"], 1);
+    assert!(
+        counts.get("POST /_emulator/users").is_none(),
+        "control calls are not counted"
+    );
+    emulator.stop().await;
+}
+
+fn oauth_options(dpop: bool) -> OktaOptions {
+    OktaOptions {
+        service_apps: vec![
+            ServiceApp {
+                client_id: "0oaRsaApp".into(),
+                public_key: CLIENT_RSA.public_key(),
+                scopes: ALL_SCOPES.map(String::from).to_vec(),
+                require_dpop: false,
+            },
+            ServiceApp {
+                client_id: "0oaEcApp".into(),
+                public_key: CLIENT_EC.public_key(),
+                scopes: vec!["okta.users.read".into()],
+                require_dpop: dpop,
+            },
+        ],
+        ..options()
+    }
+}
+
+async fn token_request(
+    emulator: &OktaEmulator,
+    assertion: &str,
+    scope: &str,
+    proof: Option<String>,
+) -> reqwest::Response {
+    let mut request = http()
+        .post(format!("{}/oauth2/v1/token", emulator.url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", scope),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion),
+        ]);
+    if let Some(proof) = proof {
+        request = request.header("DPoP", proof);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn private_key_jwt_is_accepted_with_the_registered_key_and_refused_with_another() {
+    let emulator = start(oauth_options(false)).await;
+    let token_url = format!("{}/oauth2/v1/token", emulator.url());
+    let assertion = testing::client_assertion(&CLIENT_RSA, "0oaRsaApp", &token_url, "jti-1");
+    let response = token_request(&emulator, &assertion, &ALL_SCOPES.join(" "), None).await;
+    assert_eq!(response.status(), 200);
+    let token: Value = response.json().await.unwrap();
+    assert_eq!(token["token_type"], "Bearer");
+    assert_eq!(token["expires_in"], 3600);
+    let access = token["access_token"].as_str().unwrap();
+    let users = http()
+        .get(format!("{}/api/v1/users?limit=2", emulator.url()))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200);
+
+    let replay = token_request(&emulator, &assertion, "okta.users.read", None).await;
+    assert_eq!(replay.status(), 401, "a used jti is refused");
+
+    let forged = testing::client_assertion(&OTHER_EC, "0oaEcApp", &token_url, "jti-2");
+    let refused = token_request(&emulator, &forged, "okta.users.read", None).await;
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    assert!(body["error_description"].is_string());
+
+    let wrong_aud = testing::client_assertion(
+        &CLIENT_RSA,
+        "0oaRsaApp",
+        "http://elsewhere/oauth2/v1/token",
+        "jti-3",
+    );
+    assert_eq!(
+        token_request(&emulator, &wrong_aud, "okta.users.read", None)
+            .await
+            .status(),
+        401
+    );
+
+    let ungranted = testing::client_assertion(&CLIENT_EC, "0oaEcApp", &token_url, "jti-4");
+    let response = token_request(
+        &emulator,
+        &ungranted,
+        "okta.users.read okta.logs.read",
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "invalid_scope"
+    );
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_without_the_scope_gets_403() {
+    let emulator = start(oauth_options(false)).await;
+    let token_url = format!("{}/oauth2/v1/token", emulator.url());
+    let assertion = testing::client_assertion(&CLIENT_EC, "0oaEcApp", &token_url, "jti-1");
+    let token: Value = token_request(&emulator, &assertion, "okta.users.read", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    let logs = http()
+        .get(format!("{}/api/v1/logs", emulator.url()))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert!(header(&logs, "www-authenticate").contains("insufficient_scope"));
+    assert_okta_error(logs, 403, "E0000006").await;
+    let bogus = http()
+        .get(format!("{}/api/v1/users", emulator.url()))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_okta_error(bogus, 401, "E0000011").await;
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn dpop_nonce_challenge_then_a_bound_token_checked_with_ath_on_every_call() {
+    let emulator = start(oauth_options(true)).await;
+    let token_url = format!("{}/oauth2/v1/token", emulator.url());
+    let assertion = |jti: &str| testing::client_assertion(&CLIENT_EC, "0oaEcApp", &token_url, jti);
+
+    let no_proof = token_request(&emulator, &assertion("a0"), "okta.users.read", None).await;
+    assert_eq!(no_proof.status(), 400);
+    assert_eq!(
+        no_proof.json::<Value>().await.unwrap()["error"],
+        "invalid_dpop_proof"
+    );
+
+    let proof = testing::dpop_proof(&DPOP_EC, "POST", &token_url, None, None, "p1");
+    let challenge =
+        token_request(&emulator, &assertion("a1"), "okta.users.read", Some(proof)).await;
+    assert_eq!(challenge.status(), 400);
+    let nonce = header(&challenge, "dpop-nonce");
+    let body: Value = challenge.json().await.unwrap();
+    assert_eq!(body["error"], "use_dpop_nonce");
+    assert_eq!(
+        body["error_description"],
+        "Authorization server requires nonce in DPoP proof."
+    );
+
+    let same_key = testing::dpop_proof(&CLIENT_EC, "POST", &token_url, Some(&nonce), None, "p2");
+    let refused = token_request(
+        &emulator,
+        &assertion("a2"),
+        "okta.users.read",
+        Some(same_key),
+    )
+    .await;
+    assert_eq!(
+        refused.status(),
+        400,
+        "the DPoP key must differ from the client key"
+    );
+
+    let proof = testing::dpop_proof(&DPOP_EC, "POST", &token_url, Some(&nonce), None, "p3");
+    let granted = token_request(&emulator, &assertion("a1"), "okta.users.read", Some(proof)).await;
+    assert_eq!(granted.status(), 200, "the retry with the nonce succeeds");
+    let token: Value = granted.json().await.unwrap();
+    assert_eq!(token["token_type"], "DPoP");
+    let access = token["access_token"].as_str().unwrap();
+
+    let users_url = format!("{}/api/v1/users", emulator.url());
+    let call = |proof: String, scheme: &'static str| {
+        http()
+            .get(format!("{users_url}?limit=2"))
+            .header("Authorization", format!("{scheme} {access}"))
+            .header("DPoP", proof)
+            .send()
+    };
+    let good = testing::dpop_proof(&DPOP_EC, "GET", &users_url, None, Some(access), "r1");
+    assert_eq!(call(good, "DPoP").await.unwrap().status(), 200);
+
+    let wrong_ath =
+        testing::dpop_proof(&DPOP_EC, "GET", &users_url, None, Some("other-token"), "r2");
+    let response = call(wrong_ath, "DPoP").await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(header(&response, "www-authenticate").contains("invalid_dpop_proof"));
+    assert!(
+        response.json::<Value>().await.unwrap()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("ath")
+    );
+
+    let with_query = format!("{users_url}?limit=2");
+    let query_htu = testing::dpop_proof(&DPOP_EC, "GET", &with_query, None, Some(access), "r3");
+    assert_eq!(
+        call(query_htu, "DPoP").await.unwrap().status(),
+        400,
+        "htu must not carry the query"
+    );
+
+    let other_key = testing::dpop_proof(&OTHER_EC, "GET", &users_url, None, Some(access), "r4");
+    assert_eq!(
+        call(other_key, "DPoP").await.unwrap().status(),
+        400,
+        "the proof key is the bound key"
+    );
+
+    let as_bearer = testing::dpop_proof(&DPOP_EC, "GET", &users_url, None, Some(access), "r5");
+    assert_eq!(call(as_bearer, "Bearer").await.unwrap().status(), 400);
+
+    let replayed = testing::dpop_proof(&DPOP_EC, "GET", &users_url, None, Some(access), "r1");
+    assert_eq!(
+        call(replayed, "DPoP").await.unwrap().status(),
+        400,
+        "a proof jti is single-use"
+    );
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn only_loopback_addresses_are_accepted() {
+    let refused = OktaEmulator::start_on("0.0.0.0:0".parse().unwrap(), options()).await;
+    assert!(refused.unwrap_err().contains("loopback only"));
+}
