@@ -125,7 +125,7 @@ impl<'a> LogReader<'a> {
                 let mut url = http.url("/api/v1/logs")?;
                 {
                     let mut q = url.query_pairs_mut();
-                    q.append_pair("since", &since.to_string())
+                    q.append_pair("since", &since_param(since))
                         .append_pair("sortOrder", "ASCENDING")
                         .append_pair("limit", &LOGS_PAGE.to_string());
                     if let Some(f) = &filter {
@@ -202,6 +202,15 @@ impl<'a> LogReader<'a> {
     }
 }
 
+/// `since` to the millisecond, rounded down: events carry millisecond times,
+/// so a finer `since` would skip events of its own millisecond.
+pub fn since_param(since: jiff::Timestamp) -> String {
+    jiff::Timestamp::from_millisecond(since.as_millisecond())
+        .unwrap_or(since)
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
 fn describe_filter(filter: Option<&str>) -> String {
     filter.map_or("every event type".to_owned(), |f| format!("`{f}`"))
 }
@@ -221,6 +230,14 @@ mod tests {
             .unwrap(),
             r#"eventType eq "user.lifecycle.deactivate" or eventType eq "group.user_membership.add""#
         );
+    }
+
+    #[test]
+    fn since_is_sent_to_the_millisecond_rounded_down() {
+        let t: jiff::Timestamp = "2026-11-20T10:00:00.123987654Z".parse().unwrap();
+        assert_eq!(since_param(t), "2026-11-20T10:00:00.123Z");
+        let whole: jiff::Timestamp = "2026-11-20T10:00:00Z".parse().unwrap();
+        assert_eq!(since_param(whole), "2026-11-20T10:00:00.000Z");
     }
 
     #[test]
