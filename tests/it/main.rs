@@ -3,6 +3,7 @@
 mod common;
 
 mod explain;
+mod okta_dpop;
 mod okta_live;
 mod plan_apply;
 mod purity;

@@ -386,6 +386,40 @@ async fn twenty_thousand_users_under_a_tight_bucket_lose_no_page_and_avoid_429s(
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lived_tokens_are_renewed_during_a_long_read() {
+    let dir = tempfile::tempdir().unwrap();
+    big_snapshot(dir.path(), 2_000);
+    let emulator = OktaEmulator::start(OktaOptions {
+        snapshot: Some(dir.path().to_path_buf()),
+        service_apps: vec![app(&testing::CLIENT_EC, &ALL_SCOPES, true)],
+        token_lifetime: Duration::from_secs(2),
+        rate_limits: RateLimits {
+            per_bucket: [(Bucket::Users, 3)].into(),
+            window: Duration::from_secs(1),
+        },
+        ..OktaOptions::default()
+    })
+    .await
+    .unwrap();
+    let org: reqwest::Url = emulator.url().parse().unwrap();
+    let key = okta365::providers::okta::keys::SigningKey::from_pem(testing::CLIENT_EC.private_pem)
+        .unwrap();
+    let service =
+        okta365::providers::okta::auth::ServiceApp::new(&org, CLIENT_ID.into(), None, key, true)
+            .unwrap();
+    let client = OktaClient::new(org, Credentials::ServiceApp(Box::new(service)), 4).unwrap();
+    let state = client.read_source(&SourceScope::default()).await.unwrap();
+    assert_eq!(state.users.len(), 2_000);
+    let counts = emulator.request_counts();
+    // One nonce challenge, then a new token about every second of a read of several seconds.
+    assert!(counts["POST /oauth2/v1/token"] >= 3, "{counts:?}");
+    assert_eq!(
+        counts["GET /api/v1/users"], 10,
+        "no page failed for an expired token: {counts:?}"
+    );
+}
+
 #[test]
 fn a_transient_500_is_retried_and_a_persistent_one_plans_nothing() {
     let scratch = Scratch::new();
@@ -396,11 +430,18 @@ fn a_transient_500_is_retried_and_a_persistent_one_plans_nothing() {
     assert_ne!(from_snapshot, from_snapshot_big);
     let mut opts = seeded(&scratch);
     opts.faults = Faults {
-        scripted: vec![ScriptedFault {
-            path: "/api/v1/users".into(),
-            nth: 3,
-            fault: Fault::Status(500),
-        }],
+        scripted: vec![
+            ScriptedFault {
+                path: "/api/v1/users".into(),
+                nth: 3,
+                fault: Fault::Status(500),
+            },
+            ScriptedFault {
+                path: "/api/v1/groups".into(),
+                nth: 1,
+                fault: Fault::Reset,
+            },
+        ],
         ..Faults::default()
     };
     let org = Org::start(opts);
@@ -413,6 +454,10 @@ fn a_transient_500_is_retried_and_a_persistent_one_plans_nothing() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(comparable(&from_live), comparable(&from_snapshot_big));
     assert!(org.count("GET /api/v1/users") >= 4);
+    assert!(
+        org.count("GET /api/v1/groups") >= 2,
+        "the reset connection was retried"
+    );
 
     // Page 3 keeps failing: the read fails, no plan at all.
     let mut opts = seeded(&scratch);
