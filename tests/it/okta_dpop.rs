@@ -1,7 +1,8 @@
 //! DPoP details the emulator does not exercise, against a small scripted
 //! server on loopback: a resource server that demands a nonce
 //! (`use_dpop_nonce` on a 401), rotates it on a later answer, and rejects an
-//! access token once (`invalid_token`), which must be renewed, not reported.
+//! access token once (`invalid_token`), which must be renewed, not reported;
+//! and a URL that is not an Okta org.
 
 use std::sync::{Arc, Mutex};
 
@@ -166,4 +167,35 @@ async fn resource_nonce_challenges_rotation_and_token_renewal() {
     // The rejected token was renewed once and the groups read retried.
     assert_eq!(s.tokens_issued, 2);
     assert_eq!(s.group_requests, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_that_is_not_an_okta_org_says_to_check_org_url() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = Router::new()
+        .route(
+            "/api/v1/users",
+            get(|| async { axum::response::Html("<html>Welcome to Acme</html>") }),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not here") });
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = OktaClient::new(
+        base.parse().unwrap(),
+        Credentials::ApiToken(okta365::secret::Secret::new("00tok")),
+        2,
+    )
+    .unwrap();
+    let err = client
+        .read_source(&SourceScope::default())
+        .await
+        .err()
+        .unwrap();
+    server.abort();
+    assert!(
+        err.message.contains("check `okta.org_url`"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains(&base), "{}", err.message);
 }

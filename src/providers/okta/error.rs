@@ -281,6 +281,10 @@ fn hint(ctx: &Context, status: u16, code: Option<&str>, oauth: Option<&str>) -> 
         (401, _, Some("invalid_token")) | (401, Some("E0000011"), _) => {
             "the access token was refused: check that the app's tokens are not revoked and that `dpop` matches the app's setting".to_owned()
         }
+        (300..=399, _, _) => format!(
+            "`{}` redirects elsewhere: set `okta.org_url` to the org's own https URL (such as https://acme.okta.com)",
+            ctx.org_url
+        ),
         (404, None, None) | (405, None, None) => format!(
             "`{}` did not answer like an Okta org: check `okta.org_url`",
             ctx.org_url

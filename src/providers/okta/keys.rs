@@ -211,6 +211,34 @@ mod tests {
     }
 
     #[test]
+    fn an_rsa_jwk_signs_like_its_pem() {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+        let pair = okta365_emulators::okta::testing::CLIENT_RSA;
+        let rsa = rsa::RsaPrivateKey::from_pkcs8_pem(pair.private_pem).unwrap();
+        let b64 = |n: &rsa::BigUint| URL_SAFE_NO_PAD.encode(n.to_bytes_be());
+        let jwk = serde_json::json!({
+            "kty": "RSA", "kid": "rsa-1",
+            "n": b64(rsa.n()), "e": b64(rsa.e()), "d": b64(rsa.d()),
+            "p": b64(&rsa.primes()[0]), "q": b64(&rsa.primes()[1]),
+        });
+        let from_jwk = SigningKey::from_jwk(&jwk.to_string()).unwrap();
+        let from_pem = SigningKey::from_pem(pair.private_pem).unwrap();
+        assert_eq!(
+            (from_jwk.algorithm, from_pem.algorithm),
+            (Algorithm::RS256, Algorithm::RS256)
+        );
+        let header = jsonwebtoken::Header::new(Algorithm::RS256);
+        let claims = serde_json::json!({"sub": "x"});
+        let signed = jsonwebtoken::encode(&header, &claims, &from_jwk.key).unwrap();
+        let public = jsonwebtoken::DecodingKey::from_rsa_pem(pair.public_pem.as_bytes()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&signed, &public, &validation).is_ok());
+    }
+
+    #[test]
     fn generated_dpop_keys_differ() {
         let a = SigningKey::generate_p256().unwrap().public_jwk().unwrap();
         let b = SigningKey::generate_p256().unwrap().public_jwk().unwrap();

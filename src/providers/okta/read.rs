@@ -106,6 +106,13 @@ pub async fn list<T: DeserializeOwned>(
     let mut url = first;
     for page in 1..=MAX_PAGES {
         let got = http.get(&url).await?;
+        if !got.body.trim_ascii_start().starts_with(b"[") {
+            return Err(OktaError::fatal(format!(
+                "Okta answered GET {} with something that is not a list of {what}\n  hint: check `okta.org_url` (`{}`): it must be the Okta org itself",
+                url.path(),
+                http.org().as_str().trim_end_matches('/')
+            )));
+        }
         let batch: Vec<T> = decode(&got.body, what, page)?;
         items.extend(batch);
         match got.next {
