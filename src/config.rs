@@ -35,6 +35,10 @@ pub struct Config {
     /// The audit trail.
     #[serde(default)]
     pub audit: Audit,
+    /// Event mode (`okta365 watch`): which Okta System Log events lock an
+    /// account at once, and which call for a full plan.
+    #[serde(default)]
+    pub events: crate::events::EventRules,
 }
 
 fn default_policies() -> PathBuf {

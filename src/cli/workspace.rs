@@ -154,6 +154,57 @@ impl Workspace {
     }
 }
 
+/// Everything a plan is made from: the checked policies, both sides as read,
+/// the settings and the fingerprint over them.
+pub struct Inputs {
+    /// The checked policies.
+    pub checked: Checked,
+    /// Okta as read.
+    pub source: SourceState,
+    /// Office 365 as read.
+    pub live: LiveState,
+    /// Planner settings.
+    pub settings: PlanSettings,
+    /// The fingerprint of the inputs.
+    pub fingerprint: String,
+}
+
+impl Inputs {
+    /// The planner's view of these inputs.
+    pub fn plan_input(&self) -> crate::plan::PlanInput<'_> {
+        crate::plan::PlanInput {
+            policy: &self.checked,
+            source: &self.source,
+            live: &self.live,
+            settings: &self.settings,
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+}
+
+impl Workspace {
+    /// Checks the policies (printing warnings through `ui`), reads both sides
+    /// and settles the settings: everything `plan`, `explain` and `report` need.
+    pub async fn inputs(
+        &self,
+        ui: &super::terminal::Ui,
+        settings: impl FnOnce(&Self) -> PlanSettings,
+    ) -> Result<Inputs, Failure> {
+        let (checked, warnings) = self.check()?;
+        ui.diagnostics(&warnings);
+        let (source, live) = self.read().await?;
+        let settings = settings(self);
+        let fingerprint = self.fingerprint(&source, &live, &settings);
+        Ok(Inputs {
+            checked,
+            source,
+            live,
+            settings,
+            fingerprint,
+        })
+    }
+}
+
 /// Every `*.yaml` / `*.yml` file in `dir`, sorted by name.
 fn read_policies(dir: &Path) -> Result<Vec<PolicySource>, Failure> {
     let shown = display_path(dir);
