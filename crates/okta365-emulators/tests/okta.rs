@@ -773,3 +773,297 @@ async fn only_loopback_addresses_are_accepted() {
     let refused = OktaEmulator::start_on("0.0.0.0:0".parse().unwrap(), options()).await;
     assert!(refused.unwrap_err().contains("loopback only"));
 }
+
+#[tokio::test]
+async fn access_tokens_expire_after_their_lifetime() {
+    let emulator = start(OktaOptions {
+        token_lifetime: Duration::from_millis(300),
+        ..oauth_options(false)
+    })
+    .await;
+    let token_url = format!("{}/oauth2/v1/token", emulator.url());
+    let assertion = testing::client_assertion(&CLIENT_RSA, "0oaRsaApp", &token_url, "jti-1");
+    let token: Value = token_request(&emulator, &assertion, "okta.groups.read", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap().to_owned();
+    let call = || {
+        http()
+            .get(format!("{}/api/v1/groups", emulator.url()))
+            .bearer_auth(&access)
+            .send()
+    };
+    assert_eq!(call().await.unwrap().status(), 200);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let expired = call().await.unwrap();
+    assert!(header(&expired, "www-authenticate").contains("invalid_token"));
+    assert_okta_error(expired, 401, "E0000011").await;
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn a_timeout_fault_hangs_past_the_clients_deadline() {
+    let emulator = start(OktaOptions {
+        faults: Faults {
+            timeout: Duration::from_secs(5),
+            scripted: vec![ScriptedFault {
+                path: "/api/v1/logs".into(),
+                nth: 1,
+                fault: Fault::Timeout,
+            }],
+            ..Faults::default()
+        },
+        ..options()
+    })
+    .await;
+    let url = format!("{}/api/v1/logs", emulator.url());
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let hung = impatient
+        .get(&url)
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .send()
+        .await;
+    assert!(hung.unwrap_err().is_timeout());
+    assert_eq!(get(&url).await.status(), 200);
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn group_search_filter_and_stats_follow_okta() {
+    let emulator = start(options()).await;
+    let base = emulator.url();
+    let built_in = collect_ids(format!(
+        "{base}/api/v1/groups?search={}",
+        urlencode(r#"type eq "BUILT_IN""#)
+    ))
+    .await;
+    assert_eq!(built_in, ["00gB5Rdz2G5b6lr1I4x7"]);
+    let by_filter = collect_ids(format!(
+        "{base}/api/v1/groups?filter={}",
+        urlencode(r#"type eq "BUILT_IN""#)
+    ))
+    .await;
+    assert_eq!(by_filter, built_in);
+    let refused = get(&format!(
+        "{base}/api/v1/groups?filter={}",
+        urlencode(r#"profile.name eq "x""#)
+    ))
+    .await;
+    assert_okta_error(refused, 400, "E0000031").await;
+    let stats: Vec<Value> = get(&format!("{base}/api/v1/groups?q=Every&expand=stats"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!(stats[0]["_embedded"]["stats"]["usersCount"], 61);
+    let group: Value = get(&format!("{base}/api/v1/groups/00gB5Rdz2G5b6lr1I4x7"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(group["profile"]["name"], "Everyone");
+    assert!(
+        group["_links"]["users"]["href"]
+            .as_str()
+            .unwrap()
+            .starts_with(&base)
+    );
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn incremental_reads_filter_on_last_updated() {
+    let emulator = start(options()).await;
+    let users = acme_users();
+    let cutoff = "2026-11-01T00:00:00.000Z";
+    let expected = users
+        .iter()
+        .filter(|u| u["lastUpdated"].as_str().unwrap() > cutoff)
+        .count();
+    let filter = urlencode(&format!(r#"lastUpdated gt "{cutoff}""#));
+    let changed = collect_ids(format!(
+        "{}/api/v1/users?filter={filter}&limit=5",
+        emulator.url()
+    ))
+    .await;
+    assert_eq!(changed.len(), expected);
+    emulator.update_profile(users[0]["id"].as_str().unwrap(), json!({"title": "CTO"}));
+    let after = collect_ids(format!("{}/api/v1/users?filter={filter}", emulator.url())).await;
+    let first_was_changed = users[0]["lastUpdated"].as_str().unwrap() > cutoff;
+    assert_eq!(after.len(), expected + usize::from(!first_was_changed));
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn bounded_log_queries_page_by_published_and_end() {
+    let emulator = start(options()).await;
+    let users = acme_users();
+    for user in users.iter().take(5) {
+        emulator.set_status(user["id"].as_str().unwrap(), "SUSPENDED");
+    }
+    let since = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60);
+    let until = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60);
+    let mut next = Some(format!(
+        "{}/api/v1/logs?since={since}&until={until}&limit=2",
+        emulator.url()
+    ));
+    let mut pages = 0;
+    let mut events = 0;
+    while let Some(url) = next.take() {
+        assert!(pages < 10, "bounded paging ends");
+        let response = get(&url).await;
+        assert_eq!(response.status(), 200);
+        next = next_link(&response);
+        if let Some(next) = &next {
+            assert!(!next.contains("since="), "since and after are exclusive");
+            assert!(next.contains("until="));
+        }
+        events += response.json::<Vec<Value>>().await.unwrap().len();
+        pages += 1;
+    }
+    assert_eq!((pages, events), (3, 5));
+    let both = get(&format!(
+        "{}/api/v1/logs?since={since}&after=p0_0",
+        emulator.url()
+    ))
+    .await;
+    assert_eq!(both.status(), 400);
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn too_many_requests_in_flight_get_a_concurrency_429() {
+    let hang = |nth| ScriptedFault {
+        path: "/api/v1/logs".into(),
+        nth,
+        fault: Fault::Timeout,
+    };
+    let emulator = start(OktaOptions {
+        concurrency: 2,
+        faults: Faults {
+            timeout: Duration::from_millis(1500),
+            scripted: vec![hang(1), hang(2)],
+            ..Faults::default()
+        },
+        ..options()
+    })
+    .await;
+    let url = format!("{}/api/v1/logs", emulator.url());
+    let hanging: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { get(&url).await.status() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = get(&format!("{}/api/v1/users?limit=1", emulator.url())).await;
+    assert_eq!(header(&refused, "x-rate-limit-limit"), "0");
+    assert_eq!(header(&refused, "x-rate-limit-remaining"), "0");
+    assert_okta_error(refused, 429, "E0000047").await;
+    for request in hanging {
+        assert_eq!(request.await.unwrap(), 500);
+    }
+    assert_eq!(
+        get(&url).await.status(),
+        200,
+        "capacity is back once they finish"
+    );
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn sorted_searches_page_in_order() {
+    let emulator = start(options()).await;
+    let url = format!(
+        "{}/api/v1/users?search=status%20pr&sortBy=profile.lastName&sortOrder=desc&limit=7",
+        emulator.url()
+    );
+    let mut next = Some(url);
+    let mut names = Vec::new();
+    for _ in 0..20 {
+        let Some(url) = next.take() else { break };
+        let response = get(&url).await;
+        assert_eq!(response.status(), 200);
+        next = next_link(&response);
+        let page: Vec<Value> = response.json().await.unwrap();
+        names.extend(
+            page.iter()
+                .map(|u| u["profile"]["lastName"].as_str().unwrap().to_lowercase()),
+        );
+    }
+    assert_eq!(names.len(), acme_users().len());
+    let mut sorted = names.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(names, sorted);
+    let unsearched = get(&format!("{}/api/v1/users?sortBy=id", emulator.url())).await;
+    assert_okta_error(unsearched, 400, "E0000031").await;
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn dpop_nonces_rotate_and_the_previous_one_stays_valid_for_a_while() {
+    let lifetime = Duration::from_millis(300);
+    let emulator = start(OktaOptions {
+        dpop_nonce_lifetime: lifetime,
+        ..oauth_options(true)
+    })
+    .await;
+    let token_url = format!("{}/oauth2/v1/token", emulator.url());
+    let assertion = |jti: &str| testing::client_assertion(&CLIENT_EC, "0oaEcApp", &token_url, jti);
+    let proof = |nonce: Option<&str>, jti: &str| {
+        Some(testing::dpop_proof(
+            &DPOP_EC, "POST", &token_url, nonce, None, jti,
+        ))
+    };
+    let challenge = token_request(
+        &emulator,
+        &assertion("a1"),
+        "okta.users.read",
+        proof(None, "p1"),
+    )
+    .await;
+    let first = header(&challenge, "dpop-nonce");
+    tokio::time::sleep(lifetime + Duration::from_millis(50)).await;
+    let grace = token_request(
+        &emulator,
+        &assertion("a2"),
+        "okta.users.read",
+        proof(Some(&first), "p2"),
+    )
+    .await;
+    assert_eq!(
+        grace.status(),
+        200,
+        "the previous nonce is still accepted after a rotation"
+    );
+    tokio::time::sleep(lifetime + Duration::from_millis(50)).await;
+    let stale = token_request(
+        &emulator,
+        &assertion("a3"),
+        "okta.users.read",
+        proof(Some(&first), "p3"),
+    )
+    .await;
+    assert_eq!(stale.status(), 400);
+    let second = header(&stale, "dpop-nonce");
+    assert_ne!(first, second);
+    assert_eq!(
+        stale.json::<Value>().await.unwrap()["error"],
+        "use_dpop_nonce"
+    );
+    let fresh = token_request(
+        &emulator,
+        &assertion("a3"),
+        "okta.users.read",
+        proof(Some(&second), "p4"),
+    )
+    .await;
+    assert_eq!(fresh.status(), 200);
+    emulator.stop().await;
+}

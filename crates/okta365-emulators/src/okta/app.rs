@@ -2,6 +2,7 @@
 //! counting key, rate-limit bucket and required scope.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::oauth::TokenStore;
@@ -27,6 +28,8 @@ pub struct App {
     pub limiter: Mutex<Limiter>,
     /// Issued access tokens, seen assertion and proof ids, DPoP nonces.
     pub tokens: Mutex<TokenStore>,
+    /// API requests being answered right now.
+    pub in_flight: AtomicU32,
 }
 
 impl App {
@@ -39,6 +42,7 @@ impl App {
             ordinals: Mutex::new(BTreeMap::new()),
             limiter: Mutex::new(Limiter::new(options.rate_limits.clone())),
             tokens: Mutex::new(tokens),
+            in_flight: AtomicU32::new(0),
             options,
         }
     }
@@ -61,7 +65,8 @@ pub struct Route {
     pub template: String,
     /// Its rate-limit bucket.
     pub bucket: Bucket,
-    /// The OAuth scope it needs (`None` for the token endpoint).
+    /// The OAuth scope it needs: `None` for the token endpoint (no
+    /// authentication), `Some("")` for unknown paths (authentication only).
     pub scope: Option<&'static str>,
 }
 
@@ -100,7 +105,7 @@ pub fn classify(path: &str) -> Route {
             Some("okta.groups.read"),
         ),
         ["api", "v1", "logs"] => route("/api/v1/logs", Bucket::Logs, Some("okta.logs.read")),
-        _ => route(path, Bucket::Other, Some("okta.unknown")),
+        _ => route(path, Bucket::Other, Some("")),
     }
 }
 

@@ -58,16 +58,20 @@ pub fn authorize(
         (Some(jkt), true) => {
             let htu = format!("{}{path}", super::paging::base_url(headers));
             dpop::check_resource_proof(app, headers, method, &htu, token, jkt)
-                .map_err(|why| dpop_failure(path, &why))?;
+                .map_err(|why| dpop_failure(headers, scope, path, &why))?;
         }
         (Some(_), false) => {
             return Err(dpop_failure(
+                headers,
+                scope,
                 path,
                 "the access token is DPoP-bound: send it as `Authorization: DPoP`",
             ));
         }
         (None, true) => {
             return Err(dpop_failure(
+                headers,
+                scope,
                 path,
                 "the access token is not DPoP-bound: send it as `Authorization: Bearer`",
             ));
@@ -75,7 +79,7 @@ pub fn authorize(
         (None, false) => {}
     }
     let manage = scope.replace(".read", ".manage");
-    if issued.scopes.iter().any(|s| s == scope || *s == manage) {
+    if scope.is_empty() || issued.scopes.iter().any(|s| s == scope || *s == manage) {
         Ok(())
     } else {
         let scheme = if is_dpop { "DPoP" } else { "Bearer" };
@@ -83,14 +87,21 @@ pub fn authorize(
             .header(
                 header::WWW_AUTHENTICATE,
                 format!(
-                    "{scheme} error=\"insufficient_scope\", error_description=\"The access token provided does not contain the required scopes.\", scope=\"{scope}\", resource=\"{path}\""
+                    "{scheme} {}, error=\"insufficient_scope\", error_description=\"The access token provided does not contain the required scopes.\", resource=\"{path}\"",
+                    challenge_params(headers, scope)
                 ),
             )
             .into_response()))
     }
 }
 
-fn dpop_failure(path: &str, why: &str) -> Box<Response> {
+/// `authorization_uri`, `realm` and `scope`, as Okta's challenges start.
+fn challenge_params(headers: &HeaderMap, scope: &str) -> String {
+    let base = super::paging::base_url(headers);
+    format!("authorization_uri=\"{base}/oauth2/v1/authorize\", realm=\"{base}\", scope=\"{scope}\"")
+}
+
+fn dpop_failure(headers: &HeaderMap, scope: &str, path: &str, why: &str) -> Box<Response> {
     let why = why.replace('"', "'");
     OAuthError::new(
         axum::http::StatusCode::BAD_REQUEST,
@@ -100,7 +111,8 @@ fn dpop_failure(path: &str, why: &str) -> Box<Response> {
     .header(
         header::WWW_AUTHENTICATE,
         format!(
-            "DPoP error=\"invalid_dpop_proof\", error_description=\"{why}\", resource=\"{path}\""
+            "DPoP algs=\"RS256 RS384 RS512 ES256 ES384\", {}, error=\"invalid_dpop_proof\", error_description=\"{why}\", resource=\"{path}\"",
+            challenge_params(headers, scope)
         ),
     )
     .into_response()

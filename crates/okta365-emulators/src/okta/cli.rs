@@ -13,7 +13,7 @@ use super::options::{
 };
 
 /// Command-line options of `okta365 emulate okta`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct CliArgs {
     /// A snapshot folder to seed the emulator from (its `okta/` folder).
     #[arg(long)]
@@ -49,6 +49,9 @@ pub struct CliArgs {
     /// The rate-limit window in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub rate_limit_window: f64,
+    /// Requests answered at once before a concurrency 429.
+    #[arg(long, default_value_t = 75)]
+    pub concurrency: u32,
     /// Share of API requests answered 500 or 503 (0 to 1).
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -67,6 +70,17 @@ pub struct CliArgs {
     /// Seed of every random choice (ids, tokens, faults).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+impl std::fmt::Debug for CliArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CliArgs")
+            .field("snapshot", &self.snapshot)
+            .field("listen", &self.listen)
+            .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
+            .field("oauth_client_id", &self.oauth_client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 fn parse_rate_limit(text: &str) -> Result<(Bucket, u32), String> {
@@ -148,6 +162,7 @@ impl CliArgs {
                 per_bucket: self.rate_limits.iter().copied().collect(),
                 window: seconds("rate-limit-window", self.rate_limit_window)?,
             },
+            concurrency: self.concurrency,
             faults: Faults {
                 error_rate: self.fault_rate,
                 timeout_rate: self.timeout_rate,
@@ -179,6 +194,19 @@ pub async fn run(args: CliArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_tokens() {
+        let options = OktaOptions {
+            api_tokens: vec!["sekrit-token".into()],
+            ..OktaOptions::default()
+        };
+        let printed = format!("{options:?}");
+        assert!(
+            !printed.contains("sekrit-token") && printed.contains("[1 redacted]"),
+            "{printed}"
+        );
+    }
 
     #[test]
     fn knobs_parse() {

@@ -85,8 +85,40 @@ pub enum Expr {
     },
 }
 
-/// What an endpoint accepts: which operators on which attributes.
-pub type Dialect = fn(&str, Op) -> Result<(), String>;
+/// What an endpoint accepts: which operators on which attributes, and `not`.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    /// Checks one comparison.
+    pub check: fn(&str, Op) -> Result<(), String>,
+    /// Whether `not (…)` is allowed (only the System Log takes it).
+    pub allows_not: bool,
+}
+
+/// `GET /api/v1/users?search=`.
+pub const USER_SEARCH: Dialect = Dialect {
+    check: user_search,
+    allows_not: false,
+};
+/// `GET /api/v1/users?filter=`.
+pub const USER_FILTER: Dialect = Dialect {
+    check: user_filter,
+    allows_not: false,
+};
+/// `GET /api/v1/groups?search=`.
+pub const GROUP_SEARCH: Dialect = Dialect {
+    check: group_search,
+    allows_not: false,
+};
+/// `GET /api/v1/groups?filter=`.
+pub const GROUP_FILTER: Dialect = Dialect {
+    check: group_filter,
+    allows_not: false,
+};
+/// `GET /api/v1/logs?filter=`.
+pub const LOG_FILTER: Dialect = Dialect {
+    check: log_filter,
+    allows_not: true,
+};
 
 /// Parses `text` and checks every comparison against `dialect`.
 pub fn parse(text: &str, dialect: Dialect) -> Result<Expr, String> {
@@ -106,8 +138,9 @@ fn check(expr: &Expr, dialect: Dialect) -> Result<(), String> {
             check(a, dialect)?;
             check(b, dialect)
         }
+        Expr::Not(_) if !dialect.allows_not => Err("`not` is not supported here".into()),
         Expr::Not(a) => check(a, dialect),
-        Expr::Compare { path, op, .. } => dialect(path, *op),
+        Expr::Compare { path, op, .. } => (dialect.check)(path, *op),
     }
 }
 
@@ -351,7 +384,7 @@ fn ordered(ordering: std::cmp::Ordering, op: Op) -> bool {
 
 /// `GET /api/v1/users?search=`: any attribute; `eq sw gt ge lt le pr`, and
 /// `co` only on four profile attributes; no `ne`.
-pub fn user_search(path: &str, op: Op) -> Result<(), String> {
+fn user_search(path: &str, op: Op) -> Result<(), String> {
     match op {
         Op::Ne | Op::Ew => Err(format!(
             "operator `{}` is not supported by user search",
@@ -371,7 +404,7 @@ pub fn user_search(path: &str, op: Op) -> Result<(), String> {
 
 /// `GET /api/v1/users?filter=`: a few attributes, `eq` only, except
 /// `lastUpdated`, which also takes `gt ge lt le`.
-pub fn user_filter(path: &str, op: Op) -> Result<(), String> {
+fn user_filter(path: &str, op: Op) -> Result<(), String> {
     match (path, op) {
         ("lastUpdated", Op::Eq | Op::Gt | Op::Ge | Op::Lt | Op::Le) => Ok(()),
         (
@@ -390,7 +423,7 @@ pub fn user_filter(path: &str, op: Op) -> Result<(), String> {
 
 /// `GET /api/v1/groups?search=`: `eq sw gt ge lt le`, `co` only on the name
 /// and description.
-pub fn group_search(path: &str, op: Op) -> Result<(), String> {
+fn group_search(path: &str, op: Op) -> Result<(), String> {
     if path.starts_with("_embedded") || path.starts_with("_links") || path == "objectClass" {
         return Err(format!("`{path}` cannot be searched"));
     }
@@ -407,7 +440,7 @@ pub fn group_search(path: &str, op: Op) -> Result<(), String> {
 }
 
 /// `GET /api/v1/groups?filter=`: `id`, `type` (eq), and the two timestamps.
-pub fn group_filter(path: &str, op: Op) -> Result<(), String> {
+fn group_filter(path: &str, op: Op) -> Result<(), String> {
     match (path, op) {
         ("id" | "type", Op::Eq) => Ok(()),
         ("lastUpdated" | "lastMembershipUpdated", Op::Eq | Op::Gt | Op::Ge | Op::Lt | Op::Le) => {
@@ -421,7 +454,7 @@ pub fn group_filter(path: &str, op: Op) -> Result<(), String> {
 }
 
 /// `GET /api/v1/logs?filter=`: every operator, any attribute but `published`.
-pub fn log_filter(path: &str, _op: Op) -> Result<(), String> {
+fn log_filter(path: &str, _op: Op) -> Result<(), String> {
     if path == "published" {
         Err("`published` cannot be filtered on: use since and until".into())
     } else {
@@ -448,24 +481,24 @@ mod tests {
         let deprovisioned = user("DEPROVISIONED");
         assert!(holds(
             r#"status eq "DEPROVISIONED""#,
-            user_search,
+            USER_SEARCH,
             &deprovisioned
         ));
-        assert!(!holds(r#"status eq "ACTIVE""#, user_search, &deprovisioned));
-        assert!(holds("status pr", user_search, &deprovisioned));
+        assert!(!holds(r#"status eq "ACTIVE""#, USER_SEARCH, &deprovisioned));
+        assert!(holds("status pr", USER_SEARCH, &deprovisioned));
         assert!(holds(
             r#"status eq "ACTIVE" or status eq "DEPROVISIONED""#,
-            user_search,
+            USER_SEARCH,
             &deprovisioned
         ));
         assert!(holds(
             r#"(status lt "STAGED" or status gt "STAGED")"#,
-            user_search,
+            USER_SEARCH,
             &deprovisioned
         ));
         assert!(!holds(
             r#"(status lt "STAGED" or status gt "STAGED")"#,
-            user_search,
+            USER_SEARCH,
             &user("STAGED")
         ));
     }
@@ -475,15 +508,15 @@ mod tests {
         let active = user("ACTIVE");
         assert!(holds(
             r#"profile.login eq "ann@x.TEST""#,
-            user_search,
+            USER_SEARCH,
             &active
         ));
         assert!(holds(
             r#"status eq "SUSPENDED" and profile.department eq "x" or profile.department sw "eng""#,
-            user_search,
+            USER_SEARCH,
             &active
         ));
-        assert!(!holds(r#"profile.costCenter pr"#, user_search, &active));
+        assert!(!holds(r#"profile.costCenter pr"#, USER_SEARCH, &active));
     }
 
     #[test]
@@ -491,40 +524,42 @@ mod tests {
         let active = user("ACTIVE");
         assert!(holds(
             r#"lastUpdated gt "2026-01-01T00:00:00Z""#,
-            user_filter,
+            USER_FILTER,
             &active
         ));
         assert!(!holds(
             r#"lastUpdated gt "2026-01-02T00:00:00.000Z""#,
-            user_filter,
+            USER_FILTER,
             &active
         ));
     }
 
     #[test]
     fn dialects_refuse_what_okta_refuses() {
-        assert!(parse(r#"status ne "ACTIVE""#, user_search).is_err());
-        assert!(parse(r#"profile.department co "Eng""#, user_search).is_err());
-        assert!(parse(r#"status gt "A""#, user_filter).is_err());
-        assert!(parse(r#"profile.department eq "Eng""#, user_filter).is_err());
-        assert!(parse(r#"published gt "2026-01-01T00:00:00Z""#, log_filter).is_err());
-        assert!(parse(r#"status eq"#, user_search).is_err());
-        assert!(parse(r#"(status eq "A""#, user_search).is_err());
+        assert!(parse(r#"status ne "ACTIVE""#, USER_SEARCH).is_err());
+        assert!(parse(r#"profile.department co "Eng""#, USER_SEARCH).is_err());
+        assert!(parse(r#"status gt "A""#, USER_FILTER).is_err());
+        assert!(parse(r#"profile.department eq "Eng""#, USER_FILTER).is_err());
+        assert!(parse(r#"published gt "2026-01-01T00:00:00Z""#, LOG_FILTER).is_err());
+        assert!(parse(r#"status eq"#, USER_SEARCH).is_err());
+        assert!(parse(r#"(status eq "A""#, USER_SEARCH).is_err());
+        assert!(parse(r#"not (status eq "ACTIVE")"#, USER_SEARCH).is_err());
+        assert!(parse(r#"not (type eq "OKTA_GROUP")"#, GROUP_FILTER).is_err());
     }
 
     #[test]
     fn arrays_match_any_element() {
         let event = json!({"eventType": "group.user_membership.add",
                            "target": [{"id": "00u1", "type": "User"}, {"id": "00g1", "type": "UserGroup"}]});
-        assert!(holds(r#"target.id eq "00g1""#, log_filter, &event));
+        assert!(holds(r#"target.id eq "00g1""#, LOG_FILTER, &event));
         assert!(holds(
             r#"eventType sw "group." and not (target.id eq "00u9")"#,
-            log_filter,
+            LOG_FILTER,
             &event
         ));
         assert!(holds(
             r#"eventType ne "user.lifecycle.create""#,
-            log_filter,
+            LOG_FILTER,
             &event
         ));
     }

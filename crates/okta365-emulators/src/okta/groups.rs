@@ -10,6 +10,7 @@ use super::app::AppRef;
 use super::errors::ApiError;
 use super::expr;
 use super::paging::{self, Params, param};
+use super::sorting;
 use super::users::{parse_param, user_for_collection, with_links};
 
 /// Groups per page when `limit` is absent, and the most a page holds (Okta's spec maximum).
@@ -74,23 +75,24 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
             paging::link_headers(&base, "/api/v1/groups", params, None, &[]),
         ));
     }
-    if param(params, "sortBy").is_some() {
-        return Err(
-            ApiError::new("E0000031").cause("sortBy: the emulator does not sort search results")
-        );
-    }
-    let search = parse_param(params, "search", expr::group_search)?;
-    let filter = parse_param(params, "filter", expr::group_filter)?;
+    let search = parse_param(params, "search", expr::GROUP_SEARCH)?;
+    let filter = parse_param(params, "filter", expr::GROUP_FILTER)?;
+    let sort = sorting::sort_param(params, search.is_some())?;
+    let after = param(params, "after");
+    let start = if sort.is_some() { None } else { after };
     let limit = paging::limit(params, GROUP_PAGE_MAX, 1, GROUP_PAGE_MAX)?;
-    let candidates = org.groups.iter().filter(|(_, group)| {
-        search.as_ref().is_none_or(|e| expr::matches(e, group))
-            && filter.as_ref().is_none_or(|e| expr::matches(e, group))
-    });
-    let (page, next) = paging::page_after(
-        candidates.map(|(id, group)| (id.as_str(), group)),
-        param(params, "after"),
-        limit,
-    );
+    let candidates = org
+        .groups
+        .range::<str, _>(paging::after_bound(start))
+        .filter(|(_, group)| {
+            search.as_ref().is_none_or(|e| expr::matches(e, group))
+                && filter.as_ref().is_none_or(|e| expr::matches(e, group))
+        });
+    let candidates = candidates.map(|(id, group)| (id.as_str(), group));
+    let (page, next) = match &sort {
+        Some(sort) => sorting::page_sorted(candidates.collect(), sort, after, limit)?,
+        None => paging::page_after(candidates, after, limit),
+    };
     let body: Vec<Value> = page.into_iter().map(render).collect();
     let links = paging::link_headers(&base, "/api/v1/groups", params, next.as_deref(), &[]);
     Ok(with_links(body, links))
@@ -133,7 +135,7 @@ pub async fn members(
     let empty = Default::default();
     let member_ids = org.members.get(&id).unwrap_or(&empty);
     let members = member_ids
-        .iter()
+        .range::<str, _>(paging::after_bound(param(&params, "after")))
         .filter_map(|uid| org.users.get(uid).map(|user| (uid.as_str(), user)));
     let (page, next) = paging::page_after(members, param(&params, "after"), limit);
     let body: Vec<Value> = page

@@ -117,7 +117,7 @@ fn list_page(
     let filter = match param(params, "filter") {
         None => None,
         Some(text) => Some(
-            expr::parse(text, expr::log_filter)
+            expr::parse(text, expr::LOG_FILTER)
                 .map_err(|why| ApiError::new("E0000053").cause(format!("filter: {why}")))?,
         ),
     };

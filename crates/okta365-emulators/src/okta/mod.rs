@@ -4,6 +4,8 @@
 //! bodies, rate-limit headers and seeded faults. State lives in memory as
 //! the JSON objects Okta returns; it never listens beyond loopback.
 
+#![deny(missing_docs)]
+
 mod app;
 mod auth;
 mod cli;
@@ -19,6 +21,7 @@ mod options;
 mod paging;
 mod ratelimit;
 mod server;
+mod sorting;
 mod state;
 pub mod testing;
 mod users;

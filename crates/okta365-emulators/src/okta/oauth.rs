@@ -47,6 +47,10 @@ pub struct TokenStore {
     pub seen_proofs: HashSet<String>,
     /// The nonce token requests must echo.
     pub nonce: String,
+    /// The nonce before it, still accepted until the next rotation.
+    pub previous_nonce: Option<String>,
+    /// When `nonce` was issued.
+    pub nonce_issued: Instant,
 }
 
 impl TokenStore {
@@ -60,7 +64,27 @@ impl TokenStore {
             seen_assertions: HashSet::new(),
             seen_proofs: HashSet::new(),
             nonce,
+            previous_nonce: None,
+            nonce_issued: Instant::now(),
         }
+    }
+
+    /// Rotates the nonce when it is older than `lifetime`; returns the
+    /// nonces accepted now (the current one and the one before it).
+    pub fn nonces(
+        &mut self,
+        lifetime: std::time::Duration,
+        now: Instant,
+    ) -> (String, Option<String>) {
+        let age = now.duration_since(self.nonce_issued);
+        if age >= lifetime {
+            let fresh = random_text(&mut self.rng, 43);
+            let replaced = std::mem::replace(&mut self.nonce, fresh);
+            // Idle for two lifetimes or more: the old nonce's grace is over too.
+            self.previous_nonce = (age < lifetime * 2).then_some(replaced);
+            self.nonce_issued = now;
+        }
+        (self.nonce.clone(), self.previous_nonce.clone())
     }
 }
 
@@ -318,8 +342,10 @@ fn check_token_proof(
             "The DPoP proof must be signed with a key other than the client's authentication key.",
         ));
     }
-    let nonce = lock(&app.tokens).nonce.clone();
-    if verified.claims["nonce"].as_str() != Some(nonce.as_str()) {
+    let (nonce, previous) =
+        lock(&app.tokens).nonces(app.options.dpop_nonce_lifetime, Instant::now());
+    let sent = verified.claims["nonce"].as_str();
+    if sent != Some(nonce.as_str()) && (sent.is_none() || sent != previous.as_deref()) {
         return Err(bad_request(
             "use_dpop_nonce",
             "Authorization server requires nonce in DPoP proof.",

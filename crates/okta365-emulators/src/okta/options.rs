@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// How an [`OktaEmulator`](super::OktaEmulator) is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OktaOptions {
     /// A snapshot folder to seed the org from. Its `okta/` subfolder (or the
     /// folder itself, if it holds `users.json` directly) holds `users.json`,
@@ -19,12 +19,36 @@ pub struct OktaOptions {
     pub service_apps: Vec<ServiceApp>,
     /// Lifetime of issued access tokens (Okta: fixed at one hour).
     pub token_lifetime: Duration,
+    /// How long a DPoP nonce is handed out before a new one replaces it
+    /// (Okta: 24 h). The one before stays valid until the next rotation.
+    pub dpop_nonce_lifetime: Duration,
     /// Per-bucket rate limits.
     pub rate_limits: RateLimits,
+    /// Requests in flight at once before a concurrency 429 (Okta Workforce: 75).
+    pub concurrency: u32,
     /// Injected faults.
     pub faults: Faults,
     /// Seeds every random choice: ids, tokens, nonces and faults.
     pub seed: u64,
+}
+
+impl std::fmt::Debug for OktaOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OktaOptions")
+            .field("snapshot", &self.snapshot)
+            .field(
+                "api_tokens",
+                &format_args!("[{} redacted]", self.api_tokens.len()),
+            )
+            .field("service_apps", &self.service_apps)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("dpop_nonce_lifetime", &self.dpop_nonce_lifetime)
+            .field("rate_limits", &self.rate_limits)
+            .field("concurrency", &self.concurrency)
+            .field("faults", &self.faults)
+            .field("seed", &self.seed)
+            .finish()
+    }
 }
 
 impl Default for OktaOptions {
@@ -34,7 +58,9 @@ impl Default for OktaOptions {
             api_tokens: Vec::new(),
             service_apps: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
+            dpop_nonce_lifetime: Duration::from_secs(24 * 3600),
             rate_limits: RateLimits::default(),
+            concurrency: 75,
             faults: Faults::default(),
             seed: 0,
         }

@@ -3,6 +3,8 @@
 //! headers (two headers, `next` last). The end of a list is a page without
 //! a `next` link.
 
+use std::ops::Bound;
+
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use super::errors::ApiError;
@@ -93,6 +95,14 @@ pub fn encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// The range of ids after the cursor, to start a walk there instead of at the start.
+pub fn after_bound(after: Option<&str>) -> (Bound<&str>, Bound<&str>) {
+    match after {
+        Some(after) => (Bound::Excluded(after), Bound::Unbounded),
+        None => (Bound::Unbounded, Bound::Unbounded),
+    }
 }
 
 /// One page of `items` (already in paging order, each with an id) after the

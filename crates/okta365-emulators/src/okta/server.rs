@@ -4,7 +4,7 @@
 
 use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::{Request, State};
@@ -21,6 +21,7 @@ use tokio::sync::{Notify, watch};
 use super::app::{AppRef, classify, lock};
 use super::errors::ApiError;
 use super::options::Fault;
+use super::ratelimit::Decision;
 use super::{auth, control, faults, groups, logs, oauth, users};
 
 /// Lets a handler ask the accept loop to reset its connection.
@@ -82,7 +83,12 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
         *n += 1;
         *n
     };
-    let decision = lock(&app.limiter).take(route.bucket, Instant::now(), SystemTime::now());
+    let in_flight = InFlight::enter(&app);
+    let decision = if in_flight.over(app.options.concurrency) {
+        concurrency_refusal()
+    } else {
+        lock(&app.limiter).take(route.bucket, Instant::now(), SystemTime::now())
+    };
     let mut response = if !decision.allowed {
         ApiError::new("E0000047").into_response()
     } else {
@@ -110,6 +116,7 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
             },
         }
     };
+    tracing::debug!(%method, path = %route.template, status = response.status().as_u16(), "okta emulator");
     let headers = response.headers_mut();
     for (name, value) in [
         ("x-rate-limit-limit", decision.limit.to_string()),
@@ -124,6 +131,39 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
     response
 }
 
+/// Counts a request in flight until dropped.
+struct InFlight<'a>(&'a AtomicU32, u32);
+
+impl<'a> InFlight<'a> {
+    fn enter(app: &'a AppRef) -> Self {
+        let before = app.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(&app.in_flight, before + 1)
+    }
+
+    fn over(&self, limit: u32) -> bool {
+        self.1 > limit
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Okta's concurrency 429: limit and remaining are 0, the reset only a hint.
+fn concurrency_refusal() -> Decision {
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Decision {
+        allowed: false,
+        limit: 0,
+        remaining: 0,
+        reset: now.as_secs() + 1,
+    }
+}
+
 fn request_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     format!("Emu{:024}", NEXT.fetch_add(1, Ordering::Relaxed))
@@ -134,7 +174,11 @@ pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::R
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors, most likely: give clients a moment to close.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
                 tokio::spawn(connection(stream, router.clone(), shutdown.clone()));
             }
             _ = shutdown.changed() => break,

@@ -12,6 +12,7 @@ use super::errors::ApiError;
 use super::expr::{self, Expr};
 use super::groups::group_for_collection;
 use super::paging::{self, Params, param};
+use super::sorting;
 use super::state::login_of;
 
 /// Users per page when `limit` is absent, and the most a page holds.
@@ -54,29 +55,31 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
             paging::link_headers(&base, "/api/v1/users", params, None, &[]),
         ));
     }
-    if param(params, "sortBy").is_some() {
-        return Err(
-            ApiError::new("E0000031").cause("sortBy: the emulator does not sort search results")
-        );
-    }
-    let search = parse_param(params, "search", expr::user_search)?;
-    let filter = parse_param(params, "filter", expr::user_filter)?;
+    let search = parse_param(params, "search", expr::USER_SEARCH)?;
+    let filter = parse_param(params, "filter", expr::USER_FILTER)?;
     let plain = search.is_none() && filter.is_none();
+    let sort = sorting::sort_param(params, search.is_some())?;
+    let after = param(params, "after");
+    // A sorted walk starts at the top; an id-ordered one at the cursor.
+    let start = if sort.is_some() { None } else { after };
     let limit = paging::limit(params, USER_PAGE_MAX, 1, USER_PAGE_MAX)?;
     let org = app.org();
-    let candidates = org.users.iter().filter(|(_, user)| {
-        if plain {
-            user["status"] != "DEPROVISIONED"
-        } else {
-            search.as_ref().is_none_or(|e| expr::matches(e, user))
-                && filter.as_ref().is_none_or(|e| expr::matches(e, user))
-        }
-    });
-    let (page, next) = paging::page_after(
-        candidates.map(|(id, user)| (id.as_str(), user)),
-        param(params, "after"),
-        limit,
-    );
+    let candidates = org
+        .users
+        .range::<str, _>(paging::after_bound(start))
+        .filter(|(_, user)| {
+            if plain {
+                user["status"] != "DEPROVISIONED"
+            } else {
+                search.as_ref().is_none_or(|e| expr::matches(e, user))
+                    && filter.as_ref().is_none_or(|e| expr::matches(e, user))
+            }
+        });
+    let candidates = candidates.map(|(id, user)| (id.as_str(), user));
+    let (page, next) = match &sort {
+        Some(sort) => sorting::page_sorted(candidates.collect(), sort, after, limit)?,
+        None => paging::page_after(candidates, after, limit),
+    };
     let body: Vec<Value> = page
         .into_iter()
         .map(|u| user_for_collection(u, &base))
