@@ -387,6 +387,66 @@ async fn twenty_thousand_users_under_a_tight_bucket_lose_no_page_and_avoid_429s(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrency_429_lowers_the_requests_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    big_snapshot(dir.path(), 400);
+    let emulator = OktaEmulator::start(OktaOptions {
+        snapshot: Some(dir.path().to_path_buf()),
+        api_tokens: vec![TOKEN.into()],
+        concurrency: 2,
+        // Two member reads hang for a while, holding the org's two slots.
+        faults: Faults {
+            timeout: Duration::from_millis(400),
+            scripted: (0..2)
+                .map(|t| ScriptedFault {
+                    path: format!("/api/v1/groups/00gTeam{t:014}/users"),
+                    nth: 1,
+                    fault: Fault::Timeout,
+                })
+                .collect(),
+            ..Faults::default()
+        },
+        ..OktaOptions::default()
+    })
+    .await
+    .unwrap();
+    let client = OktaClient::new(
+        emulator.url().parse().unwrap(),
+        Credentials::ApiToken(Secret::new(TOKEN)),
+        8,
+    )
+    .unwrap();
+    let scope = SourceScope {
+        names: BTreeSet::new(),
+        patterns: ["team-*".to_owned()].into(),
+    };
+    let state = client.read_source(&scope).await.unwrap();
+    assert_eq!(
+        state.members.len(),
+        40,
+        "every team read despite the refusals"
+    );
+    assert!(state.members.values().all(|m| m.len() == 10));
+    let throttled = client
+        .http()
+        .stats
+        .throttled
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        (1..=20).contains(&throttled),
+        "{throttled} concurrency 429s"
+    );
+    let now_in_flight = client.http().concurrency();
+    assert!(
+        now_in_flight < 8,
+        "still {now_in_flight} in flight after {throttled} refusals"
+    );
+    eprintln!(
+        "concurrency 429s: {throttled}; requests in flight lowered from 8 to {now_in_flight}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_lived_tokens_are_renewed_during_a_long_read() {
     let dir = tempfile::tempdir().unwrap();
     big_snapshot(dir.path(), 2_000);
@@ -394,6 +454,7 @@ async fn short_lived_tokens_are_renewed_during_a_long_read() {
         snapshot: Some(dir.path().to_path_buf()),
         service_apps: vec![app(&testing::CLIENT_EC, &ALL_SCOPES, true)],
         token_lifetime: Duration::from_secs(2),
+        dpop_nonce_lifetime: Duration::from_secs(1),
         rate_limits: RateLimits {
             per_bucket: [(Bucket::Users, 3)].into(),
             window: Duration::from_secs(1),

@@ -1,4 +1,5 @@
-//! One authenticated GET with everything around it: bounded concurrency,
+//! One authenticated GET with everything around it: bounded concurrency
+//! (lowered when Okta answers a concurrency 429),
 //! pacing by rate-limit headers, retries (`backon`: 5xx, timeouts, resets,
 //! and 429 after the window resets), DPoP nonce challenges, one token renewal,
 //! and `Link: rel="next"` parsing. Requests are counted and timed for tracing.
@@ -6,7 +7,7 @@
 //! Logged per request: method, path, status, attempt and time; never headers,
 //! query values that could identify a credential, or bodies.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -50,6 +51,7 @@ pub struct Http {
     credentials: Credentials,
     pacer: Pacer,
     permits: Semaphore,
+    concurrency: AtomicUsize,
     /// Counters.
     pub stats: Stats,
 }
@@ -71,8 +73,14 @@ impl Http {
             credentials,
             pacer: Pacer::default(),
             permits: Semaphore::new(concurrency.max(1)),
+            concurrency: AtomicUsize::new(concurrency.max(1)),
             stats: Stats::default(),
         })
+    }
+
+    /// Requests allowed in flight now (lowered after concurrency 429s).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.load(Ordering::Relaxed)
     }
 
     /// The org's base URL.
@@ -135,7 +143,7 @@ impl Http {
 
     /// One try; answers a DPoP nonce challenge and one token rejection inside it.
     async fn attempt(&self, url: &Url) -> Result<Page, OktaError> {
-        let _permit = self
+        let permit = self
             .permits
             .acquire()
             .await
@@ -206,6 +214,10 @@ impl Http {
             let err = from_response(&ctx, status, &parsed, retry_after(status, &headers));
             if err.kind == ErrorKind::RateLimited {
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                if is_concurrency_refusal(&headers) {
+                    self.lower_concurrency(permit);
+                    return Err(err);
+                }
             }
             match err.kind {
                 ErrorKind::NonceChallenge if challenges < 2 => challenges += 1,
@@ -216,6 +228,34 @@ impl Http {
             }
         }
     }
+}
+
+impl Http {
+    /// Okta refused a request for too many in flight: keep one fewer from now on
+    /// (never fewer than one), by not returning this request's permit.
+    fn lower_concurrency(&self, permit: tokio::sync::SemaphorePermit<'_>) {
+        let cap = self.concurrency.load(Ordering::Relaxed);
+        if cap > 1
+            && self
+                .concurrency
+                .compare_exchange(cap, cap - 1, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            permit.forget();
+            tracing::info!(
+                concurrency = cap - 1,
+                "Okta refused concurrent requests: sending fewer at once"
+            );
+        }
+    }
+}
+
+/// A concurrency 429: Okta sends `X-Rate-Limit-Limit: 0` (the bucket itself is not empty).
+fn is_concurrency_refusal(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-rate-limit-limit")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0")
 }
 
 /// The wait after a 429 (until the bucket resets), from the headers.

@@ -114,6 +114,10 @@ impl Window {
     /// Folds in an answer's headers (the answer's request is no longer in flight).
     pub fn observe(&mut self, seen: Observed, now: Instant) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        if seen.limit == 0 {
+            // A concurrency 429: says nothing about this bucket's window.
+            return;
+        }
         let reset_at = now + seen.reset_in;
         let after_others = seen.remaining.saturating_sub(self.in_flight);
         self.limit = seen.limit;
@@ -330,6 +334,31 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(w.take(t0), Decision::Go);
         }
+    }
+
+    #[test]
+    fn a_concurrency_refusal_leaves_the_window_alone() {
+        let t0 = Instant::now();
+        let mut w = Window::unknown(t0);
+        w.take(t0);
+        w.observe(
+            Observed {
+                limit: 100,
+                remaining: 50,
+                reset_in: Duration::from_secs(30),
+            },
+            t0,
+        );
+        w.take(t0);
+        w.observe(
+            Observed {
+                limit: 0,
+                remaining: 0,
+                reset_in: Duration::from_secs(1),
+            },
+            t0,
+        );
+        assert_eq!((w.limit, w.remaining, w.in_flight), (100, 49, 0));
     }
 
     #[test]
