@@ -44,11 +44,14 @@ pub struct ServiceApp {
     token_url: Url,
     nonce: Mutex<Option<String>>,
     token: AsyncMutex<Option<AccessToken>>,
+    fetched: std::sync::atomic::AtomicU64,
 }
 
 /// A cached access token.
 #[derive(Clone)]
 struct AccessToken {
+    /// Which fetch this token came from (1, 2, …), to forget only a rejected one.
+    serial: u64,
     value: Secret,
     /// `DPoP` or `Bearer`, as the server said.
     scheme: &'static str,
@@ -67,6 +70,8 @@ struct TokenAnswer {
 pub struct Authorization {
     /// The headers.
     pub headers: HeaderMap,
+    /// The access token's serial, for [`Credentials::forget_token`] (0 for API tokens).
+    pub token_serial: u64,
 }
 
 impl ServiceApp {
@@ -95,6 +100,7 @@ impl ServiceApp {
             token_url,
             nonce: Mutex::new(None),
             token: AsyncMutex::new(None),
+            fetched: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -109,9 +115,12 @@ impl ServiceApp {
         self.nonce.lock().expect("nonce lock").clone()
     }
 
-    /// Drops the cached token (Okta rejected it).
-    pub async fn forget_token(&self) {
-        *self.token.lock().await = None;
+    /// Drops the cached token if it is the one Okta rejected (not a newer one).
+    pub async fn forget_token(&self, serial: u64) {
+        let mut cached = self.token.lock().await;
+        if cached.as_ref().is_some_and(|t| t.serial == serial) {
+            *cached = None;
+        }
     }
 
     /// A valid access token: the cached one, or a new one.
@@ -232,6 +241,10 @@ impl ServiceApp {
             "Bearer"
         };
         AccessToken {
+            serial: self
+                .fetched
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1,
             value: Secret::new(t.access_token),
             scheme,
             renew_at: Instant::now() + lifetime - early,
@@ -266,6 +279,7 @@ impl Credentials {
         url: &Url,
     ) -> Result<Authorization, OktaError> {
         let mut headers = HeaderMap::new();
+        let mut token_serial = 0;
         match self {
             Self::ApiToken(token) => {
                 headers.insert(
@@ -275,6 +289,7 @@ impl Credentials {
             }
             Self::ServiceApp(app) => {
                 let token = app.access_token(client, ctx, pacer).await?;
+                token_serial = token.serial;
                 headers.insert(
                     reqwest::header::AUTHORIZATION,
                     sensitive(&format!("{} {}", token.scheme, token.value.expose()))?,
@@ -293,7 +308,10 @@ impl Credentials {
                 }
             }
         }
-        Ok(Authorization { headers })
+        Ok(Authorization {
+            headers,
+            token_serial,
+        })
     }
 
     /// Folds in an answer's headers (DPoP nonce rotation).
@@ -303,12 +321,12 @@ impl Credentials {
         }
     }
 
-    /// Forgets a rejected access token; `false` for API tokens (nothing to renew).
-    pub async fn forget_token(&self) -> bool {
+    /// Forgets a rejected access token (by its serial); `false` for API tokens (nothing to renew).
+    pub async fn forget_token(&self, serial: u64) -> bool {
         match self {
             Self::ApiToken(_) => false,
             Self::ServiceApp(app) => {
-                app.forget_token().await;
+                app.forget_token(serial).await;
                 true
             }
         }

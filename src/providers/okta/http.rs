@@ -171,6 +171,7 @@ impl Http {
                 }
             };
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let token_serial = auth.token_serial;
             let started = Instant::now();
             let sent = self
                 .client
@@ -221,7 +222,9 @@ impl Http {
             }
             match err.kind {
                 ErrorKind::NonceChallenge if challenges < 2 => challenges += 1,
-                ErrorKind::TokenRejected if !renewed && self.credentials.forget_token().await => {
+                ErrorKind::TokenRejected
+                    if !renewed && self.credentials.forget_token(token_serial).await =>
+                {
                     renewed = true;
                 }
                 _ => return Err(err),
