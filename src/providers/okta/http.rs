@@ -108,7 +108,7 @@ impl Http {
                     .with_jitter(),
             )
             .when(OktaError::is_retryable)
-            .adjust(|e, backoff| e.retry_after().or(backoff))
+            .adjust(next_delay)
             .notify(|e, wait| {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(path = url.path(), wait_ms = wait.as_millis() as u64, error = %first_line(&e.message), "okta request: retrying");
@@ -253,6 +253,12 @@ impl Http {
     }
 }
 
+/// The wait before the next retry: the server's (429: until the reset) or the
+/// backoff's. `None` once the backoff is exhausted, so retries stay bounded.
+pub fn next_delay(e: &OktaError, backoff: Option<Duration>) -> Option<Duration> {
+    backoff.map(|b| e.retry_after().unwrap_or(b))
+}
+
 /// A concurrency 429: Okta sends `X-Rate-Limit-Limit: 0` (the bucket itself is not empty).
 fn is_concurrency_refusal(headers: &HeaderMap) -> bool {
     headers
@@ -392,6 +398,22 @@ mod tests {
             find_rel(r#"<https://a/p>;rel="prev next""#, "next").as_deref(),
             Some("https://a/p")
         );
+    }
+
+    #[test]
+    fn the_server_wait_replaces_the_backoff_but_never_extends_the_retries() {
+        let mut limited = OktaError::transport("x");
+        limited.kind = ErrorKind::RateLimited;
+        limited.retry_after = Some(Duration::from_secs(7));
+        let backoff = Some(Duration::from_millis(100));
+        assert_eq!(next_delay(&limited, backoff), Some(Duration::from_secs(7)));
+        assert_eq!(
+            next_delay(&limited, None),
+            None,
+            "retries end when the backoff does"
+        );
+        let plain = OktaError::transport("y");
+        assert_eq!(next_delay(&plain, backoff), backoff);
     }
 
     #[test]
