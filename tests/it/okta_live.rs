@@ -234,7 +234,21 @@ fn a_wrong_key_or_a_missing_scope_says_what_to_fix() {
     assert!(stderr.contains("okta.groups.read"), "{stderr}");
     assert!(stderr.contains("hint: grant the scopes"), "{stderr}");
 
-    // An invalid API token, and an org URL that is not an Okta org.
+    // DPoP turned off for an app that requires it.
+    let mut opts = seeded(&scratch);
+    opts.service_apps = vec![app(&testing::CLIENT_EC, &ALL_SCOPES, true)];
+    let org = Org::start(opts);
+    use_live(
+        &scratch,
+        &org.emulator.url(),
+        &format!("{{ client_id: {CLIENT_ID}, private_key_file: client.pem, dpop: false }}"),
+    );
+    let (code, _, stderr) = run_live(&scratch, &["plan", "--now", NOW]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("invalid_dpop_proof"), "{stderr}");
+    assert!(stderr.contains("check that `dpop` matches"), "{stderr}");
+
+    // An invalid API token.
     let scratch = Scratch::new();
     let org = Org::start(seeded(&scratch));
     use_live(

@@ -263,7 +263,7 @@ fn hint(ctx: &Context, status: u16, code: Option<&str>, oauth: Option<&str>) -> 
             "`{app}` may not use client credentials: it must be an API Services app using private_key_jwt"
         ),
         (_, _, Some("invalid_dpop_proof")) => {
-            "the DPoP proof was refused: set `dpop: true` if the app requires DPoP (the default for new apps), or `dpop: false` if it does not".to_owned()
+            "the DPoP proof was refused: check that `dpop` matches the app's \"Require DPoP\" setting (on by default for new apps) and that this machine's clock is right".to_owned()
         }
         (_, _, Some("insufficient_scope")) => format!(
             "grant the scope `{scope}` to `{app}` (Okta API Scopes tab) and give it an admin role that can read these objects"
