@@ -44,9 +44,10 @@ pub struct LogsArgs {
     /// Only events of this type (repeat for several), e.g. `user.lifecycle.deactivate`.
     #[arg(long = "event-type", value_name = "TYPE")]
     pub event_types: Vec<String>,
-    /// Seconds between polls once caught up (with --follow).
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    pub interval: f64,
+    /// Seconds between polls once caught up (with --follow); default: the
+    /// config's `events.poll_seconds`.
+    #[arg(long, value_name = "SECONDS")]
+    pub interval: Option<f64>,
 }
 
 /// Runs `okta`.
@@ -91,7 +92,10 @@ async fn logs(cli: &Cli, args: &LogsArgs) -> Result<ExitCode, Failure> {
         args.checkpoint.clone(),
     )
     .map_err(fail)?;
-    let interval = Duration::from_secs_f64(args.interval.clamp(0.05, 3600.0));
+    let seconds = args
+        .interval
+        .unwrap_or(workspace.config.events.poll_seconds as f64);
+    let interval = Duration::from_secs_f64(seconds.clamp(0.05, 3600.0));
     let mut printed = 0u64;
     loop {
         let batch = tokio::select! {
