@@ -877,3 +877,77 @@ async fn the_log_reader_resumes_after_the_last_committed_page() {
         .collect();
     assert_eq!(targets, [second.as_str()]);
 }
+
+#[test]
+fn okta_logs_follow_feeds_watch_which_locks_a_suspended_user() {
+    let scratch = Scratch::new();
+    let org = Org::start(seeded(&scratch));
+    use_live(
+        &scratch,
+        &org.emulator.url(),
+        &format!("{{ token_env: {TOKEN_VAR} }}"),
+    );
+    let since = jiff::Timestamp::now().to_string();
+    let bin = env!("CARGO_BIN_EXE_okta365");
+    let mut logs = std::process::Command::new(bin)
+        .current_dir(scratch.dir.path())
+        .args([
+            "okta",
+            "logs",
+            "--since",
+            &since,
+            "--follow",
+            "--interval",
+            "0.1",
+        ])
+        .env(TOKEN_VAR, TOKEN)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut watch = std::process::Command::new(bin)
+        .current_dir(scratch.dir.path())
+        .args(["watch", "--events", "-"])
+        .env(TOKEN_VAR, TOKEN)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::from(logs.stdout.take().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let emily = "00uNwqal6r7SVZJ9a4x7";
+    org.emulator.set_status(emily, "SUSPENDED");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut lines = Vec::new();
+    while Instant::now() < deadline && !lines.iter().any(|l: &String| l.contains("Lockdown took")) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            lines.push(line);
+        }
+    }
+    let _ = logs.kill();
+    let _ = watch.kill();
+    let _ = (logs.wait(), watch.wait());
+    let shown = lines.join("\n");
+    assert!(
+        shown.contains("Lockdown after user.lifecycle.suspend"),
+        "{shown}"
+    );
+    let users: Vec<Value> =
+        serde_json::from_str(&scratch.read("examples/acme/m365/users.json")).unwrap();
+    let account = users
+        .iter()
+        .find(|u| u["userPrincipalName"] == "emily.chen@acme.example")
+        .unwrap();
+    assert_eq!(account["accountEnabled"], false, "{shown}");
+}
