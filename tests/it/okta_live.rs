@@ -951,3 +951,32 @@ fn okta_logs_follow_feeds_watch_which_locks_a_suspended_user() {
         .unwrap();
     assert_eq!(account["accountEnabled"], false, "{shown}");
 }
+
+#[test]
+fn an_api_token_can_come_from_a_file() {
+    let scratch = Scratch::new();
+    let org = Org::start(seeded(&scratch));
+    scratch.write("okta-token.txt", &format!("{TOKEN}\n"));
+    use_live(
+        &scratch,
+        &org.emulator.url(),
+        "{ token_file: okta-token.txt }",
+    );
+    let out = scratch.cmd(&["plan", "--now", NOW]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(org.count("GET /api/v1/users"), 1);
+    // A missing variable names the variable, never a value.
+    use_live(
+        &scratch,
+        &org.emulator.url(),
+        "{ token_env: OKTA365_TEST_UNSET_VARIABLE }",
+    );
+    let out = scratch.cmd(&["plan", "--now", NOW]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("`OKTA365_TEST_UNSET_VARIABLE` is not set"),
+        "{stderr}"
+    );
+}
