@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use okta365_emulators::okta::testing::{self, CLIENT_EC, CLIENT_RSA, DPOP_EC, OTHER_EC};
 use okta365_emulators::okta::{
-    Bucket, Fault, Faults, OktaEmulator, OktaOptions, RateLimits, ScriptedFault, ServiceApp,
+    Bucket, Fault, Faults, OktaEmulator, OktaOptions, PageFault, RateLimits, ScriptedFault,
+    ServiceApp,
 };
 use serde_json::{Value, json};
 
@@ -1065,5 +1066,140 @@ async fn dpop_nonces_rotate_and_the_previous_one_stays_valid_for_a_while() {
     )
     .await;
     assert_eq!(fresh.status(), 200);
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn search_is_eventually_consistent_while_reads_by_id_are_current() {
+    let lag = Duration::from_millis(400);
+    let emulator = start(OktaOptions {
+        search_lag: lag,
+        ..options()
+    })
+    .await;
+    let users = acme_users();
+    let leaver = users.iter().find(|u| u["status"] == "ACTIVE").unwrap()["id"]
+        .as_str()
+        .unwrap();
+    let joiner =
+        emulator.add_user(json!({"status": "ACTIVE", "profile": {"login": "j@acme.example"}}));
+    emulator.set_status(leaver, "DEPROVISIONED");
+    let deprovisioned = format!(
+        "{}/api/v1/users?search={}",
+        emulator.url(),
+        urlencode(r#"status eq "DEPROVISIONED""#)
+    );
+    let everyone = format!("{}/api/v1/users?search=status%20pr", emulator.url());
+    let stale = collect_ids(deprovisioned.clone()).await;
+    assert!(
+        !stale.iter().any(|id| id == leaver),
+        "the index has not caught up yet"
+    );
+    assert!(!collect_ids(everyone.clone()).await.contains(&joiner));
+    let by_id: Value = get(&format!("{}/api/v1/users/{leaver}", emulator.url()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_id["status"], "DEPROVISIONED", "a read by id is current");
+    tokio::time::sleep(lag + Duration::from_millis(100)).await;
+    assert!(
+        collect_ids(deprovisioned)
+            .await
+            .iter()
+            .any(|id| id == leaver)
+    );
+    assert!(collect_ids(everyone).await.contains(&joiner));
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_fault_fails_that_page_of_a_traversal_even_on_retries() {
+    let emulator = start(OktaOptions {
+        faults: Faults {
+            pages: vec![PageFault {
+                path: "/api/v1/users".into(),
+                page: 3,
+                fault: Fault::Status(503),
+                times: Some(2),
+            }],
+            ..Faults::default()
+        },
+        ..options()
+    })
+    .await;
+    let mut url = format!("{}/api/v1/users?limit=10", emulator.url());
+    let mut statuses = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let response = get(&url).await;
+        statuses.push(response.status().as_u16());
+        if response.status() != 200 {
+            continue; // retry the same page
+        }
+        let next = next_link(&response);
+        let page: Vec<Value> = response.json().await.unwrap();
+        ids.extend(page.iter().map(|u| u["id"].as_str().unwrap().to_owned()));
+        match next {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    assert_eq!(statuses[..5], [200, 200, 503, 503, 200]);
+    assert_eq!(
+        ids.len(),
+        acme_users().len() - 2,
+        "every active user once despite the faults"
+    );
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn rs256_dpop_proofs_bind_tokens_too() {
+    let emulator = start(oauth_options(true)).await;
+    let token_url = format!("{}/oauth2/v1/token", emulator.url());
+    let assertion = testing::client_assertion(&CLIENT_EC, "0oaEcApp", &token_url, "a1");
+    let proof = |nonce: Option<&str>, jti: &str| {
+        Some(testing::dpop_proof(
+            &CLIENT_RSA,
+            "POST",
+            &token_url,
+            nonce,
+            None,
+            jti,
+        ))
+    };
+    let challenge =
+        token_request(&emulator, &assertion, "okta.users.read", proof(None, "p1")).await;
+    let nonce = header(&challenge, "dpop-nonce");
+    let granted = token_request(
+        &emulator,
+        &assertion,
+        "okta.users.read",
+        proof(Some(&nonce), "p2"),
+    )
+    .await;
+    assert_eq!(granted.status(), 200);
+    let access = granted.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let users_url = format!("{}/api/v1/users", emulator.url());
+    let call = |key, jti: &'static str| {
+        http()
+            .get(&users_url)
+            .header("Authorization", format!("DPoP {access}"))
+            .header(
+                "DPoP",
+                testing::dpop_proof(key, "GET", &users_url, None, Some(&access), jti),
+            )
+            .send()
+    };
+    assert_eq!(call(&CLIENT_RSA, "r1").await.unwrap().status(), 200);
+    assert_eq!(
+        call(&DPOP_EC, "r2").await.unwrap().status(),
+        400,
+        "bound to the RSA key"
+    );
     emulator.stop().await;
 }

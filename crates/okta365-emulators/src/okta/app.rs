@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::faults::Traversals;
 use super::oauth::TokenStore;
 use super::options::{Bucket, OktaOptions};
 use super::ratelimit::Limiter;
@@ -28,6 +29,8 @@ pub struct App {
     pub limiter: Mutex<Limiter>,
     /// Issued access tokens, seen assertion and proof ids, DPoP nonces.
     pub tokens: Mutex<TokenStore>,
+    /// Page numbers of traversals, for page faults.
+    pub traversals: Mutex<Traversals>,
     /// API requests being answered right now.
     pub in_flight: AtomicU32,
 }
@@ -43,6 +46,7 @@ impl App {
             limiter: Mutex::new(Limiter::new(options.rate_limits.clone())),
             tokens: Mutex::new(tokens),
             in_flight: AtomicU32::new(0),
+            traversals: Mutex::new(Traversals::default()),
             options,
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::OktaEmulator;
 use super::options::{
-    Bucket, Fault, Faults, OktaOptions, PublicKey, RateLimits, ScriptedFault, ServiceApp,
+    Bucket, Fault, Faults, OktaOptions, PageFault, PublicKey, RateLimits, ScriptedFault, ServiceApp,
 };
 
 /// Command-line options of `okta365 emulate okta`.
@@ -49,6 +49,9 @@ pub struct CliArgs {
     /// The rate-limit window in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub rate_limit_window: f64,
+    /// Seconds before user changes show in `search`, `filter` and `q` results.
+    #[arg(long, default_value_t = 0.0)]
+    pub search_lag: f64,
     /// Requests answered at once before a concurrency 429.
     #[arg(long, default_value_t = 75)]
     pub concurrency: u32,
@@ -67,6 +70,10 @@ pub struct CliArgs {
     /// Fail one request, as `PATH#N=FAULT` (FAULT: a status, `timeout` or `reset`), e.g. `/api/v1/users#3=500`.
     #[arg(long = "fail", value_parser = parse_scripted)]
     pub scripted: Vec<ScriptedFault>,
+    /// Fail a page of a traversal, as `PATH@PAGE=FAULT` (once), `…=FAULT*N`
+    /// (N times) or `…=FAULT*all`, e.g. `/api/v1/users@3=500*2`.
+    #[arg(long = "fail-page", value_parser = parse_page_fault)]
+    pub pages: Vec<PageFault>,
     /// Seed of every random choice (ids, tokens, faults).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -95,6 +102,45 @@ fn parse_rate_limit(text: &str) -> Result<(Bucket, u32), String> {
         .parse()
         .map_err(|_| format!("`{n}` is not a number of requests"))?;
     Ok((bucket, n))
+}
+
+fn parse_fault(text: &str) -> Result<Fault, String> {
+    Ok(match text {
+        "timeout" => Fault::Timeout,
+        "reset" => Fault::Reset,
+        status => Fault::Status(
+            status
+                .parse()
+                .map_err(|_| format!("`{status}` is not a status, `timeout` or `reset`"))?,
+        ),
+    })
+}
+
+fn parse_page_fault(text: &str) -> Result<PageFault, String> {
+    let shape =
+        || format!("`{text}`: expected PATH@PAGE=FAULT, PATH@PAGE=FAULT*N or PATH@PAGE=FAULT*all");
+    let (target, fault) = text.rsplit_once('=').ok_or_else(shape)?;
+    let (path, page) = target.rsplit_once('@').ok_or_else(shape)?;
+    let page = page
+        .parse()
+        .map_err(|_| format!("`{page}` is not a page number"))?;
+    let (fault, times) = match fault.split_once('*') {
+        None => (fault, Some(1)),
+        Some((fault, "all")) => (fault, None),
+        Some((fault, n)) => (
+            fault,
+            Some(
+                n.parse()
+                    .map_err(|_| format!("`{n}` is not a count or `all`"))?,
+            ),
+        ),
+    };
+    Ok(PageFault {
+        path: path.to_owned(),
+        page,
+        fault: parse_fault(fault)?,
+        times,
+    })
 }
 
 fn parse_scripted(text: &str) -> Result<ScriptedFault, String> {
@@ -163,12 +209,14 @@ impl CliArgs {
                 window: seconds("rate-limit-window", self.rate_limit_window)?,
             },
             concurrency: self.concurrency,
+            search_lag: seconds("search-lag", self.search_lag)?,
             faults: Faults {
                 error_rate: self.fault_rate,
                 timeout_rate: self.timeout_rate,
                 timeout: seconds("timeout-secs", self.timeout_secs)?,
                 reset_rate: self.reset_rate,
                 scripted: self.scripted.clone(),
+                pages: self.pages.clone(),
             },
             seed: self.seed,
             ..OktaOptions::default()
@@ -229,5 +277,19 @@ mod tests {
             Fault::Reset
         );
         assert!(parse_scripted("/api/v1/logs=500").is_err());
+        let always = parse_page_fault("/api/v1/users@3=503*all").unwrap();
+        assert_eq!(
+            (always.page, always.fault, always.times),
+            (3, Fault::Status(503), None)
+        );
+        assert_eq!(
+            parse_page_fault("/api/v1/users@2=reset*4").unwrap().times,
+            Some(4)
+        );
+        assert_eq!(
+            parse_page_fault("/api/v1/users@2=timeout").unwrap().times,
+            Some(1)
+        );
+        assert!(parse_page_fault("/api/v1/users#2=500").is_err());
     }
 }

@@ -8,6 +8,47 @@ use rand_chacha::ChaCha8Rng;
 
 use super::options::{Fault, Faults};
 
+/// Page numbers per path: the cursors of the current traversal, in order.
+#[derive(Debug, Default)]
+pub struct Traversals {
+    cursors: std::collections::BTreeMap<String, Vec<String>>,
+    hits: std::collections::BTreeMap<usize, u64>,
+}
+
+impl Traversals {
+    /// The page number of a request to `path` with cursor `after`.
+    pub fn page(&mut self, path: &str, after: Option<&str>) -> u64 {
+        let cursors = self.cursors.entry(path.to_owned()).or_default();
+        let Some(after) = after else {
+            cursors.clear();
+            return 1;
+        };
+        let index = match cursors.iter().position(|c| c == after) {
+            Some(index) => index,
+            None => {
+                cursors.push(after.to_owned());
+                cursors.len() - 1
+            }
+        };
+        index as u64 + 2
+    }
+
+    /// The page fault for page `page` of `path`, counting its uses.
+    pub fn page_fault(&mut self, faults: &Faults, path: &str, page: u64) -> Option<Fault> {
+        let (index, hit) = faults
+            .pages
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.path == path && f.page == page)?;
+        let used = self.hits.entry(index).or_default();
+        if hit.times.is_some_and(|times| *used >= times) {
+            return None;
+        }
+        *used += 1;
+        Some(hit.fault)
+    }
+}
+
 /// The fault for the `ordinal`-th (1-based) request on `path`.
 pub fn decide(faults: &Faults, seed: u64, path: &str, ordinal: u64) -> Option<Fault> {
     if let Some(scripted) = faults
@@ -44,7 +85,7 @@ fn fnv1a(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::okta::options::ScriptedFault;
+    use crate::okta::options::{PageFault, ScriptedFault};
 
     fn faults() -> Faults {
         Faults {
@@ -73,6 +114,46 @@ mod tests {
             (20..=60).contains(&errors),
             "{errors} errors in 200 at a 20% rate"
         );
+    }
+
+    #[test]
+    fn pages_are_numbered_per_traversal_and_retries_keep_their_number() {
+        let mut traversals = Traversals::default();
+        let pages: Vec<u64> = [
+            None,
+            Some("a"),
+            Some("b"),
+            Some("b"),
+            Some("c"),
+            None,
+            Some("x"),
+        ]
+        .into_iter()
+        .map(|after| traversals.page("/api/v1/users", after))
+        .collect();
+        assert_eq!(pages, [1, 2, 3, 3, 4, 1, 2]);
+    }
+
+    #[test]
+    fn page_faults_fail_their_page_the_given_number_of_times() {
+        let faults = Faults {
+            pages: vec![PageFault {
+                path: "/api/v1/users".into(),
+                page: 3,
+                fault: Fault::Status(500),
+                times: Some(2),
+            }],
+            ..Faults::default()
+        };
+        let mut traversals = Traversals::default();
+        let hits: Vec<_> = (0..3)
+            .map(|_| traversals.page_fault(&faults, "/api/v1/users", 3))
+            .collect();
+        assert_eq!(
+            hits,
+            [Some(Fault::Status(500)), Some(Fault::Status(500)), None]
+        );
+        assert_eq!(traversals.page_fault(&faults, "/api/v1/users", 2), None);
     }
 
     #[test]

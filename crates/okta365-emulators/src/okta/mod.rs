@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 
 pub use cli::{CliArgs, run};
 pub use options::{
-    Bucket, Fault, Faults, OktaOptions, PublicKey, RateLimits, ScriptedFault, ServiceApp,
+    Bucket, Fault, Faults, OktaOptions, PageFault, PublicKey, RateLimits, ScriptedFault, ServiceApp,
 };
 
 use app::{App, AppRef, lock};

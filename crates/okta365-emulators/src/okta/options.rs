@@ -22,6 +22,10 @@ pub struct OktaOptions {
     /// How long a DPoP nonce is handed out before a new one replaces it
     /// (Okta: 24 h). The one before stays valid until the next rotation.
     pub dpop_nonce_lifetime: Duration,
+    /// How long user writes take to reach `search`, `filter` and `q` (Okta:
+    /// "eventually consistent", typically under a second). Lists without
+    /// them and reads by id are current at once.
+    pub search_lag: Duration,
     /// Per-bucket rate limits.
     pub rate_limits: RateLimits,
     /// Requests in flight at once before a concurrency 429 (Okta Workforce: 75).
@@ -43,6 +47,7 @@ impl std::fmt::Debug for OktaOptions {
             .field("service_apps", &self.service_apps)
             .field("token_lifetime", &self.token_lifetime)
             .field("dpop_nonce_lifetime", &self.dpop_nonce_lifetime)
+            .field("search_lag", &self.search_lag)
             .field("rate_limits", &self.rate_limits)
             .field("concurrency", &self.concurrency)
             .field("faults", &self.faults)
@@ -59,6 +64,7 @@ impl Default for OktaOptions {
             service_apps: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
             dpop_nonce_lifetime: Duration::from_secs(24 * 3600),
+            search_lag: Duration::ZERO,
             rate_limits: RateLimits::default(),
             concurrency: 75,
             faults: Faults::default(),
@@ -195,6 +201,8 @@ pub struct Faults {
     pub reset_rate: f64,
     /// Scripted faults on given requests.
     pub scripted: Vec<ScriptedFault>,
+    /// Scripted faults on given pages of a traversal.
+    pub pages: Vec<PageFault>,
 }
 
 impl Default for Faults {
@@ -205,6 +213,7 @@ impl Default for Faults {
             timeout: Duration::from_secs(30),
             reset_rate: 0.0,
             scripted: Vec::new(),
+            pages: Vec::new(),
         }
     }
 }
@@ -219,6 +228,22 @@ pub struct ScriptedFault {
     pub nth: u64,
     /// What happens to it.
     pub fault: Fault,
+}
+
+/// "Page `page` of `path` fails with `fault`", counted per traversal: a
+/// request without `after` is page 1, each new `after` cursor the next page,
+/// and a retried cursor keeps its page number (so a retry of page 3 is still
+/// page 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageFault {
+    /// The request path without query, e.g. `/api/v1/users`.
+    pub path: String,
+    /// 1-based page number.
+    pub page: u64,
+    /// What happens to it.
+    pub fault: Fault,
+    /// How many times it fails; `None` for every time.
+    pub times: Option<u64>,
 }
 
 /// One injected fault.

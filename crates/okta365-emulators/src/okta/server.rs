@@ -92,7 +92,10 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
     let mut response = if !decision.allowed {
         ApiError::new("E0000047").into_response()
     } else {
-        match faults::decide(&app.options.faults, app.options.seed, &path, ordinal) {
+        let page_fault = page_fault(&app, &path, request.uri().query());
+        let fault = page_fault
+            .or_else(|| faults::decide(&app.options.faults, app.options.seed, &path, ordinal));
+        match fault {
             Some(Fault::Reset) => {
                 if let Some(reset) = request.extensions().get::<ConnectionReset>() {
                     reset.0.notify_one();
@@ -129,6 +132,18 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
         }
     }
     response
+}
+
+/// The page fault for this request, if page faults are configured.
+fn page_fault(app: &AppRef, path: &str, query: Option<&str>) -> Option<super::options::Fault> {
+    if app.options.faults.pages.is_empty() {
+        return None;
+    }
+    let params = super::oauth::parse_form(query.unwrap_or_default().as_bytes());
+    let after = super::paging::param(&params, "after");
+    let mut traversals = lock(&app.traversals);
+    let page = traversals.page(path, after);
+    traversals.page_fault(&app.options.faults, path, page)
 }
 
 /// Counts a request in flight until dropped.

@@ -21,6 +21,10 @@ pub struct Org {
     pub members: BTreeMap<String, BTreeSet<String>>,
     /// System Log events in persistence order.
     pub logs: Vec<Value>,
+    /// Every version of each changed user with the time it was written (a
+    /// seeded user's first entry is its seeded version, at the epoch), for
+    /// the eventually consistent view `search` reads.
+    history: BTreeMap<String, Vec<(Timestamp, Value)>>,
     rng: ChaCha8Rng,
 }
 
@@ -58,6 +62,7 @@ impl Org {
             groups: BTreeMap::new(),
             members: BTreeMap::new(),
             logs: Vec::new(),
+            history: BTreeMap::new(),
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6f6b_7461),
         }
     }
@@ -177,6 +182,7 @@ impl Org {
             )));
         }
         self.users.insert(id.clone(), user);
+        self.remember(&id, None, now);
         self.log_user_event("user.lifecycle.create", "Create Okta user", &id, now);
         if status == "ACTIVE" {
             self.log_user_event("user.lifecycle.activate", "Activate Okta user", &id, now);
@@ -200,6 +206,7 @@ impl Org {
         if before == status {
             return Ok(());
         }
+        let previous = user.clone();
         let stamp = Value::String(format_time(now));
         user["status"] = Value::String(status.to_owned());
         user["statusChanged"] = stamp.clone();
@@ -217,6 +224,7 @@ impl Org {
             (_, "PASSWORD_EXPIRED") => ("user.password.expire", "Expire user password"),
             _ => ("user.lifecycle.update", "Update user status"),
         };
+        self.remember(user_id, Some(previous), now);
         self.log_user_event(event, message, user_id, now);
         Ok(())
     }
@@ -237,6 +245,7 @@ impl Org {
             .users
             .get_mut(user_id)
             .ok_or_else(|| MutationError::NoUser(user_id.to_owned()))?;
+        let previous = user.clone();
         if !user["profile"].is_object() {
             user["profile"] = json!({});
         }
@@ -244,6 +253,7 @@ impl Org {
             user["profile"][key] = value;
         }
         user["lastUpdated"] = Value::String(format_time(now));
+        self.remember(user_id, Some(previous), now);
         self.log_user_event(
             "user.account.update_profile",
             "Update user profile for Okta",
@@ -302,6 +312,39 @@ impl Org {
             );
         }
         Ok(())
+    }
+
+    /// Records a user's new version; `previous` is its version before the
+    /// change (`None` for a new user).
+    fn remember(&mut self, user_id: &str, previous: Option<Value>, now: Timestamp) {
+        let current = self.users.get(user_id).cloned();
+        let versions = self.history.entry(user_id.to_owned()).or_default();
+        if versions.is_empty()
+            && let Some(previous) = previous
+        {
+            versions.push((Timestamp::UNIX_EPOCH, previous));
+        }
+        if let Some(current) = current {
+            versions.push((now, current));
+        }
+    }
+
+    /// The version of a user that a search made at `cutoff` (now minus the
+    /// search lag) sees: `None` if it did not exist yet.
+    pub fn searchable<'a>(
+        &'a self,
+        user_id: &str,
+        current: &'a Value,
+        cutoff: Timestamp,
+    ) -> Option<&'a Value> {
+        match self.history.get(user_id) {
+            None => Some(current),
+            Some(versions) => versions
+                .iter()
+                .rev()
+                .find(|(written, _)| *written <= cutoff)
+                .map(|(_, version)| version),
+        }
     }
 
     fn check_pair(&self, group_id: &str, user_id: &str) -> Result<(), MutationError> {
@@ -555,6 +598,22 @@ mod tests {
         assert_eq!(
             org.logs.last().unwrap()["eventType"],
             "user.account.update_profile"
+        );
+    }
+
+    #[test]
+    fn searches_see_the_version_written_before_their_cutoff() {
+        let (mut org, id) = org_with_user();
+        let later: Timestamp = "2026-12-01T10:00:05Z".parse().unwrap();
+        org.set_status(&id, "ACTIVE", later).unwrap();
+        let current = org.users[&id].clone();
+        let before_create: Timestamp = "2026-12-01T09:59:59Z".parse().unwrap();
+        assert!(org.searchable(&id, &current, before_create).is_none());
+        let staged = org.searchable(&id, &current, now()).unwrap();
+        assert_eq!(staged["status"], "STAGED");
+        assert_eq!(
+            org.searchable(&id, &current, later).unwrap()["status"],
+            "ACTIVE"
         );
     }
 

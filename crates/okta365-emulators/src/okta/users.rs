@@ -35,10 +35,12 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
     if let Some(q) = param(params, "q") {
         let limit = paging::limit(params, 10, 1, USER_PAGE_MAX)?;
         let q = q.to_lowercase();
+        let cutoff = search_cutoff(app);
         let org = app.org();
         let found: Vec<Value> = org
             .users
-            .values()
+            .iter()
+            .filter_map(|(id, user)| org.searchable(id, user, cutoff))
             .filter(|u| u["status"] != "DEPROVISIONED")
             .filter(|u| {
                 ["firstName", "lastName", "email"].iter().any(|attr| {
@@ -63,19 +65,22 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
     // A sorted walk starts at the top; an id-ordered one at the cursor.
     let start = if sort.is_some() { None } else { after };
     let limit = paging::limit(params, USER_PAGE_MAX, 1, USER_PAGE_MAX)?;
+    let cutoff = search_cutoff(app);
     let org = app.org();
     let candidates = org
         .users
         .range::<str, _>(paging::after_bound(start))
-        .filter(|(_, user)| {
+        .filter_map(|(id, user)| {
             if plain {
-                user["status"] != "DEPROVISIONED"
+                (user["status"] != "DEPROVISIONED").then_some((id.as_str(), user))
             } else {
-                search.as_ref().is_none_or(|e| expr::matches(e, user))
-                    && filter.as_ref().is_none_or(|e| expr::matches(e, user))
+                // search and filter read an index that lags behind writes.
+                let seen = org.searchable(id, user, cutoff)?;
+                let hit = search.as_ref().is_none_or(|e| expr::matches(e, seen))
+                    && filter.as_ref().is_none_or(|e| expr::matches(e, seen));
+                hit.then_some((id.as_str(), seen))
             }
         });
-    let candidates = candidates.map(|(id, user)| (id.as_str(), user));
     let (page, next) = match &sort {
         Some(sort) => sorting::page_sorted(candidates.collect(), sort, after, limit)?,
         None => paging::page_after(candidates, after, limit),
@@ -86,6 +91,15 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
         .collect();
     let links = paging::link_headers(&base, "/api/v1/users", params, next.as_deref(), &[]);
     Ok(with_links(body, links))
+}
+
+/// The latest write a search sees: now minus [`OktaOptions::search_lag`](super::OktaOptions).
+fn search_cutoff(app: &AppRef) -> jiff::Timestamp {
+    let lag =
+        jiff::SignedDuration::try_from(app.options.search_lag).unwrap_or(jiff::SignedDuration::MAX);
+    jiff::Timestamp::now()
+        .checked_sub(lag)
+        .unwrap_or(jiff::Timestamp::MIN)
 }
 
 /// Parses the `name` parameter with `dialect`; a bad expression is Okta's E0000031.
