@@ -4,7 +4,7 @@
 //! types it subscribed to as `com.okta.event_hook` envelopes, with its
 //! `Authorization` value, a 3 s timeout and one retry on 5xx or no answer
 //! (none on 4xx). A failed delivery is logged as `event_hook.delivery`.
-//! Hook URLs must be on loopback.
+//! Hook URLs must be loopback IP addresses.
 
 use std::time::Duration;
 
@@ -26,17 +26,16 @@ pub fn check_url(hook: &EventHook) -> Result<(), String> {
     let url = reqwest::Url::parse(&hook.url)
         .map_err(|e| format!("event hook URL `{}` is not a URL: {e}", hook.url))?;
     let host = url.host_str().unwrap_or_default();
-    let loopback = host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback());
     if loopback && matches!(url.scheme(), "http" | "https") {
         Ok(())
     } else {
         Err(format!(
-            "event hook URL `{}` is not on loopback: the emulator only sends to 127.0.0.1, [::1] or localhost",
+            "event hook URL `{}` is not on loopback: the emulator only sends to 127.0.0.1 or [::1]",
             hook.url
         ))
     }
