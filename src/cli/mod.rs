@@ -73,6 +73,8 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Serve an emulator of Okta or Microsoft Graph on loopback (offline rehearsal, tests).
     Emulate(commands::emulate::Args),
+    /// Read-only tools for the live Okta org: `okta logs` prints System Log events.
+    Okta(commands::okta::Args),
 }
 
 /// Parses the arguments, runs the command, and returns the exit code.
@@ -100,6 +102,7 @@ pub fn main() -> ExitCode {
             Command::Report(args) => commands::report::run(&cli, args, &ui).await,
             Command::Schema(args) => commands::schema::run(args),
             Command::Emulate(args) => commands::emulate::run(args).await,
+            Command::Okta(args) => commands::okta::run(&cli, args).await,
         }
     });
     match result {

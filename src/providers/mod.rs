@@ -6,6 +6,7 @@
 
 pub mod events;
 pub mod graph;
+pub mod okta;
 pub mod scope;
 pub mod snapshot;
 

@@ -6,6 +6,8 @@ mod emulate_graph;
 mod emulate_okta;
 mod explain;
 mod graph_live;
+mod okta_dpop;
+mod okta_live;
 mod plan_apply;
 mod purity;
 mod report;

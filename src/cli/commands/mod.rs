@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod emulate;
 pub mod explain;
+pub mod okta;
 pub mod plan;
 pub mod report;
 pub mod schema;

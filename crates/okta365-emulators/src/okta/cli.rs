@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::OktaEmulator;
 use super::options::{
-    Bucket, Fault, Faults, OktaOptions, PageFault, PublicKey, RateLimits, ScriptedFault, ServiceApp,
+    Bucket, EventHook, Fault, Faults, OktaOptions, PageFault, PublicKey, RateLimits, ScriptedFault,
+    ServiceApp,
 };
 
 /// Command-line options of `okta365 emulate okta`.
@@ -74,10 +75,28 @@ pub struct CliArgs {
     /// (N times) or `…=FAULT*all`, e.g. `/api/v1/users@3=500*2`.
     #[arg(long = "fail-page", value_parser = parse_page_fault)]
     pub pages: Vec<PageFault>,
+    /// Deliver System Log events to this loopback URL as an event hook (repeatable).
+    #[arg(long = "event-hook")]
+    pub event_hooks: Vec<String>,
+    /// The `Authorization` value sent to event hooks.
+    #[arg(
+        long,
+        env = "OKTA365_EMULATOR_HOOK_SECRET",
+        default_value = "emulator-hook-secret"
+    )]
+    pub event_hook_secret: String,
+    /// The event types hooks subscribe to, space-separated.
+    #[arg(long, default_value = DEFAULT_HOOK_TYPES)]
+    pub event_hook_types: String,
     /// Seed of every random choice (ids, tokens, faults).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
+
+/// The hook-eligible user and group events the reconciler reacts to.
+const DEFAULT_HOOK_TYPES: &str = "user.lifecycle.create user.lifecycle.activate user.lifecycle.deactivate \
+user.lifecycle.reactivate user.lifecycle.suspend user.lifecycle.unsuspend user.account.update_profile \
+group.user_membership.add group.user_membership.remove";
 
 impl std::fmt::Debug for CliArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -218,6 +237,19 @@ impl CliArgs {
                 scripted: self.scripted.clone(),
                 pages: self.pages.clone(),
             },
+            event_hooks: self
+                .event_hooks
+                .iter()
+                .map(|url| EventHook {
+                    url: url.clone(),
+                    authorization: self.event_hook_secret.clone(),
+                    event_types: self
+                        .event_hook_types
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
+                })
+                .collect(),
             seed: self.seed,
             ..OktaOptions::default()
         })

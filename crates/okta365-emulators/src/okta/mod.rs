@@ -15,6 +15,7 @@ mod errors;
 mod expr;
 mod faults;
 mod groups;
+mod hooks;
 mod logs;
 mod oauth;
 mod options;
@@ -37,7 +38,8 @@ use tokio::task::JoinHandle;
 
 pub use cli::{CliArgs, run};
 pub use options::{
-    Bucket, Fault, Faults, OktaOptions, PageFault, PublicKey, RateLimits, ScriptedFault, ServiceApp,
+    Bucket, EventHook, Fault, Faults, OktaOptions, PageFault, PublicKey, RateLimits, ScriptedFault,
+    ServiceApp,
 };
 
 use app::{App, AppRef, lock};
@@ -72,6 +74,9 @@ impl OktaEmulator {
                 "the okta emulator listens on loopback only: `{addr}` is not a loopback address (use 127.0.0.1)"
             ));
         }
+        for hook in &opts.event_hooks {
+            hooks::check_url(hook)?;
+        }
         let org = match &opts.snapshot {
             Some(dir) => Org::load(dir, opts.seed)?,
             None => Org::empty(opts.seed),
@@ -85,6 +90,14 @@ impl OktaEmulator {
         let app = Arc::new(App::new(org, opts));
         let (shutdown, receiver) = watch::channel(false);
         let router = server::router(app.clone());
+        let url = format!("http://{addr}");
+        // Hooks get the events written from now on, however late their task starts.
+        let position = app.org().logs.len();
+        for index in 0..app.options.event_hooks.len() {
+            let delivery =
+                hooks::deliver(app.clone(), index, url.clone(), position, receiver.clone());
+            tokio::spawn(delivery);
+        }
         let task = tokio::spawn(server::serve(listener, router, receiver));
         Ok(Self {
             addr,

@@ -32,8 +32,31 @@ pub struct OktaOptions {
     pub concurrency: u32,
     /// Injected faults.
     pub faults: Faults,
+    /// Event hooks the org delivers System Log events to (loopback URLs only).
+    pub event_hooks: Vec<EventHook>,
     /// Seeds every random choice: ids, tokens, nonces and faults.
     pub seed: u64,
+}
+
+/// A registered, active event hook.
+#[derive(Clone)]
+pub struct EventHook {
+    /// Where deliveries go, e.g. `http://127.0.0.1:PORT/okta/events`.
+    pub url: String,
+    /// The `Authorization` header value sent with every call (a shared secret).
+    pub authorization: String,
+    /// The event types it subscribes to, e.g. `user.lifecycle.deactivate`.
+    pub event_types: Vec<String>,
+}
+
+impl std::fmt::Debug for EventHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventHook")
+            .field("url", &self.url)
+            .field("authorization", &"[redacted]")
+            .field("event_types", &self.event_types)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for OktaOptions {
@@ -51,6 +74,7 @@ impl std::fmt::Debug for OktaOptions {
             .field("rate_limits", &self.rate_limits)
             .field("concurrency", &self.concurrency)
             .field("faults", &self.faults)
+            .field("event_hooks", &self.event_hooks)
             .field("seed", &self.seed)
             .finish()
     }
@@ -68,6 +92,7 @@ impl Default for OktaOptions {
             rate_limits: RateLimits::default(),
             concurrency: 75,
             faults: Faults::default(),
+            event_hooks: Vec::new(),
             seed: 0,
         }
     }

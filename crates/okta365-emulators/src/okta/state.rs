@@ -216,12 +216,15 @@ impl Org {
         }
         let (event, message) = match (before.as_str(), status) {
             ("SUSPENDED", "ACTIVE") => ("user.lifecycle.unsuspend", "Unsuspend Okta user"),
-            ("DEPROVISIONED", _) => ("user.lifecycle.reactivate", "Reactivate Okta user"),
-            (_, "ACTIVE") => ("user.lifecycle.activate", "Activate Okta user"),
+            ("LOCKED_OUT", "ACTIVE") => ("user.account.unlock", "Unlock user account"),
+            (_, "ACTIVE") | ("STAGED" | "DEPROVISIONED", "PROVISIONED") => {
+                ("user.lifecycle.activate", "Activate Okta user")
+            }
             (_, "SUSPENDED") => ("user.lifecycle.suspend", "Suspend Okta user"),
             (_, "DEPROVISIONED") => ("user.lifecycle.deactivate", "Deactivate Okta user"),
             (_, "LOCKED_OUT") => ("user.account.lock", "Max sign in attempts exceeded"),
-            (_, "PASSWORD_EXPIRED") => ("user.password.expire", "Expire user password"),
+            (_, "PASSWORD_EXPIRED") => ("user.account.expire_password", "Expire user password"),
+            (_, "RECOVERY") => ("user.account.reset_password", "Reset user password"),
             _ => ("user.lifecycle.update", "Update user status"),
         };
         self.remember(user_id, Some(previous), now);
@@ -535,6 +538,7 @@ mod tests {
         org.set_status(&id, "SUSPENDED", now()).unwrap();
         org.set_status(&id, "ACTIVE", now()).unwrap();
         org.set_status(&id, "DEPROVISIONED", now()).unwrap();
+        org.set_status(&id, "ACTIVE", now()).unwrap();
         let types: Vec<_> = org
             .logs
             .iter()
@@ -547,7 +551,8 @@ mod tests {
                 "user.lifecycle.activate",
                 "user.lifecycle.suspend",
                 "user.lifecycle.unsuspend",
-                "user.lifecycle.deactivate"
+                "user.lifecycle.deactivate",
+                "user.lifecycle.activate"
             ]
         );
         assert_eq!(
