@@ -943,3 +943,34 @@ fn a_secret_file_works_like_the_variable() {
     assert_no_secret("stdout", &stdout);
     assert_no_secret("stderr", &stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_reused_until_close_to_expiry_then_renewed() {
+    let scratch = Scratch::new();
+    let mut opts = GraphOptions {
+        snapshot: Some(scratch.path("examples/acme")),
+        token_lifetime: Duration::from_secs(3),
+        ..GraphOptions::default()
+    };
+    opts.apps[0].client_secret = Some(SECRET.to_owned());
+    let emulator = GraphEmulator::start(opts).await.unwrap();
+    let client = client_on(&emulator, None).await;
+    let tokens = || {
+        emulator
+            .request_counts()
+            .get("POST /{tenant}/oauth2/v2.0/token")
+            .copied()
+            .unwrap_or(0)
+    };
+    client.read_state(&scope()).await.unwrap();
+    assert_eq!(tokens(), 1, "one token for the whole read");
+    tokio::time::sleep(Duration::from_millis(2600)).await; // past 4/5 of its life
+    client.read_state(&scope()).await.unwrap();
+    assert_eq!(tokens(), 2, "renewed before it expired");
+    let counts = emulator.request_counts();
+    assert_eq!(
+        counts.get("status 401"),
+        None,
+        "no request was refused: {counts:?}"
+    );
+}

@@ -24,8 +24,14 @@ use crate::secret::Secret;
 /// The scope of app-only Graph tokens: every application permission granted.
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
-/// Renew this long before the token expires.
+/// Renew this long before the token expires (or a fifth of its lifetime,
+/// when that is shorter).
 const RENEW_MARGIN: Duration = Duration::from_secs(300);
+
+/// When a token issued now with `lifetime` should be replaced.
+fn renew_at(now: Instant, lifetime: Duration) -> Instant {
+    now + lifetime.saturating_sub(RENEW_MARGIN.min(lifetime / 5))
+}
 
 /// How the app proves who it is.
 pub enum Credential {
@@ -103,6 +109,7 @@ pub struct TokenSource {
     token_url: String,
     client_id: String,
     credential: Credential,
+    /// The token and when to renew it.
     cached: Mutex<Option<(Secret, Instant)>>,
 }
 
@@ -124,12 +131,12 @@ impl TokenSource {
     pub async fn token(&self, http: &reqwest::Client) -> Result<Secret, GraphError> {
         let mut cached = self.cached.lock().await;
         if let Some((token, expires)) = cached.as_ref()
-            && Instant::now() + RENEW_MARGIN < *expires
+            && Instant::now() < *expires
         {
             return Ok(token.clone());
         }
         let (token, lifetime) = self.fetch(http).await?;
-        *cached = Some((token.clone(), Instant::now() + lifetime));
+        *cached = Some((token.clone(), renew_at(Instant::now(), lifetime)));
         Ok(token)
     }
 
@@ -272,6 +279,15 @@ mod tests {
         let pem = "junk\n-----BEGIN CERTIFICATE-----\nAAEC\nAw==\n-----END CERTIFICATE-----\n";
         assert_eq!(certificate_der(pem).unwrap(), vec![0, 1, 2, 3]);
         assert!(certificate_der("nothing").is_err());
+    }
+
+    #[test]
+    fn tokens_are_renewed_before_they_expire() {
+        let now = Instant::now();
+        let hour = Duration::from_secs(3599);
+        assert_eq!(renew_at(now, hour), now + hour - Duration::from_secs(300));
+        let short = Duration::from_secs(10);
+        assert_eq!(renew_at(now, short), now + Duration::from_secs(8));
     }
 
     #[test]
