@@ -974,3 +974,36 @@ async fn a_token_is_reused_until_close_to_expiry_then_renewed() {
         "no request was refused: {counts:?}"
     );
 }
+
+#[test]
+fn plans_with_delta_state_read_changes_only_and_plan_the_same() {
+    let live = Live::start(|_| {});
+    let text = live
+        .scratch
+        .read("live.yaml")
+        .replace("  limits:", "  delta_state: .okta365/graph\n  limits:");
+    live.scratch.write("live.yaml", &text);
+    let (code, first, stderr) = live.run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        live.scratch
+            .path(".okta365/graph/graph-delta.json")
+            .exists()
+    );
+    let after_first = live.total_requests();
+    let (code, second, stderr) = live.run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let second_read = live.total_requests() - after_first;
+    assert_eq!(plan_json(&first)["actions"], plan_json(&second)["actions"]);
+    // Users, groups (one delta page each), licences, and the member lists.
+    assert!(
+        second_read <= 5,
+        "{second_read} requests: {:?}",
+        live.emulator.request_counts()
+    );
+    let (code, from_snapshot, _) = live
+        .scratch
+        .run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0);
+    assert_eq!(plan_json(&second), plan_json(&from_snapshot));
+}
