@@ -269,10 +269,13 @@ impl Http {
         } else {
             format!("{}{}", self.base, req.url)
         };
+        // Our own id for the request, which Graph echoes and support can trace.
+        let client_request_id = super::auth::random_guid();
         let mut builder = self
             .client
             .request(req.method.clone(), &url)
-            .bearer_auth(token.expose());
+            .bearer_auth(token.expose())
+            .header("client-request-id", &client_request_id);
         for (name, value) in &req.headers {
             builder = builder.header(*name, value);
         }
@@ -311,7 +314,7 @@ impl Http {
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
-        tracing::debug!(request = %what, status, attempt = n, ms = started.elapsed().as_millis() as u64, "graph");
+        tracing::debug!(request = %what, status, attempt = n, ms = started.elapsed().as_millis() as u64, client_request_id = %client_request_id, "graph");
         if status == 429 {
             self.stats.throttled.fetch_add(1, Ordering::Relaxed);
         }
@@ -322,7 +325,11 @@ impl Http {
                 location,
             });
         }
-        Err(GraphError::from_response(what, status, retry_after, &body))
+        let mut error = GraphError::from_response(what, status, retry_after, &body);
+        if error.request_id.is_none() {
+            error.request_id = Some(client_request_id);
+        }
+        Err(error)
     }
 
     /// Follows `@odata.nextLink` from `first` until the last page and returns
