@@ -23,6 +23,7 @@ use super::wire::{ApiRequest, ApiResponse, bad_request, forbidden, not_found};
 pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> ApiResponse {
     let dir = sh.dir();
     let lag = sh.opts.lag.new_object;
+    let stale = sh.opts.lag.stale_reads;
     listing::list(
         sh,
         req,
@@ -32,7 +33,7 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
             Box::new(
                 dir.groups
                     .range((from, Bound::Unbounded))
-                    .map(|(k, v)| (k.clone(), v)),
+                    .map(|(k, v)| (k.clone(), dir.as_of(k, v, stale, now))),
             )
         },
         |id, _| lag::is_visible(&dir, id, lag, now),
@@ -85,7 +86,12 @@ pub(crate) fn get(
     };
     let dir = sh.dir();
     match resolve(&dir, sh, id, now) {
-        Ok(id) => entity(sh, &dir.groups[&id], &selection, 200),
+        Ok(id) => entity(
+            sh,
+            dir.as_of(&id, &dir.groups[&id], sh.opts.lag.stale_reads, now),
+            &selection,
+            200,
+        ),
         Err(e) => e,
     }
 }
@@ -336,6 +342,8 @@ pub(crate) fn update(sh: &Shared, req: &ApiRequest, id: &str, now: Instant) -> A
         group[k.as_str()] = (*v).clone();
     }
     if !props.is_empty() {
+        let previous = dir.groups[&id].clone();
+        dir.remember(&id, previous, now, sh.opts.lag.stale_reads);
         dir.groups.insert(id.clone(), group);
         dir.record(Kind::Group, &id, None);
     }

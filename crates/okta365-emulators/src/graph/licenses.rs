@@ -155,6 +155,7 @@ pub(crate) fn assign(
     for sku in held.difference(&after) {
         adjust_consumed(&mut dir, sku, -1);
     }
+    dir.remember(&id, user.clone(), now, sh.opts.lag.stale_reads);
     dir.insert_user(id.clone(), updated.clone());
     dir.record(Kind::User, &id, None);
     users::entity(sh, &updated, &None)

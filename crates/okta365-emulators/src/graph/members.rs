@@ -200,6 +200,7 @@ fn list_ids(
         }
     };
     let lag = sh.opts.lag.new_object;
+    let stale = sh.opts.lag.stale_reads;
     listing::list(
         sh,
         req,
@@ -214,7 +215,7 @@ fn list_ids(
                         if only.is_some_and(|k| k != kind) {
                             return None;
                         }
-                        Some((m.clone(), dir.object(m)?))
+                        Some((m.clone(), dir.as_of(m, dir.object(m)?, stale, now)))
                     }),
             )
         },

@@ -204,6 +204,9 @@ pub struct CliArgs {
     /// Milliseconds after group creation during which `PUT /groups/{id}/team` 404s.
     #[arg(long, default_value_t = 0)]
     pub lag_team_ms: u64,
+    /// Milliseconds after a PATCH during which reads return the previous version.
+    #[arg(long, default_value_t = 0)]
+    pub lag_stale_reads_ms: u64,
     /// Milliseconds a `POST /teams` operation stays inProgress.
     #[arg(long, default_value_t = 0)]
     pub team_provisioning_ms: u64,
@@ -285,6 +288,7 @@ impl CliArgs {
                 new_object: Duration::from_millis(self.lag_new_object_ms),
                 team_after_group: Duration::from_millis(self.lag_team_ms),
                 team_provisioning: Duration::from_millis(self.team_provisioning_ms),
+                stale_reads: Duration::from_millis(self.lag_stale_reads_ms),
                 members_after_group: Duration::from_millis(self.lag_members_ms),
             },
             faults: FaultOptions {

@@ -86,6 +86,10 @@ pub struct LagOptions {
     pub new_object: Duration,
     /// `PUT /groups/{id}/team` on a group younger than this 404s.
     pub team_after_group: Duration,
+    /// After a PATCH (or a direct licence change), reads of the object
+    /// (GET, lists, filters, member lists) return the previous version for
+    /// this long.
+    pub stale_reads: Duration,
     /// How long a `POST /teams` operation stays `inProgress` before the
     /// team exists.
     pub team_provisioning: Duration,

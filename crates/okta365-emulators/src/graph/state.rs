@@ -74,6 +74,8 @@ pub(crate) struct Directory {
     pub deleted: BTreeMap<String, Deleted>,
     /// Lower-cased UPN → user id.
     upn_index: BTreeMap<String, String>,
+    /// Object id → earlier versions, each with the time it was replaced (for stale reads).
+    pub history: BTreeMap<String, Vec<(Instant, Value)>>,
     /// When objects created by this emulator were created (for lag).
     pub created_at: BTreeMap<String, Instant>,
     pub changes: Vec<Change>,
@@ -103,6 +105,7 @@ impl Directory {
             group_licenses: BTreeMap::new(),
             deleted: BTreeMap::new(),
             upn_index: BTreeMap::new(),
+            history: BTreeMap::new(),
             created_at: BTreeMap::new(),
             changes: Vec::new(),
             seq: 0,
@@ -254,6 +257,42 @@ impl Directory {
         self.record(Kind::Group, group, Some((member, false)));
         super::licenses::on_member_removed(self, group, member);
         true
+    }
+
+    /// Keeps `previous` as the version of `id` replicas still serve for
+    /// `stale` after `now` (nothing is kept when `stale` is zero).
+    pub fn remember(
+        &mut self,
+        id: &str,
+        previous: Value,
+        now: Instant,
+        stale: std::time::Duration,
+    ) {
+        if stale.is_zero() {
+            return;
+        }
+        let versions = self.history.entry(id.to_owned()).or_default();
+        versions.retain(|(at, _)| now.saturating_duration_since(*at) < stale);
+        versions.push((now, previous));
+    }
+
+    /// The version of an object a read at `now` sees: the one before the
+    /// oldest change made less than `stale` ago, else `current`.
+    pub fn as_of<'a>(
+        &'a self,
+        id: &str,
+        current: &'a Value,
+        stale: std::time::Duration,
+        now: Instant,
+    ) -> &'a Value {
+        self.history
+            .get(id)
+            .and_then(|versions| {
+                versions
+                    .iter()
+                    .find(|(at, _)| now.saturating_duration_since(*at) < stale)
+            })
+            .map_or(current, |(_, previous)| previous)
     }
 
     /// Whether `id` is a user or a group.

@@ -19,6 +19,7 @@ use super::wire::{ApiRequest, ApiResponse, bad_request, not_found};
 pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> ApiResponse {
     let dir = sh.dir();
     let lag = sh.opts.lag.new_object;
+    let stale = sh.opts.lag.stale_reads;
     let result = listing::list(
         sh,
         req,
@@ -28,7 +29,7 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
             Box::new(
                 dir.users
                     .range((from, Bound::Unbounded))
-                    .map(|(k, v)| (k.clone(), v)),
+                    .map(|(k, v)| (k.clone(), dir.as_of(k, v, stale, now))),
             )
         },
         |id, _| lag::is_visible(&dir, id, lag, now),
@@ -105,7 +106,11 @@ pub(crate) fn get(
     };
     let dir = sh.dir();
     match resolve(&dir, sh, key, now) {
-        Ok(id) => entity(sh, &dir.users[&id], &selection),
+        Ok(id) => entity(
+            sh,
+            dir.as_of(&id, &dir.users[&id], sh.opts.lag.stale_reads, now),
+            &selection,
+        ),
         Err(e) => e,
     }
 }
@@ -239,6 +244,8 @@ pub(crate) fn update(
             _ => user[k] = v.clone(),
         }
     }
+    let previous = dir.users[&id].clone();
+    dir.remember(&id, previous, now, sh.opts.lag.stale_reads);
     dir.insert_user(id.clone(), user);
     dir.record(Kind::User, &id, None);
     ApiResponse::empty(204)
