@@ -56,7 +56,7 @@ pub struct GraphEmulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl GraphEmulator {
@@ -86,7 +86,7 @@ impl GraphEmulator {
             shared,
             addr,
             shutdown,
-            task,
+            task: Some(task),
         })
     }
 
@@ -147,9 +147,18 @@ impl GraphEmulator {
     }
 
     /// Stops serving and drops every open connection.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for GraphEmulator {
+    /// An emulator dropped without `stop` stops listening too (without waiting).
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
     }
 }
 
