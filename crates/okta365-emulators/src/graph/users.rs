@@ -150,6 +150,9 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
     if dir.upn_taken(&upn, None) {
         return conflict("userPrincipalName");
     }
+    if let Some(e) = address_conflict(&dir, body, None) {
+        return e;
+    }
     let id = dir.new_id();
     let mut user = Map::new();
     user.insert("id".into(), json!(id));
@@ -218,6 +221,9 @@ pub(crate) fn update(
         if dir.upn_taken(upn, Some(&id)) {
             return conflict("userPrincipalName");
         }
+    }
+    if let Some(e) = address_conflict(&dir, body, Some(&id)) {
+        return e;
     }
     let mut user = dir.users[&id].clone();
     let synced = user["onPremisesSyncEnabled"] == json!(true);
@@ -488,6 +494,50 @@ fn check_upn(sh: &Shared, upn: &str) -> Result<(), ApiResponse> {
         ));
     }
     Ok(())
+}
+
+/// ObjectConflict on `proxyAddresses` when the body's `mail` or
+/// `proxyAddresses` is an address another user or group already holds.
+fn address_conflict(
+    dir: &Directory,
+    body: &Map<String, Value>,
+    except: Option<&str>,
+) -> Option<ApiResponse> {
+    let strip = |a: &str| a.split_once(':').map_or(a, |(_, rest)| rest).to_lowercase();
+    let mut wanted: Vec<String> = body
+        .get("mail")
+        .and_then(Value::as_str)
+        .map(|m| m.to_lowercase())
+        .into_iter()
+        .collect();
+    wanted.extend(
+        body.get("proxyAddresses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(strip),
+    );
+    if wanted.is_empty() {
+        return None;
+    }
+    let taken = dir
+        .users
+        .iter()
+        .chain(&dir.groups)
+        .filter(|(id, _)| Some(id.as_str()) != except)
+        .any(|(_, o)| {
+            let mut held: Vec<String> = o["proxyAddresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(strip)
+                .collect();
+            held.extend(o["mail"].as_str().map(str::to_lowercase));
+            wanted.iter().any(|w| held.contains(w))
+        });
+    taken.then(|| conflict("proxyAddresses"))
 }
 
 /// Graph's complexity rule: 8–256 characters, three of four character classes.

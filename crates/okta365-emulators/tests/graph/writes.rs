@@ -24,6 +24,14 @@ async fn users_are_created_validated_updated_deleted_and_restored() {
         StatusCode::BAD_REQUEST
     );
 
+    let mut taken_mail = new_user("someone.else@acme.example");
+    taken_mail["mail"] = json!("Adam.Kowalski@acme.example");
+    let (status, err) = t.post("/users", taken_mail).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        err["error"]["details"][0]["target"], "proxyAddresses",
+        "{err}"
+    );
     let (status, created) = t.post("/users", new_user("new.person@acme.example")).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
