@@ -539,3 +539,82 @@ async fn security_groups_nest_and_transitive_members_flatten_them() {
     );
     t.emu.stop().await;
 }
+
+#[tokio::test]
+async fn malformed_bodies_get_graph_errors_never_a_crash() {
+    let t = Tenant::start(acme_options()).await;
+    let engineering = "1c440b77-712a-470e-bf93-82bfeb76b887";
+    let routes: Vec<(reqwest::Method, String)> = vec![
+        (reqwest::Method::POST, "/users".into()),
+        (reqwest::Method::PATCH, format!("/users/{ADAM}")),
+        (
+            reqwest::Method::POST,
+            format!("/users/{ADAM}/assignLicense"),
+        ),
+        (reqwest::Method::PUT, format!("/users/{ADAM}/manager/$ref")),
+        (reqwest::Method::POST, "/groups".into()),
+        (reqwest::Method::PATCH, format!("/groups/{ALL_STAFF}")),
+        (
+            reqwest::Method::POST,
+            format!("/groups/{ALL_STAFF}/members/$ref"),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/groups/{ALL_STAFF}/assignLicense"),
+        ),
+        (reqwest::Method::PUT, format!("/groups/{ALL_STAFF}/team")),
+        (reqwest::Method::POST, "/teams".into()),
+        (
+            reqwest::Method::POST,
+            format!("/teams/{engineering}/members"),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/teams/{engineering}/members/add"),
+        ),
+        (reqwest::Method::POST, "/invitations".into()),
+        (reqwest::Method::POST, "/$batch".into()),
+    ];
+    let bodies = [
+        json!({}),
+        json!([]),
+        json!("text"),
+        json!(null),
+        json!({"addLicenses": "x", "removeLicenses": [1], "requests": [{}], "values": [1],
+            "@odata.id": 5, "members@odata.bind": "x", "displayName": 7, "mailNickname": [],
+            "mail": 3, "proxyAddresses": "x", "userPrincipalName": {}, "passwordProfile": "p"}),
+    ];
+    for (method, path) in &routes {
+        for body in &bodies {
+            let resp = t
+                .http
+                .request(method.clone(), t.url(path))
+                .bearer_auth(&t.token)
+                .json(body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {path} with {body}: {e}"));
+            let status = resp.status();
+            let text = resp.text().await.unwrap();
+            assert!(
+                status.is_client_error() || status.is_success(),
+                "{method} {path} with {body}: {status} {text}"
+            );
+        }
+        let resp = t
+            .http
+            .request(method.clone(), t.url(path))
+            .bearer_auth(&t.token)
+            .header("Content-Type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::BAD_REQUEST,
+            "{method} {path} with broken JSON"
+        );
+    }
+    t.emu.stop().await;
+}
