@@ -43,6 +43,8 @@ pub(crate) struct Deleted {
 /// A `POST /teams` operation (a teamsAsyncOperation).
 #[derive(Clone, Debug)]
 pub(crate) struct TeamOperation {
+    /// `createTeam`, `archiveTeam` or `unarchiveTeam`.
+    pub operation_type: &'static str,
     /// The team's (and its group's) id.
     pub team: String,
     /// When the operation succeeds.
