@@ -309,3 +309,41 @@ async fn paging_covers_ten_thousand_users_and_members() {
     eprintln!("10k users in {users_took:?}, 10k members in {members_took:?} (11 pages each)");
     t.emu.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_pagers_see_every_existing_user_once_while_others_write() {
+    let t = std::sync::Arc::new(Tenant::start(acme_options()).await);
+    let expected: BTreeSet<String> = ids(read_json(&acme().join("m365/users.json"))
+        .as_array()
+        .unwrap())
+    .into_iter()
+    .collect();
+    let writer = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            for n in 0..30 {
+                let body = json!({"accountEnabled": true, "displayName": format!("W {n}"), "mailNickname": format!("w{n}"),
+                    "userPrincipalName": format!("w{n}@acme.example"),
+                    "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "xWwvJ]6NMw+bWH-d"}});
+                assert_eq!(t.post("/users", body).await.0, StatusCode::CREATED);
+            }
+        })
+    };
+    let pagers: Vec<_> = (0..8)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move { ids(&t.all_pages("/users?$select=id&$top=7").await) })
+        })
+        .collect();
+    for pager in pagers {
+        let seen = pager.await.unwrap();
+        let unique: BTreeSet<String> = seen.iter().cloned().collect();
+        assert_eq!(seen.len(), unique.len(), "no object twice");
+        assert!(
+            expected.is_subset(&unique),
+            "every user that existed throughout was seen"
+        );
+    }
+    writer.await.unwrap();
+    assert_eq!(t.all_pages("/users?$select=id&$top=999").await.len(), 90);
+}
