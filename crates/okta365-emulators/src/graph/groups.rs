@@ -345,7 +345,7 @@ pub(crate) fn update(sh: &Shared, req: &ApiRequest, id: &str, now: Instant) -> A
         let previous = dir.groups[&id].clone();
         dir.remember(&id, previous, now, sh.opts.lag.stale_reads);
         dir.groups.insert(id.clone(), group);
-        dir.record(Kind::Group, &id, None);
+        dir.record_properties(Kind::Group, &id, props.iter().map(|(k, _)| k.as_str()));
     }
     for (rel, ids) in [(Relation::Members, &members), (Relation::Owners, &owners)] {
         for m in ids {

@@ -27,6 +27,8 @@ pub(crate) struct Change {
     pub id: String,
     /// A membership change of group `id`: (member id, added?).
     pub member: Option<(String, bool)>,
+    /// The properties a change touched; `None` = the whole object (create, delete, …).
+    pub properties: Option<Vec<String>>,
 }
 
 /// A soft-deleted object, restorable with its memberships.
@@ -227,6 +229,24 @@ impl Directory {
             kind,
             id: id.to_owned(),
             member: member.map(|(m, added)| (m.to_owned(), added)),
+            properties: None,
+        });
+    }
+
+    /// Records that some properties of an object changed, for delta.
+    pub fn record_properties<'p>(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        properties: impl IntoIterator<Item = &'p str>,
+    ) {
+        self.seq += 1;
+        self.changes.push(Change {
+            seq: self.seq,
+            kind,
+            id: id.to_owned(),
+            member: None,
+            properties: Some(properties.into_iter().map(str::to_owned).collect()),
         });
     }
 

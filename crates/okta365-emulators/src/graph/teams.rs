@@ -112,7 +112,7 @@ pub(crate) fn install_team(dir: &mut Directory, id: &str, body: Option<&Value>) 
         options.push(json!("Team"));
         group["resourceProvisioningOptions"] = Value::Array(options);
         dir.groups.insert(id.clone(), group);
-        dir.record(Kind::Group, &id, None);
+        dir.record_properties(Kind::Group, &id, ["resourceProvisioningOptions"]);
     }
     team
 }

@@ -253,7 +253,7 @@ pub(crate) fn update(
     let previous = dir.users[&id].clone();
     dir.remember(&id, previous, now, sh.opts.lag.stale_reads);
     dir.insert_user(id.clone(), user);
-    dir.record(Kind::User, &id, None);
+    dir.record_properties(Kind::User, &id, body.keys().map(String::as_str));
     ApiResponse::empty(204)
 }
 
@@ -380,7 +380,7 @@ pub(crate) fn set_manager(
         return bad_request("A user cannot be their own manager.");
     }
     dir.managers.insert(id.clone(), manager);
-    dir.record(Kind::User, &id, None);
+    dir.record_properties(Kind::User, &id, ["manager"]);
     ApiResponse::empty(204)
 }
 
