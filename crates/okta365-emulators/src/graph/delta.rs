@@ -358,10 +358,8 @@ fn changes_since(
             if let (Some(Some(props)), Value::Object(fields)) = (&change.object, &mut item) {
                 fields.retain(|k, _| k == "id" || props.contains(k));
             }
-            if change.object.is_none() {
-                if let Value::Object(fields) = &mut item {
-                    fields.retain(|k, _| k == "id");
-                }
+            if let (None, Value::Object(fields)) = (&change.object, &mut item) {
+                fields.retain(|k, _| k == "id");
             }
         }
         if kind == Kind::Group && track {
