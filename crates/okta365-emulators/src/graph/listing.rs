@@ -30,12 +30,29 @@ where
     let selection = odata::selection(req, ty, true)?;
     let top = odata::page_size(req)?;
     let filter = odata::parse_filter(req)?;
+    let search = match req.query("$search") {
+        None => None,
+        Some(_) if !req.is_advanced_query() => {
+            return Err(ApiResponse::error(
+                400,
+                "Request_UnsupportedQuery",
+                "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+            ));
+        }
+        Some(raw) => Some(
+            super::search::parse(raw)
+                .map_err(|m| ApiResponse::error(400, "Request_UnsupportedQuery", m))?,
+        ),
+    };
     let after = match req.query("$skiptoken") {
         Some(token) => Some(lock(&sh.pages).resolve(token)?),
         None => None,
     };
-    let matches =
-        |id: &str, o: &Value| visible(id, o) && filter.as_ref().is_none_or(|f| f.matches(o));
+    let matches = |id: &str, o: &Value| {
+        visible(id, o)
+            && filter.as_ref().is_none_or(|f| f.matches(o))
+            && search.as_ref().is_none_or(|s| s.matches(o))
+    };
     let count =
         (after.is_none() && odata::wants_count(req) && req.is_advanced_query()).then(|| {
             objects(Bound::Unbounded)

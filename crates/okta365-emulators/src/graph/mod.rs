@@ -22,6 +22,7 @@ mod members;
 mod odata;
 mod options;
 mod router;
+mod search;
 mod server;
 mod shared;
 mod state;

@@ -136,6 +136,24 @@ async fn filters_match_like_graph_and_advanced_clauses_need_the_opt_in() {
         .filter(|u| u["userType"] != "Guest")
         .count();
     assert_eq!(count as usize, members);
+    let (status, body) = t.get("/users?$search=\"displayName:kowal\"").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ConsistencyLevel: eventual")
+    );
+    let resp = t
+        .http
+        .get(t.url("/users?$search=\"displayName:kowal\"&$select=id"))
+        .bearer_auth(&t.token)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(ids(body["value"].as_array().unwrap()), [ADAM]);
     let (_, body) = t.get("/users?$count=true").await;
     assert!(
         body.get("@odata.count").is_none(),
