@@ -190,14 +190,7 @@ fn cut(sh: &Shared, dir: &Directory, kind: Kind, since: u64, now: Instant) -> u6
         .map_or(dir.seq, |c| c.seq - 1)
 }
 
-fn project(
-    sh: &Shared,
-    dir: &Directory,
-    kind: Kind,
-    id: &str,
-    selection: &Selection,
-) -> Option<Value> {
-    let _ = sh;
+fn project(dir: &Directory, kind: Kind, id: &str, selection: &Selection) -> Option<Value> {
     let object = match kind {
         Kind::User => dir.users.get(id)?,
         Kind::Group => dir.groups.get(id)?,
@@ -250,7 +243,7 @@ fn initial(
         .into_iter()
         .filter(|id| lag::is_visible(dir, id, lag, now))
     {
-        let Some(item) = project(sh, dir, kind, id, selection) else {
+        let Some(item) = project(dir, kind, id, selection) else {
             continue;
         };
         if kind == Kind::Group && tracks_members(selection) {
@@ -350,7 +343,7 @@ fn changes_since(
         if !change.is_selected(selection) && !members_changed {
             continue;
         }
-        let Some(mut item) = project(sh, dir, kind, &id, selection) else {
+        let Some(mut item) = project(dir, kind, &id, selection) else {
             continue;
         };
         if minimal {
