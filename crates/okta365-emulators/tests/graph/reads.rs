@@ -365,3 +365,30 @@ async fn concurrent_pagers_see_every_existing_user_once_while_others_write() {
     writer.await.unwrap();
     assert_eq!(t.all_pages("/users?$select=id&$top=999").await.len(), 90);
 }
+
+#[tokio::test]
+async fn orderby_sorts_across_pages_and_needs_the_opt_in_with_a_filter() {
+    let t = Tenant::start(acme_options()).await;
+    let users = t
+        .all_pages("/users?$orderby=displayName desc&$select=displayName&$top=9")
+        .await;
+    assert_eq!(users.len(), 60);
+    let names: Vec<String> = users
+        .iter()
+        .map(|u| u["displayName"].as_str().unwrap_or("").to_lowercase())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(names, sorted, "descending across every page");
+    let unique: BTreeSet<String> = ids(&users).into_iter().collect();
+    assert_eq!(unique.len(), 60);
+    let (status, body) = t
+        .get("/users?$orderby=displayName&$filter=accountEnabled eq true")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "Sorting not supported for current query."
+    );
+    t.emu.stop().await;
+}
