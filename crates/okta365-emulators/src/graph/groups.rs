@@ -24,7 +24,7 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
     let dir = sh.dir();
     let lag = sh.opts.lag.new_object;
     let stale = sh.opts.lag.stale_reads;
-    listing::list(
+    let listed = listing::list(
         sh,
         req,
         EntityType::Group,
@@ -38,8 +38,10 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
         },
         |id, _| lag::is_visible(&dir, id, lag, now),
         |_| None,
-    )
-    .unwrap_or_else(|e| e)
+    );
+    let mut resp = listed.unwrap_or_else(|e| e);
+    super::expand::apply(&dir, req, Kind::Group, &mut resp);
+    resp
 }
 
 pub(crate) fn resolve(
@@ -85,7 +87,7 @@ pub(crate) fn get(
         Err(e) => return e,
     };
     let dir = sh.dir();
-    match resolve(&dir, sh, id, now) {
+    let mut resp = match resolve(&dir, sh, id, now) {
         Ok(id) => entity(
             sh,
             dir.as_of(&id, &dir.groups[&id], sh.opts.lag.stale_reads, now),
@@ -93,7 +95,9 @@ pub(crate) fn get(
             200,
         ),
         Err(e) => e,
-    }
+    };
+    super::expand::apply(&dir, req, Kind::Group, &mut resp);
+    resp
 }
 
 fn invalid_value(property: &str) -> ApiResponse {

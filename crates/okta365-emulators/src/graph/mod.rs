@@ -11,6 +11,7 @@ mod batch;
 mod debug;
 mod delta;
 mod directory;
+mod expand;
 mod faults;
 mod filter;
 mod groups;

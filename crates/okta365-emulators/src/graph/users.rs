@@ -35,7 +35,9 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
         |id, _| lag::is_visible(&dir, id, lag, now),
         |_| None,
     );
-    result.unwrap_or_else(|e| e)
+    let mut resp = result.unwrap_or_else(|e| e);
+    super::expand::apply(&dir, req, Kind::User, &mut resp);
+    resp
 }
 
 /// `GET /users/$count` (advanced query only), as `text/plain`.
@@ -105,14 +107,16 @@ pub(crate) fn get(
         Err(e) => return e,
     };
     let dir = sh.dir();
-    match resolve(&dir, sh, key, now) {
+    let mut resp = match resolve(&dir, sh, key, now) {
         Ok(id) => entity(
             sh,
             dir.as_of(&id, &dir.users[&id], sh.opts.lag.stale_reads, now),
             &selection,
         ),
         Err(e) => e,
-    }
+    };
+    super::expand::apply(&dir, req, Kind::User, &mut resp);
+    resp
 }
 
 const REQUIRED_ON_CREATE: &[&str] = &[

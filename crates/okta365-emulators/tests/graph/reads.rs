@@ -392,3 +392,63 @@ async fn orderby_sorts_across_pages_and_needs_the_opt_in_with_a_filter() {
     );
     t.emu.stop().await;
 }
+
+#[tokio::test]
+async fn expand_inlines_at_most_twenty_related_objects() {
+    let t = Tenant::start(acme_options()).await;
+    let all_staff = read_json(&acme().join("m365/group-members.json"))[ALL_STAFF]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(all_staff > 20);
+    let (_, group) = t
+        .get(&format!("/groups/{ALL_STAFF}?$expand=members($select=id)"))
+        .await;
+    let members = group["members"].as_array().unwrap();
+    assert_eq!(
+        members.len(),
+        20,
+        "directory $expand stops at 20, without a nextLink"
+    );
+    assert_eq!(members[0].as_object().unwrap().len(), 2, "{}", members[0]);
+    assert_eq!(members[0]["@odata.type"], "#microsoft.graph.user");
+    let (_, groups) = t.get("/groups?$select=id&$expand=owners&$top=3").await;
+    assert!(
+        groups["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["owners"].is_array())
+    );
+
+    let manager = "eac47095-3ed8-4be5-95ae-b24b0e15ba87";
+    t.send(
+        reqwest::Method::PUT,
+        &format!("/users/{ADAM}/manager/$ref"),
+        Some(json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{manager}")})),
+    )
+    .await;
+    let (_, user) = t
+        .get(&format!(
+            "/users/{ADAM}?$select=id&$expand=manager($select=id,displayName)"
+        ))
+        .await;
+    assert_eq!(user["manager"]["id"], manager);
+    assert_eq!(user["manager"].as_object().unwrap().len(), 3);
+    let (status, _) = t.get("/users?$expand=favouriteThings").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let resp = t
+        .http
+        .get(t.url("/users?$expand=manager&$count=true"))
+        .bearer_auth(&t.token)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::BAD_REQUEST,
+        "$expand is not allowed with advanced queries"
+    );
+    t.emu.stop().await;
+}
