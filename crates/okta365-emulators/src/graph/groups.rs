@@ -373,11 +373,11 @@ pub(crate) fn delete(sh: &Shared, id: &str, now: Instant, _: Granted) -> ApiResp
     if is_exchange_managed(&dir.groups[&id]) {
         return forbidden();
     }
-    delete_group(&mut dir, &id);
+    delete_group(&mut dir, &id, now);
     ApiResponse::empty(204)
 }
 
-pub(crate) fn delete_group(dir: &mut Directory, id: &str) {
+pub(crate) fn delete_group(dir: &mut Directory, id: &str, now: Instant) {
     let member_of = dir.groups_of(id);
     for g in &member_of {
         dir.remove_member(g, id);
@@ -405,6 +405,7 @@ pub(crate) fn delete_group(dir: &mut Directory, id: &str) {
                 object,
                 member_of,
                 owner_of: Vec::new(),
+                deleted_at: now,
             },
         );
     }

@@ -321,8 +321,10 @@ pub(crate) fn delete_through_relation(
         return not_found(&member);
     }
     match dir.kind_of(&member) {
-        Some(Kind::User) if who.holds(WRITE_USERS) => users::soft_delete_user(&mut dir, &member),
-        Some(Kind::Group) if who.holds(WRITE_GROUPS) => delete_group(&mut dir, &member),
+        Some(Kind::User) if who.holds(WRITE_USERS) => {
+            users::soft_delete_user(&mut dir, &member, now)
+        }
+        Some(Kind::Group) if who.holds(WRITE_GROUPS) => delete_group(&mut dir, &member, now),
         _ => return forbidden(),
     }
     ApiResponse::empty(204)

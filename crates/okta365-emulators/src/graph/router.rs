@@ -272,7 +272,7 @@ fn dispatch(
             directory::get_object(sh, req, id, now, who.require(READ_DIRECTORY)?)
         }
         ["directory", "deletedItems", id] if m == "GET" => {
-            directory::get_deleted(sh, id, who.require(READ_DIRECTORY)?)
+            directory::get_deleted(sh, id, now, who.require(READ_DIRECTORY)?)
         }
         ["directory", "deletedItems", id, "restore"] if m == "POST" => {
             directory::restore(sh, id, now, who.require(WRITE_USERS)?)

@@ -40,6 +40,8 @@ pub(crate) struct Deleted {
     pub member_of: Vec<String>,
     /// Groups the object owned.
     pub owner_of: Vec<String>,
+    /// When it was deleted (purged after `GraphOptions::deleted_retention`).
+    pub deleted_at: Instant,
 }
 
 /// A `POST /teams` operation (a teamsAsyncOperation).
@@ -315,6 +317,12 @@ impl Directory {
                     .find(|(at, _)| now.saturating_duration_since(*at) < stale)
             })
             .map_or(current, |(_, previous)| previous)
+    }
+
+    /// Purges deleted objects older than `retention`.
+    pub fn purge_deleted(&mut self, retention: std::time::Duration, now: Instant) {
+        self.deleted
+            .retain(|_, d| now.saturating_duration_since(d.deleted_at) < retention);
     }
 
     /// Whether `id` is a user or a group.

@@ -268,12 +268,12 @@ pub(crate) fn delete(sh: &Shared, key: &str, now: Instant, _: Granted) -> ApiRes
         Ok(id) => id,
         Err(e) => return e,
     };
-    soft_delete_user(&mut dir, &id);
+    soft_delete_user(&mut dir, &id, now);
     ApiResponse::empty(204)
 }
 
 /// Moves a user into deletedItems, dropping its memberships and seats.
-pub(crate) fn soft_delete_user(dir: &mut Directory, id: &str) {
+pub(crate) fn soft_delete_user(dir: &mut Directory, id: &str, now: Instant) {
     let member_of = dir.groups_of(id);
     let owner_of = dir.groups_owned_by(id);
     for g in &member_of {
@@ -298,6 +298,7 @@ pub(crate) fn soft_delete_user(dir: &mut Directory, id: &str) {
             object: user,
             member_of,
             owner_of,
+            deleted_at: now,
         },
     );
     dir.record(Kind::User, id, None);

@@ -618,3 +618,49 @@ async fn malformed_bodies_get_graph_errors_never_a_crash() {
     }
     t.emu.stop().await;
 }
+
+#[tokio::test]
+async fn deleted_objects_are_purged_after_the_retention() {
+    let t = Tenant::start(GraphOptions {
+        deleted_retention: Duration::from_millis(300),
+        ..acme_options()
+    })
+    .await;
+    let (_, a) = t.post("/users", new_user("short.lived@acme.example")).await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.delete(&format!("/users/{id}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.get(&format!("/directory/deletedItems/{id}")).await.0,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        t.get(&format!("/directory/deletedItems/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = t
+        .post(&format!("/directory/deletedItems/{id}/restore"), json!({}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "purged objects can't be restored"
+    );
+    // Security groups are purged at once.
+    let (_, g) = t
+        .post("/groups", json!({"displayName": "Temp", "mailNickname": "temp", "mailEnabled": false, "securityEnabled": true}))
+        .await;
+    let gid = g["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.delete(&format!("/groups/{gid}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.get(&format!("/directory/deletedItems/{gid}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    t.emu.stop().await;
+}
