@@ -5,7 +5,7 @@
 //! invalidated tokens get 410 Gone (full resync). Changes still inside the
 //! replication-lag window are held back (and may later be replayed).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
@@ -139,9 +139,12 @@ pub(crate) fn handle(sh: &Shared, req: &ApiRequest, kind: Kind, now: Instant) ->
             }
         }
     };
+    let minimal = req
+        .header("prefer")
+        .is_some_and(|p| p.contains("return=minimal"));
     let (items, final_seq) = match since {
         None => initial(sh, &dir, kind, &selection, now),
-        Some(seq) => changes_since(sh, &dir, kind, seq, &selection, now),
+        Some(seq) => changes_since(sh, &dir, kind, seq, &selection, minimal, now),
     };
     drop(dir);
     let mut pending = PendingPages {
@@ -151,7 +154,12 @@ pub(crate) fn handle(sh: &Shared, req: &ApiRequest, kind: Kind, now: Instant) ->
         selection,
         epoch,
     };
-    serve_page(sh, &mut tokens, kind, &mut pending, now)
+    let resp = serve_page(sh, &mut tokens, kind, &mut pending, now);
+    if minimal && since.is_some() {
+        resp.with_header("Preference-Applied", "return=minimal")
+    } else {
+        resp
+    }
 }
 
 fn selection_of(req: &ApiRequest, kind: Kind) -> Result<Selection, ApiResponse> {
@@ -182,14 +190,7 @@ fn cut(sh: &Shared, dir: &Directory, kind: Kind, since: u64, now: Instant) -> u6
         .map_or(dir.seq, |c| c.seq - 1)
 }
 
-fn project(
-    sh: &Shared,
-    dir: &Directory,
-    kind: Kind,
-    id: &str,
-    selection: &Selection,
-) -> Option<Value> {
-    let _ = sh;
+fn project(dir: &Directory, kind: Kind, id: &str, selection: &Selection) -> Option<Value> {
     let object = match kind {
         Kind::User => dir.users.get(id)?,
         Kind::Group => dir.groups.get(id)?,
@@ -242,7 +243,7 @@ fn initial(
         .into_iter()
         .filter(|id| lag::is_visible(dir, id, lag, now))
     {
-        let Some(item) = project(sh, dir, kind, id, selection) else {
+        let Some(item) = project(dir, kind, id, selection) else {
             continue;
         };
         if kind == Kind::Group && tracks_members(selection) {
@@ -259,37 +260,64 @@ fn initial(
     (items, final_seq)
 }
 
+/// What changed about one object within a round.
+#[derive(Default)]
+struct Changed {
+    /// `None`: nothing about the object itself; `Some(None)`: all of it;
+    /// `Some(Some(p))`: properties `p`.
+    object: Option<Option<BTreeSet<String>>>,
+    /// Member id → added (true) or removed (false); the last change wins.
+    members: BTreeMap<String, bool>,
+}
+
+impl Changed {
+    fn touch(&mut self, properties: &Option<Vec<String>>) {
+        self.object = match (self.object.take(), properties) {
+            (Some(None), _) | (_, None) => Some(None),
+            (Some(Some(mut known)), Some(p)) => {
+                known.extend(p.iter().cloned());
+                Some(Some(known))
+            }
+            (None, Some(p)) => Some(Some(p.iter().cloned().collect())),
+        };
+    }
+
+    /// Whether the object's own change matters to a `$select`.
+    fn is_selected(&self, selection: &Selection) -> bool {
+        match (&self.object, selection) {
+            (None, _) => false,
+            (Some(None), _) | (_, None) => true,
+            (Some(Some(props)), Some(selected)) => props.iter().any(|p| selected.contains(p)),
+        }
+    }
+}
+
 fn changes_since(
     sh: &Shared,
     dir: &Directory,
     kind: Kind,
     since: u64,
     selection: &Selection,
+    minimal: bool,
     now: Instant,
 ) -> (Vec<Value>, u64) {
     let final_seq = cut(sh, dir, kind, since, now);
     let mut order: Vec<String> = Vec::new();
-    let mut object_changed: BTreeMap<String, bool> = BTreeMap::new();
-    let mut membership: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    let mut changed: BTreeMap<String, Changed> = BTreeMap::new();
     let window = dir
         .changes
         .iter()
         .skip(since as usize)
         .take(final_seq.saturating_sub(since) as usize);
     for change in window.filter(|c| c.kind == kind) {
-        if !object_changed.contains_key(&change.id) {
+        if !changed.contains_key(&change.id) {
             order.push(change.id.clone());
-            object_changed.insert(change.id.clone(), false);
         }
+        let entry = changed.entry(change.id.clone()).or_default();
         match &change.member {
-            None => {
-                object_changed.insert(change.id.clone(), true);
-            }
+            None => entry.touch(&change.properties),
             Some((member, added)) => {
-                membership
-                    .entry(change.id.clone())
-                    .or_default()
-                    .insert(member.clone(), *added);
+                entry.members.insert(member.clone(), *added);
             }
         }
     }
@@ -309,16 +337,27 @@ fn changes_since(
             items.push(json!({"id": id, "@removed": {"reason": reason}}));
             continue;
         }
-        let changed = object_changed.get(&id).copied().unwrap_or(false);
-        let members = membership.remove(&id).unwrap_or_default();
-        if !changed && (!track || members.is_empty()) {
+        let change = changed.remove(&id).unwrap_or_default();
+        let members_changed = track && !change.members.is_empty();
+        // A change to unselected properties doesn't surface the object.
+        if !change.is_selected(selection) && !members_changed {
             continue;
         }
-        let Some(item) = project(sh, dir, kind, &id, selection) else {
+        let Some(mut item) = project(dir, kind, &id, selection) else {
             continue;
         };
+        if minimal {
+            // `Prefer: return=minimal`: only the changed (selected) properties.
+            if let (Some(Some(props)), Value::Object(fields)) = (&change.object, &mut item) {
+                fields.retain(|k, _| k == "id" || props.contains(k));
+            }
+            if let (None, Value::Object(fields)) = (&change.object, &mut item) {
+                fields.retain(|k, _| k == "id");
+            }
+        }
         if kind == Kind::Group && track {
-            let entries = members
+            let entries = change
+                .members
                 .iter()
                 .map(|(m, added)| member_entry(dir, m, *added))
                 .collect();

@@ -61,8 +61,9 @@ pub(crate) fn get_object(
 }
 
 /// `GET /directory/deletedItems/{id}`.
-pub(crate) fn get_deleted(sh: &Shared, id: &str, _: Granted) -> ApiResponse {
-    let dir = sh.dir();
+pub(crate) fn get_deleted(sh: &Shared, id: &str, now: Instant, _: Granted) -> ApiResponse {
+    let mut dir = sh.dir();
+    dir.purge_deleted(sh.opts.deleted_retention, now);
     match dir.deleted.get(&id.to_lowercase()) {
         Some(d) => {
             let mut body = with_type(&d.object, d.kind);
@@ -77,8 +78,9 @@ pub(crate) fn get_deleted(sh: &Shared, id: &str, _: Granted) -> ApiResponse {
 }
 
 /// `POST /directory/deletedItems/{id}/restore` → 200 + the object.
-pub(crate) fn restore(sh: &Shared, id: &str, _now: Instant, _: Granted) -> ApiResponse {
+pub(crate) fn restore(sh: &Shared, id: &str, now: Instant, _: Granted) -> ApiResponse {
     let mut dir = sh.dir();
+    dir.purge_deleted(sh.opts.deleted_retention, now);
     let id = id.to_lowercase();
     let Some(deleted) = dir.deleted.remove(&id) else {
         return not_found(&id);

@@ -23,7 +23,8 @@ use super::wire::{ApiRequest, ApiResponse, bad_request, forbidden, not_found};
 pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> ApiResponse {
     let dir = sh.dir();
     let lag = sh.opts.lag.new_object;
-    listing::list(
+    let stale = sh.opts.lag.stale_reads;
+    let listed = listing::list(
         sh,
         req,
         EntityType::Group,
@@ -32,13 +33,15 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
             Box::new(
                 dir.groups
                     .range((from, Bound::Unbounded))
-                    .map(|(k, v)| (k.clone(), v)),
+                    .map(|(k, v)| (k.clone(), dir.as_of(k, v, stale, now))),
             )
         },
         |id, _| lag::is_visible(&dir, id, lag, now),
         |_| None,
-    )
-    .unwrap_or_else(|e| e)
+    );
+    let mut resp = listed.unwrap_or_else(|e| e);
+    super::expand::apply(&dir, req, Kind::Group, &mut resp);
+    resp
 }
 
 pub(crate) fn resolve(
@@ -84,10 +87,17 @@ pub(crate) fn get(
         Err(e) => return e,
     };
     let dir = sh.dir();
-    match resolve(&dir, sh, id, now) {
-        Ok(id) => entity(sh, &dir.groups[&id], &selection, 200),
+    let mut resp = match resolve(&dir, sh, id, now) {
+        Ok(id) => entity(
+            sh,
+            dir.as_of(&id, &dir.groups[&id], sh.opts.lag.stale_reads, now),
+            &selection,
+            200,
+        ),
         Err(e) => e,
-    }
+    };
+    super::expand::apply(&dir, req, Kind::Group, &mut resp);
+    resp
 }
 
 fn invalid_value(property: &str) -> ApiResponse {
@@ -336,8 +346,10 @@ pub(crate) fn update(sh: &Shared, req: &ApiRequest, id: &str, now: Instant) -> A
         group[k.as_str()] = (*v).clone();
     }
     if !props.is_empty() {
+        let previous = dir.groups[&id].clone();
+        dir.remember(&id, previous, now, sh.opts.lag.stale_reads);
         dir.groups.insert(id.clone(), group);
-        dir.record(Kind::Group, &id, None);
+        dir.record_properties(Kind::Group, &id, props.iter().map(|(k, _)| k.as_str()));
     }
     for (rel, ids) in [(Relation::Members, &members), (Relation::Owners, &owners)] {
         for m in ids {
@@ -361,11 +373,11 @@ pub(crate) fn delete(sh: &Shared, id: &str, now: Instant, _: Granted) -> ApiResp
     if is_exchange_managed(&dir.groups[&id]) {
         return forbidden();
     }
-    delete_group(&mut dir, &id);
+    delete_group(&mut dir, &id, now);
     ApiResponse::empty(204)
 }
 
-pub(crate) fn delete_group(dir: &mut Directory, id: &str) {
+pub(crate) fn delete_group(dir: &mut Directory, id: &str, now: Instant) {
     let member_of = dir.groups_of(id);
     for g in &member_of {
         dir.remove_member(g, id);
@@ -393,6 +405,7 @@ pub(crate) fn delete_group(dir: &mut Directory, id: &str) {
                 object,
                 member_of,
                 owner_of: Vec::new(),
+                deleted_at: now,
             },
         );
     }

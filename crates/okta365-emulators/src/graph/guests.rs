@@ -111,6 +111,10 @@ pub(crate) fn redeem(dir: &mut super::state::Directory, user_id: &str) -> bool {
     user["externalUserState"] = json!("Accepted");
     user["externalUserStateChangeDateTime"] = json!(timestamp());
     dir.insert_user(user_id.to_owned(), user);
-    dir.record(Kind::User, user_id, None);
+    dir.record_properties(
+        Kind::User,
+        user_id,
+        ["externalUserState", "externalUserStateChangeDateTime"],
+    );
     true
 }

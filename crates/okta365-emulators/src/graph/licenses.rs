@@ -155,10 +155,14 @@ pub(crate) fn assign(
     for sku in held.difference(&after) {
         adjust_consumed(&mut dir, sku, -1);
     }
+    dir.remember(&id, user.clone(), now, sh.opts.lag.stale_reads);
     dir.insert_user(id.clone(), updated.clone());
-    dir.record(Kind::User, &id, None);
+    dir.record_properties(Kind::User, &id, LICENCE_PROPERTIES);
     users::entity(sh, &updated, &None)
 }
+
+/// The user properties a licence change touches.
+const LICENCE_PROPERTIES: [&str; 2] = ["assignedLicenses", "licenseAssignmentStates"];
 
 /// Group-based licences seen in a snapshot: a group's own `assignedLicenses`
 /// if it has them, else those its members' states say it assigns.
@@ -280,7 +284,7 @@ fn set_states(
         adjust_consumed(dir, sku, -1);
     }
     dir.insert_user(id.to_owned(), user.clone());
-    dir.record(Kind::User, id, None);
+    dir.record_properties(Kind::User, id, LICENCE_PROPERTIES);
 }
 
 /// `POST /groups/{id}/assignLicense` → 202 + the group; members' states follow.
@@ -352,7 +356,7 @@ pub(crate) fn assign_to_group(
             .collect(),
     );
     dir.groups.insert(id.clone(), group.clone());
-    dir.record(Kind::Group, &id, None);
+    dir.record_properties(Kind::Group, &id, ["assignedLicenses"]);
     dir.group_licenses.insert(id.clone(), licences);
     for m in &members {
         on_member_added(&mut dir, &id, m);

@@ -200,6 +200,7 @@ fn list_ids(
         }
     };
     let lag = sh.opts.lag.new_object;
+    let stale = sh.opts.lag.stale_reads;
     listing::list(
         sh,
         req,
@@ -214,7 +215,7 @@ fn list_ids(
                         if only.is_some_and(|k| k != kind) {
                             return None;
                         }
-                        Some((m.clone(), dir.object(m)?))
+                        Some((m.clone(), dir.as_of(m, dir.object(m)?, stale, now)))
                     }),
             )
         },
@@ -320,8 +321,10 @@ pub(crate) fn delete_through_relation(
         return not_found(&member);
     }
     match dir.kind_of(&member) {
-        Some(Kind::User) if who.holds(WRITE_USERS) => users::soft_delete_user(&mut dir, &member),
-        Some(Kind::Group) if who.holds(WRITE_GROUPS) => delete_group(&mut dir, &member),
+        Some(Kind::User) if who.holds(WRITE_USERS) => {
+            users::soft_delete_user(&mut dir, &member, now)
+        }
+        Some(Kind::Group) if who.holds(WRITE_GROUPS) => delete_group(&mut dir, &member, now),
         _ => return forbidden(),
     }
     ApiResponse::empty(204)

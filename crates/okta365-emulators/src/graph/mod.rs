@@ -11,6 +11,7 @@ mod batch;
 mod debug;
 mod delta;
 mod directory;
+mod expand;
 mod faults;
 mod filter;
 mod groups;
@@ -22,6 +23,7 @@ mod members;
 mod odata;
 mod options;
 mod router;
+mod search;
 mod server;
 mod shared;
 mod state;
@@ -56,7 +58,7 @@ pub struct GraphEmulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl GraphEmulator {
@@ -86,7 +88,7 @@ impl GraphEmulator {
             shared,
             addr,
             shutdown,
-            task,
+            task: Some(task),
         })
     }
 
@@ -147,9 +149,18 @@ impl GraphEmulator {
     }
 
     /// Stops serving and drops every open connection.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for GraphEmulator {
+    /// An emulator dropped without `stop` stops listening too (without waiting).
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
     }
 }
 
@@ -204,6 +215,9 @@ pub struct CliArgs {
     /// Milliseconds after group creation during which `PUT /groups/{id}/team` 404s.
     #[arg(long, default_value_t = 0)]
     pub lag_team_ms: u64,
+    /// Milliseconds after a PATCH during which reads return the previous version.
+    #[arg(long, default_value_t = 0)]
+    pub lag_stale_reads_ms: u64,
     /// Milliseconds a `POST /teams` operation stays inProgress.
     #[arg(long, default_value_t = 0)]
     pub team_provisioning_ms: u64,
@@ -285,6 +299,7 @@ impl CliArgs {
                 new_object: Duration::from_millis(self.lag_new_object_ms),
                 team_after_group: Duration::from_millis(self.lag_team_ms),
                 team_provisioning: Duration::from_millis(self.team_provisioning_ms),
+                stale_reads: Duration::from_millis(self.lag_stale_reads_ms),
                 members_after_group: Duration::from_millis(self.lag_members_ms),
             },
             faults: FaultOptions {

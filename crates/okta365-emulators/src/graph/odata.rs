@@ -364,14 +364,20 @@ impl PageTokens {
 
     /// The id a token continues after, or Graph's error for an unknown token.
     pub fn resolve(&self, token: &str) -> Result<String, ApiResponse> {
-        self.tokens.get(token).cloned().ok_or_else(|| {
-            ApiResponse::error(
-                400,
-                "Directory_PageTokenNotFound",
-                "The specified page token value has expired and can no longer be included in your request.",
-            )
-        })
+        self.tokens
+            .get(token)
+            .cloned()
+            .ok_or_else(page_token_not_found)
     }
+}
+
+/// Graph's 400 for a `$skiptoken` it doesn't know (or that has expired).
+pub(crate) fn page_token_not_found() -> ApiResponse {
+    ApiResponse::error(
+        400,
+        "Directory_PageTokenNotFound",
+        "The specified page token value has expired and can no longer be included in your request.",
+    )
 }
 
 /// One page of a collection, ready to send.

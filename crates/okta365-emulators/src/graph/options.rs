@@ -34,6 +34,8 @@ pub struct GraphOptions {
     pub delta_page_size: usize,
     /// How long a delta token stays usable (Graph: 7 days).
     pub delta_token_lifetime: Duration,
+    /// How long deleted users and Microsoft 365 groups stay restorable (Graph: 30 days).
+    pub deleted_retention: Duration,
 }
 
 /// A registered application (a client of the token endpoint).
@@ -86,6 +88,10 @@ pub struct LagOptions {
     pub new_object: Duration,
     /// `PUT /groups/{id}/team` on a group younger than this 404s.
     pub team_after_group: Duration,
+    /// After a PATCH (or a direct licence change), reads of the object
+    /// (GET, lists, filters, member lists) return the previous version for
+    /// this long.
+    pub stale_reads: Duration,
     /// How long a `POST /teams` operation stays `inProgress` before the
     /// team exists.
     pub team_provisioning: Duration,
@@ -154,6 +160,7 @@ impl Default for GraphOptions {
             seed: 0,
             delta_page_size: 100,
             delta_token_lifetime: Duration::from_secs(7 * 24 * 3600),
+            deleted_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

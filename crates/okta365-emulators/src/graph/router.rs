@@ -237,6 +237,14 @@ fn dispatch(
         },
         ["teams"] if m == "POST" => team_ops::create(sh, req, now, who.require(CREATE_TEAMS)?),
         ["teams", id] if m == "GET" => teams::get(sh, id, now, who.require(READ_TEAM_MEMBERS)?),
+        ["teams", id, action @ ("archive" | "unarchive")] if m == "POST" => team_ops::archive(
+            sh,
+            req,
+            id,
+            *action == "archive",
+            now,
+            who.require(WRITE_GROUPS)?,
+        ),
         ["teams", id, "operations", op] if m == "GET" => {
             team_ops::get_operation(sh, id, op, now, who.require(READ_TEAM_MEMBERS)?)
         }
@@ -264,7 +272,7 @@ fn dispatch(
             directory::get_object(sh, req, id, now, who.require(READ_DIRECTORY)?)
         }
         ["directory", "deletedItems", id] if m == "GET" => {
-            directory::get_deleted(sh, id, who.require(READ_DIRECTORY)?)
+            directory::get_deleted(sh, id, now, who.require(READ_DIRECTORY)?)
         }
         ["directory", "deletedItems", id, "restore"] if m == "POST" => {
             directory::restore(sh, id, now, who.require(WRITE_USERS)?)

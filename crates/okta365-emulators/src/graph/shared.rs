@@ -134,7 +134,20 @@ impl Shared {
             Ok(c) => c,
             Err(resp) => return resp,
         };
-        let mut resp = super::router::route(self, req, principal, now);
+        // A handler bug answers 500 (and names the request) instead of dropping the connection.
+        let routed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            super::router::route(self, req, principal, now)
+        }));
+        let mut resp = routed.unwrap_or_else(|_| {
+            ApiResponse::error(
+                500,
+                "InternalServerError",
+                format!(
+                    "the emulator failed on {} {}; this is an emulator bug",
+                    req.method, req.path
+                ),
+            )
+        });
         resp.headers
             .push(("x-ms-resource-unit".into(), charge.units.to_string()));
         if let Some(share) = charge.limit_percentage {

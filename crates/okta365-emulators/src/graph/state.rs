@@ -27,6 +27,8 @@ pub(crate) struct Change {
     pub id: String,
     /// A membership change of group `id`: (member id, added?).
     pub member: Option<(String, bool)>,
+    /// The properties a change touched; `None` = the whole object (create, delete, …).
+    pub properties: Option<Vec<String>>,
 }
 
 /// A soft-deleted object, restorable with its memberships.
@@ -38,11 +40,15 @@ pub(crate) struct Deleted {
     pub member_of: Vec<String>,
     /// Groups the object owned.
     pub owner_of: Vec<String>,
+    /// When it was deleted (purged after `GraphOptions::deleted_retention`).
+    pub deleted_at: Instant,
 }
 
 /// A `POST /teams` operation (a teamsAsyncOperation).
 #[derive(Clone, Debug)]
 pub(crate) struct TeamOperation {
+    /// `createTeam`, `archiveTeam` or `unarchiveTeam`.
+    pub operation_type: &'static str,
     /// The team's (and its group's) id.
     pub team: String,
     /// When the operation succeeds.
@@ -74,6 +80,8 @@ pub(crate) struct Directory {
     pub deleted: BTreeMap<String, Deleted>,
     /// Lower-cased UPN → user id.
     upn_index: BTreeMap<String, String>,
+    /// Object id → earlier versions, each with the time it was replaced (for stale reads).
+    pub history: BTreeMap<String, Vec<(Instant, Value)>>,
     /// When objects created by this emulator were created (for lag).
     pub created_at: BTreeMap<String, Instant>,
     pub changes: Vec<Change>,
@@ -103,6 +111,7 @@ impl Directory {
             group_licenses: BTreeMap::new(),
             deleted: BTreeMap::new(),
             upn_index: BTreeMap::new(),
+            history: BTreeMap::new(),
             created_at: BTreeMap::new(),
             changes: Vec::new(),
             seq: 0,
@@ -222,6 +231,24 @@ impl Directory {
             kind,
             id: id.to_owned(),
             member: member.map(|(m, added)| (m.to_owned(), added)),
+            properties: None,
+        });
+    }
+
+    /// Records that some properties of an object changed, for delta.
+    pub fn record_properties<'p>(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        properties: impl IntoIterator<Item = &'p str>,
+    ) {
+        self.seq += 1;
+        self.changes.push(Change {
+            seq: self.seq,
+            kind,
+            id: id.to_owned(),
+            member: None,
+            properties: Some(properties.into_iter().map(str::to_owned).collect()),
         });
     }
 
@@ -254,6 +281,48 @@ impl Directory {
         self.record(Kind::Group, group, Some((member, false)));
         super::licenses::on_member_removed(self, group, member);
         true
+    }
+
+    /// Keeps `previous` as the version of `id` replicas still serve for
+    /// `stale` after `now` (nothing is kept when `stale` is zero).
+    pub fn remember(
+        &mut self,
+        id: &str,
+        previous: Value,
+        now: Instant,
+        stale: std::time::Duration,
+    ) {
+        if stale.is_zero() {
+            return;
+        }
+        let versions = self.history.entry(id.to_owned()).or_default();
+        versions.retain(|(at, _)| now.saturating_duration_since(*at) < stale);
+        versions.push((now, previous));
+    }
+
+    /// The version of an object a read at `now` sees: the one before the
+    /// oldest change made less than `stale` ago, else `current`.
+    pub fn as_of<'a>(
+        &'a self,
+        id: &str,
+        current: &'a Value,
+        stale: std::time::Duration,
+        now: Instant,
+    ) -> &'a Value {
+        self.history
+            .get(id)
+            .and_then(|versions| {
+                versions
+                    .iter()
+                    .find(|(at, _)| now.saturating_duration_since(*at) < stale)
+            })
+            .map_or(current, |(_, previous)| previous)
+    }
+
+    /// Purges deleted objects older than `retention`.
+    pub fn purge_deleted(&mut self, retention: std::time::Duration, now: Instant) {
+        self.deleted
+            .retain(|_, d| now.saturating_duration_since(d.deleted_at) < retention);
     }
 
     /// Whether `id` is a user or a group.

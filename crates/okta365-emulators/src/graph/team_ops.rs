@@ -140,6 +140,7 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
     dir.team_operations.insert(
         op.clone(),
         TeamOperation {
+            operation_type: "createTeam",
             team: team_id.clone(),
             ready_at: now + sh.opts.lag.team_provisioning,
             created: timestamp(),
@@ -153,6 +154,46 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
             format!("/teams('{team_id}')/operations('{op}')"),
         )
         .with_header("Content-Location", format!("/teams('{team_id}')"))
+}
+
+/// `POST /teams/{id}/archive` and `/unarchive` → 202 + the operation's `Location`.
+pub(crate) fn archive(
+    sh: &Shared,
+    req: &ApiRequest,
+    id: &str,
+    archived: bool,
+    now: Instant,
+    _: Granted,
+) -> ApiResponse {
+    let id = id.to_lowercase();
+    let mut dir = sh.dir();
+    if !team_exists(&mut dir, &id, now) {
+        return ApiResponse::error(404, "NotFound", format!("No team found with Group Id {id}"));
+    }
+    if dir.owners.get(&id).is_none_or(|o| o.is_empty()) {
+        return bad(format!(
+            "Team {id} has no owners; archiving needs at least one."
+        ));
+    }
+    let op = dir.new_id();
+    dir.team_operations.insert(
+        op.clone(),
+        TeamOperation {
+            operation_type: if archived {
+                "archiveTeam"
+            } else {
+                "unarchiveTeam"
+            },
+            team: id.clone(),
+            ready_at: now + sh.opts.lag.team_provisioning,
+            created: timestamp(),
+            done: false,
+            settings: req.body.clone().unwrap_or(Value::Null),
+        },
+    );
+    ApiResponse::empty(202)
+        .with_header("Location", format!("/teams('{id}')/operations('{op}')"))
+        .with_header("Content-Location", format!("/teams('{id}')"))
 }
 
 /// `GET /teams/{id}/operations/{opId}`.
@@ -177,14 +218,19 @@ pub(crate) fn get_operation(
             format!("Operation {op} was not found for team {id}."),
         );
     };
-    let ready = operation.ready_at <= now && team_exists(&mut dir, &id, now);
-    let status = if ready { "succeeded" } else { "inProgress" };
+    let status = if operation.ready_at > now {
+        "inProgress"
+    } else if team_exists(&mut dir, &id, now) {
+        "succeeded"
+    } else {
+        "failed"
+    };
     ApiResponse::json(
         200,
         json!({
             "@odata.context": format!("{}/v1.0/$metadata#teams('{id}')/operations/$entity", sh.base_url()),
             "id": op,
-            "operationType": "createTeam",
+            "operationType": operation.operation_type,
             "createdDateTime": operation.created,
             "status": status,
             "lastActionDateTime": timestamp(),

@@ -77,7 +77,12 @@ pub(crate) fn check_teamifiable(
             "Group {id} has no owners. A team must have at least one owner."
         )));
     }
-    if dir.teams.contains_key(id) || dir.team_operations.values().any(|op| op.team == id) {
+    if dir.teams.contains_key(id)
+        || dir
+            .team_operations
+            .values()
+            .any(|op| op.team == id && op.operation_type == "createTeam")
+    {
         return Err(ApiResponse::error(409, "Conflict", "Team already exists"));
     }
     Ok(())
@@ -107,7 +112,7 @@ pub(crate) fn install_team(dir: &mut Directory, id: &str, body: Option<&Value>) 
         options.push(json!("Team"));
         group["resourceProvisioningOptions"] = Value::Array(options);
         dir.groups.insert(id.clone(), group);
-        dir.record(Kind::Group, &id, None);
+        dir.record_properties(Kind::Group, &id, ["resourceProvisioningOptions"]);
     }
     team
 }
@@ -121,9 +126,19 @@ pub(crate) fn team_exists(dir: &mut Directory, id: &str, now: Instant) -> bool {
         .map(|(k, _)| k.clone())
         .collect();
     for op in due {
-        let settings = dir.team_operations.get(&op).map(|o| o.settings.clone());
-        if dir.groups.contains_key(id) {
-            install_team(dir, id, settings.as_ref());
+        let Some(operation) = dir.team_operations.get(&op).cloned() else {
+            continue;
+        };
+        match operation.operation_type {
+            "createTeam" if dir.groups.contains_key(id) => {
+                install_team(dir, id, Some(&operation.settings));
+            }
+            kind @ ("archiveTeam" | "unarchiveTeam") => {
+                if let Some(team) = dir.teams.get_mut(id) {
+                    team["isArchived"] = json!(kind == "archiveTeam");
+                }
+            }
+            _ => {}
         }
         if let Some(o) = dir.team_operations.get_mut(&op) {
             o.done = true;

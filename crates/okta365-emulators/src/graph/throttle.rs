@@ -175,7 +175,8 @@ pub(crate) fn too_many_requests(wait_seconds: f64) -> ApiResponse {
 
 /// RU cost of a request, from Graph's identity cost table.
 pub(crate) fn cost(req: &ApiRequest) -> u32 {
-    let segments = req.segments();
+    let owned = super::router::segments(&req.path);
+    let segments: Vec<&str> = owned.iter().map(String::as_str).collect();
     let base: i64 = if req.is_write() {
         1
     } else {

@@ -19,6 +19,7 @@ use super::wire::{ApiRequest, ApiResponse, bad_request, not_found};
 pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> ApiResponse {
     let dir = sh.dir();
     let lag = sh.opts.lag.new_object;
+    let stale = sh.opts.lag.stale_reads;
     let result = listing::list(
         sh,
         req,
@@ -28,13 +29,15 @@ pub(crate) fn list(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> A
             Box::new(
                 dir.users
                     .range((from, Bound::Unbounded))
-                    .map(|(k, v)| (k.clone(), v)),
+                    .map(|(k, v)| (k.clone(), dir.as_of(k, v, stale, now))),
             )
         },
         |id, _| lag::is_visible(&dir, id, lag, now),
         |_| None,
     );
-    result.unwrap_or_else(|e| e)
+    let mut resp = result.unwrap_or_else(|e| e);
+    super::expand::apply(&dir, req, Kind::User, &mut resp);
+    resp
 }
 
 /// `GET /users/$count` (advanced query only), as `text/plain`.
@@ -104,10 +107,16 @@ pub(crate) fn get(
         Err(e) => return e,
     };
     let dir = sh.dir();
-    match resolve(&dir, sh, key, now) {
-        Ok(id) => entity(sh, &dir.users[&id], &selection),
+    let mut resp = match resolve(&dir, sh, key, now) {
+        Ok(id) => entity(
+            sh,
+            dir.as_of(&id, &dir.users[&id], sh.opts.lag.stale_reads, now),
+            &selection,
+        ),
         Err(e) => e,
-    }
+    };
+    super::expand::apply(&dir, req, Kind::User, &mut resp);
+    resp
 }
 
 const REQUIRED_ON_CREATE: &[&str] = &[
@@ -144,6 +153,9 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
     let mut dir = sh.dir();
     if dir.upn_taken(&upn, None) {
         return conflict("userPrincipalName");
+    }
+    if let Some(e) = address_conflict(&dir, body, None) {
+        return e;
     }
     let id = dir.new_id();
     let mut user = Map::new();
@@ -214,6 +226,9 @@ pub(crate) fn update(
             return conflict("userPrincipalName");
         }
     }
+    if let Some(e) = address_conflict(&dir, body, Some(&id)) {
+        return e;
+    }
     let mut user = dir.users[&id].clone();
     let synced = user["onPremisesSyncEnabled"] == json!(true);
     for (k, v) in body {
@@ -239,8 +254,10 @@ pub(crate) fn update(
             _ => user[k] = v.clone(),
         }
     }
+    let previous = dir.users[&id].clone();
+    dir.remember(&id, previous, now, sh.opts.lag.stale_reads);
     dir.insert_user(id.clone(), user);
-    dir.record(Kind::User, &id, None);
+    dir.record_properties(Kind::User, &id, body.keys().map(String::as_str));
     ApiResponse::empty(204)
 }
 
@@ -251,12 +268,12 @@ pub(crate) fn delete(sh: &Shared, key: &str, now: Instant, _: Granted) -> ApiRes
         Ok(id) => id,
         Err(e) => return e,
     };
-    soft_delete_user(&mut dir, &id);
+    soft_delete_user(&mut dir, &id, now);
     ApiResponse::empty(204)
 }
 
 /// Moves a user into deletedItems, dropping its memberships and seats.
-pub(crate) fn soft_delete_user(dir: &mut Directory, id: &str) {
+pub(crate) fn soft_delete_user(dir: &mut Directory, id: &str, now: Instant) {
     let member_of = dir.groups_of(id);
     let owner_of = dir.groups_owned_by(id);
     for g in &member_of {
@@ -281,6 +298,7 @@ pub(crate) fn soft_delete_user(dir: &mut Directory, id: &str) {
             object: user,
             member_of,
             owner_of,
+            deleted_at: now,
         },
     );
     dir.record(Kind::User, id, None);
@@ -367,7 +385,7 @@ pub(crate) fn set_manager(
         return bad_request("A user cannot be their own manager.");
     }
     dir.managers.insert(id.clone(), manager);
-    dir.record(Kind::User, &id, None);
+    dir.record_properties(Kind::User, &id, ["manager"]);
     ApiResponse::empty(204)
 }
 
@@ -481,6 +499,50 @@ fn check_upn(sh: &Shared, upn: &str) -> Result<(), ApiResponse> {
         ));
     }
     Ok(())
+}
+
+/// ObjectConflict on `proxyAddresses` when the body's `mail` or
+/// `proxyAddresses` is an address another user or group already holds.
+fn address_conflict(
+    dir: &Directory,
+    body: &Map<String, Value>,
+    except: Option<&str>,
+) -> Option<ApiResponse> {
+    let strip = |a: &str| a.split_once(':').map_or(a, |(_, rest)| rest).to_lowercase();
+    let mut wanted: Vec<String> = body
+        .get("mail")
+        .and_then(Value::as_str)
+        .map(|m| m.to_lowercase())
+        .into_iter()
+        .collect();
+    wanted.extend(
+        body.get("proxyAddresses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(strip),
+    );
+    if wanted.is_empty() {
+        return None;
+    }
+    let taken = dir
+        .users
+        .iter()
+        .chain(&dir.groups)
+        .filter(|(id, _)| Some(id.as_str()) != except)
+        .any(|(_, o)| {
+            let mut held: Vec<String> = o["proxyAddresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(strip)
+                .collect();
+            held.extend(o["mail"].as_str().map(str::to_lowercase));
+            wanted.iter().any(|w| held.contains(w))
+        });
+    taken.then(|| conflict("proxyAddresses"))
 }
 
 /// Graph's complexity rule: 8–256 characters, three of four character classes.

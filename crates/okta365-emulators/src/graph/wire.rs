@@ -45,11 +45,6 @@ impl ApiRequest {
     pub fn is_write(&self) -> bool {
         !matches!(self.method.as_str(), "GET" | "HEAD")
     }
-
-    /// The path's segments.
-    pub fn segments(&self) -> Vec<&str> {
-        self.path.split('/').filter(|s| !s.is_empty()).collect()
-    }
 }
 
 /// A handler's answer.
@@ -173,7 +168,7 @@ pub(crate) fn no_route(req: &ApiRequest) -> ApiResponse {
         "BadRequest",
         format!(
             "Resource not found for the segment '{}'.",
-            req.segments().last().copied().unwrap_or("")
+            req.path.rsplit('/').find(|s| !s.is_empty()).unwrap_or("")
         ),
     )
 }

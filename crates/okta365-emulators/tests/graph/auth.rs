@@ -77,7 +77,7 @@ async fn client_assertions_are_verified_with_the_registered_key() {
             certificate: Some(CertificateCredential {
                 public_key_pem: public,
                 thumbprint_sha1: Some("q2VK0B8mZk6o1L0Jc0V0wZk3Q2E".into()),
-                thumbprint_sha256: None,
+                thumbprint_sha256: Some("3kV1nY0y2b8H1c0dWcQe1tQm3x8Zq9s7Lr5aVb2xT0E".into()),
             }),
             roles: ["User.Read.All".to_owned()].into(),
         }],
@@ -92,6 +92,19 @@ async fn client_assertions_are_verified_with_the_registered_key() {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.x5t = Some(x5t.to_owned());
         let claims = json!({"aud": aud, "iss": cert_app, "sub": cert_app, "jti": "1", "nbf": now - 5, "iat": now - 5, "exp": exp});
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_rsa_pem(&private).unwrap(),
+        )
+        .unwrap()
+    };
+    // The current documented form: PS256 with an `x5t#S256` thumbprint, aud on login.microsoftonline.com.
+    let ps256 = {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
+        header.x5t_s256 = Some("3kV1nY0y2b8H1c0dWcQe1tQm3x8Zq9s7Lr5aVb2xT0E".to_owned());
+        let claims = json!({"aud": format!("https://login.microsoftonline.com/{DEFAULT_TENANT_ID}/oauth2/v2.0/token"),
+            "iss": cert_app, "sub": cert_app, "jti": "2", "nbf": now - 5, "iat": now - 5, "exp": now + 300});
         jsonwebtoken::encode(
             &header,
             &claims,
@@ -132,6 +145,8 @@ async fn client_assertions_are_verified_with_the_registered_key() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 
+    let (status, body) = ask(ps256).await;
+    assert_eq!(status, StatusCode::OK, "PS256 with x5t#S256: {body}");
     let (status, body) = ask(sign(&aud, now + 300, "some-other-thumbprint")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error_codes"], json!([700027]));

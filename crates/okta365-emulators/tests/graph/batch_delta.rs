@@ -106,6 +106,40 @@ async fn delta_rounds_report_changes_removals_and_membership() {
     let (_, body) = t.get(&next_link).await;
     assert_eq!(body["value"], json!([]), "nothing changed since");
 
+    // Unselected properties don't surface; `Prefer: return=minimal` trims to what changed.
+    t.patch(
+        &format!("/users/{ADAM}"),
+        json!({"officeLocation": "Lisbon"}),
+    )
+    .await;
+    let (_, body) = t.get(&next_link).await;
+    assert_eq!(
+        body["value"],
+        json!([]),
+        "officeLocation is not selected: {body}"
+    );
+    let next_link = body["@odata.deltaLink"].as_str().unwrap().to_owned();
+    t.patch(
+        &format!("/users/{ADAM}"),
+        json!({"jobTitle": "Distinguished Engineer"}),
+    )
+    .await;
+    let resp = t
+        .http
+        .get(&next_link)
+        .bearer_auth(&t.token)
+        .header("Prefer", "return=minimal")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["preference-applied"], "return=minimal");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["value"],
+        json!([{"id": ADAM, "jobTitle": "Distinguished Engineer"}])
+    );
+    let next_link = body["@odata.deltaLink"].as_str().unwrap().to_owned();
+
     let (status, body) = t.get("/users/delta?$deltatoken=not-a-token").await;
     assert_eq!(status, StatusCode::GONE, "{body}");
     t.emu.expire_delta_tokens();

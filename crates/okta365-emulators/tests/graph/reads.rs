@@ -136,6 +136,24 @@ async fn filters_match_like_graph_and_advanced_clauses_need_the_opt_in() {
         .filter(|u| u["userType"] != "Guest")
         .count();
     assert_eq!(count as usize, members);
+    let (status, body) = t.get("/users?$search=\"displayName:kowal\"").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ConsistencyLevel: eventual")
+    );
+    let resp = t
+        .http
+        .get(t.url("/users?$search=\"displayName:kowal\"&$select=id"))
+        .bearer_auth(&t.token)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(ids(body["value"].as_array().unwrap()), [ADAM]);
     let (_, body) = t.get("/users?$count=true").await;
     assert!(
         body.get("@odata.count").is_none(),
@@ -307,5 +325,130 @@ async fn paging_covers_ten_thousand_users_and_members() {
     let unique: BTreeSet<String> = ids(&members).into_iter().collect();
     assert_eq!((members.len(), unique.len()), (10_000, 10_000));
     eprintln!("10k users in {users_took:?}, 10k members in {members_took:?} (11 pages each)");
+    t.emu.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_pagers_see_every_existing_user_once_while_others_write() {
+    let t = std::sync::Arc::new(Tenant::start(acme_options()).await);
+    let expected: BTreeSet<String> = ids(read_json(&acme().join("m365/users.json"))
+        .as_array()
+        .unwrap())
+    .into_iter()
+    .collect();
+    let writer = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            for n in 0..30 {
+                let body = json!({"accountEnabled": true, "displayName": format!("W {n}"), "mailNickname": format!("w{n}"),
+                    "userPrincipalName": format!("w{n}@acme.example"),
+                    "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "xWwvJ]6NMw+bWH-d"}});
+                assert_eq!(t.post("/users", body).await.0, StatusCode::CREATED);
+            }
+        })
+    };
+    let pagers: Vec<_> = (0..8)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move { ids(&t.all_pages("/users?$select=id&$top=7").await) })
+        })
+        .collect();
+    for pager in pagers {
+        let seen = pager.await.unwrap();
+        let unique: BTreeSet<String> = seen.iter().cloned().collect();
+        assert_eq!(seen.len(), unique.len(), "no object twice");
+        assert!(
+            expected.is_subset(&unique),
+            "every user that existed throughout was seen"
+        );
+    }
+    writer.await.unwrap();
+    assert_eq!(t.all_pages("/users?$select=id&$top=999").await.len(), 90);
+}
+
+#[tokio::test]
+async fn orderby_sorts_across_pages_and_needs_the_opt_in_with_a_filter() {
+    let t = Tenant::start(acme_options()).await;
+    let users = t
+        .all_pages("/users?$orderby=displayName desc&$select=displayName&$top=9")
+        .await;
+    assert_eq!(users.len(), 60);
+    let names: Vec<String> = users
+        .iter()
+        .map(|u| u["displayName"].as_str().unwrap_or("").to_lowercase())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(names, sorted, "descending across every page");
+    let unique: BTreeSet<String> = ids(&users).into_iter().collect();
+    assert_eq!(unique.len(), 60);
+    let (status, body) = t
+        .get("/users?$orderby=displayName&$filter=accountEnabled eq true")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "Sorting not supported for current query."
+    );
+    t.emu.stop().await;
+}
+
+#[tokio::test]
+async fn expand_inlines_at_most_twenty_related_objects() {
+    let t = Tenant::start(acme_options()).await;
+    let all_staff = read_json(&acme().join("m365/group-members.json"))[ALL_STAFF]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(all_staff > 20);
+    let (_, group) = t
+        .get(&format!("/groups/{ALL_STAFF}?$expand=members($select=id)"))
+        .await;
+    let members = group["members"].as_array().unwrap();
+    assert_eq!(
+        members.len(),
+        20,
+        "directory $expand stops at 20, without a nextLink"
+    );
+    assert_eq!(members[0].as_object().unwrap().len(), 2, "{}", members[0]);
+    assert_eq!(members[0]["@odata.type"], "#microsoft.graph.user");
+    let (_, groups) = t.get("/groups?$select=id&$expand=owners&$top=3").await;
+    assert!(
+        groups["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["owners"].is_array())
+    );
+
+    let manager = "eac47095-3ed8-4be5-95ae-b24b0e15ba87";
+    t.send(
+        reqwest::Method::PUT,
+        &format!("/users/{ADAM}/manager/$ref"),
+        Some(json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{manager}")})),
+    )
+    .await;
+    let (_, user) = t
+        .get(&format!(
+            "/users/{ADAM}?$select=id&$expand=manager($select=id,displayName)"
+        ))
+        .await;
+    assert_eq!(user["manager"]["id"], manager);
+    assert_eq!(user["manager"].as_object().unwrap().len(), 3);
+    let (status, _) = t.get("/users?$expand=favouriteThings").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let resp = t
+        .http
+        .get(t.url("/users?$expand=manager&$count=true"))
+        .bearer_auth(&t.token)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::BAD_REQUEST,
+        "$expand is not allowed with advanced queries"
+    );
     t.emu.stop().await;
 }

@@ -78,8 +78,7 @@ async fn replication_lag_hides_new_objects_then_shows_them() {
         lag: LagOptions {
             new_object: Duration::from_millis(400),
             team_after_group: Duration::from_millis(800),
-            members_after_group: Duration::ZERO,
-            team_provisioning: Duration::ZERO,
+            ..LagOptions::default()
         },
         ..acme_options()
     };
@@ -433,5 +432,37 @@ async fn injected_faults_hit_exactly_the_requests_they_name() {
     assert_eq!(item("1"), 503);
     assert_eq!(item("2"), 200);
     assert_eq!(t.emu.request_counts()["fault 429"], 2);
+    t.emu.stop().await;
+}
+
+#[tokio::test]
+async fn updated_objects_read_stale_for_a_while() {
+    let t = Tenant::start(GraphOptions {
+        lag: LagOptions {
+            stale_reads: Duration::from_millis(400),
+            ..LagOptions::default()
+        },
+        ..acme_options()
+    })
+    .await;
+    let user = format!("/users/{ADAM}?$select=jobTitle");
+    let (_, before) = t.get(&user).await;
+    assert_eq!(
+        t.patch(&format!("/users/{ADAM}"), json!({"jobTitle": "Fresh"}))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.get(&user).await.1["jobTitle"],
+        before["jobTitle"],
+        "a replica still serves the old version"
+    );
+    let (_, found) = t.get("/users?$filter=jobTitle eq 'Fresh'&$select=id").await;
+    assert_eq!(found["value"], json!([]), "filters see the old version too");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(t.get(&user).await.1["jobTitle"], "Fresh");
+    let (_, found) = t.get("/users?$filter=jobTitle eq 'Fresh'&$select=id").await;
+    assert_eq!(ids(found["value"].as_array().unwrap()), [ADAM]);
     t.emu.stop().await;
 }

@@ -125,3 +125,31 @@ async fn post_teams_runs_as_an_operation_and_guests_redeem() {
     assert_eq!(user["externalUserState"], "Accepted");
     t.emu.stop().await;
 }
+
+#[tokio::test]
+async fn teams_archive_and_unarchive_through_operations() {
+    let t = Tenant::start(acme_options()).await;
+    let engineering = "1c440b77-712a-470e-bf93-82bfeb76b887";
+    for (action, archived) in [("archive", true), ("unarchive", false)] {
+        let resp = t
+            .http
+            .post(t.url(&format!("/teams/{engineering}/{action}")))
+            .bearer_auth(&t.token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        let location = resp.headers()["location"].to_str().unwrap().to_owned();
+        let (_, op) = t.get(&location).await;
+        assert_eq!(op["operationType"], format!("{action}Team"));
+        assert_eq!(op["status"], "succeeded");
+        let (_, team) = t.get(&format!("/teams/{engineering}")).await;
+        assert_eq!(team["isArchived"], archived);
+    }
+    let (status, _) = t
+        .post(&format!("/teams/{ALL_STAFF}/archive"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "All Staff has no team");
+    t.emu.stop().await;
+}

@@ -24,6 +24,14 @@ async fn users_are_created_validated_updated_deleted_and_restored() {
         StatusCode::BAD_REQUEST
     );
 
+    let mut taken_mail = new_user("someone.else@acme.example");
+    taken_mail["mail"] = json!("Adam.Kowalski@acme.example");
+    let (status, err) = t.post("/users", taken_mail).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        err["error"]["details"][0]["target"], "proxyAddresses",
+        "{err}"
+    );
     let (status, created) = t.post("/users", new_user("new.person@acme.example")).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -528,6 +536,131 @@ async fn security_groups_nest_and_transitive_members_flatten_them() {
         users.len(),
         expected.len() - 1,
         "the cast drops the nested group"
+    );
+    t.emu.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_graph_errors_never_a_crash() {
+    let t = Tenant::start(acme_options()).await;
+    let engineering = "1c440b77-712a-470e-bf93-82bfeb76b887";
+    let routes: Vec<(reqwest::Method, String)> = vec![
+        (reqwest::Method::POST, "/users".into()),
+        (reqwest::Method::PATCH, format!("/users/{ADAM}")),
+        (
+            reqwest::Method::POST,
+            format!("/users/{ADAM}/assignLicense"),
+        ),
+        (reqwest::Method::PUT, format!("/users/{ADAM}/manager/$ref")),
+        (reqwest::Method::POST, "/groups".into()),
+        (reqwest::Method::PATCH, format!("/groups/{ALL_STAFF}")),
+        (
+            reqwest::Method::POST,
+            format!("/groups/{ALL_STAFF}/members/$ref"),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/groups/{ALL_STAFF}/assignLicense"),
+        ),
+        (reqwest::Method::PUT, format!("/groups/{ALL_STAFF}/team")),
+        (reqwest::Method::POST, "/teams".into()),
+        (
+            reqwest::Method::POST,
+            format!("/teams/{engineering}/members"),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/teams/{engineering}/members/add"),
+        ),
+        (reqwest::Method::POST, "/invitations".into()),
+        (reqwest::Method::POST, "/$batch".into()),
+    ];
+    let bodies = [
+        json!({}),
+        json!([]),
+        json!("text"),
+        json!(null),
+        json!({"addLicenses": "x", "removeLicenses": [1], "requests": [{}], "values": [1],
+            "@odata.id": 5, "members@odata.bind": "x", "displayName": 7, "mailNickname": [],
+            "mail": 3, "proxyAddresses": "x", "userPrincipalName": {}, "passwordProfile": "p"}),
+    ];
+    for (method, path) in &routes {
+        for body in &bodies {
+            let resp = t
+                .http
+                .request(method.clone(), t.url(path))
+                .bearer_auth(&t.token)
+                .json(body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {path} with {body}: {e}"));
+            let status = resp.status();
+            let text = resp.text().await.unwrap();
+            assert!(
+                status.is_client_error() || status.is_success(),
+                "{method} {path} with {body}: {status} {text}"
+            );
+        }
+        let resp = t
+            .http
+            .request(method.clone(), t.url(path))
+            .bearer_auth(&t.token)
+            .header("Content-Type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::BAD_REQUEST,
+            "{method} {path} with broken JSON"
+        );
+    }
+    t.emu.stop().await;
+}
+
+#[tokio::test]
+async fn deleted_objects_are_purged_after_the_retention() {
+    let t = Tenant::start(GraphOptions {
+        deleted_retention: Duration::from_millis(300),
+        ..acme_options()
+    })
+    .await;
+    let (_, a) = t.post("/users", new_user("short.lived@acme.example")).await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.delete(&format!("/users/{id}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.get(&format!("/directory/deletedItems/{id}")).await.0,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        t.get(&format!("/directory/deletedItems/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = t
+        .post(&format!("/directory/deletedItems/{id}/restore"), json!({}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "purged objects can't be restored"
+    );
+    // Security groups are purged at once.
+    let (_, g) = t
+        .post("/groups", json!({"displayName": "Temp", "mailNickname": "temp", "mailEnabled": false, "securityEnabled": true}))
+        .await;
+    let gid = g["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.delete(&format!("/groups/{gid}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.get(&format!("/directory/deletedItems/{gid}")).await.0,
+        StatusCode::NOT_FOUND
     );
     t.emu.stop().await;
 }
