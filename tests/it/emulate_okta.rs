@@ -140,3 +140,16 @@ fn emulate_okta_refuses_non_loopback_addresses() {
         .unwrap();
     assert!(stdout.is_empty(), "{stdout}");
 }
+
+#[test]
+fn emulate_okta_help_hides_secrets_from_the_environment() {
+    let output = Command::new(env!("CARGO_BIN_EXE_okta365"))
+        .args(["emulate", "okta", "--help"])
+        .env("OKTA365_EMULATOR_OKTA_TOKEN", "token-from-env-1234")
+        .env("OKTA365_EMULATOR_HOOK_SECRET", "hook-secret-5678")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("OKTA365_EMULATOR_OKTA_TOKEN"), "{help}");
+    assert!(!help.contains("token-from-env-1234") && !help.contains("hook-secret-5678"));
+}

@@ -26,6 +26,7 @@ pub struct CliArgs {
     #[arg(
         long = "token",
         env = "OKTA365_EMULATOR_OKTA_TOKEN",
+        hide_env_values = true,
         default_value = "emulator-okta-token"
     )]
     pub tokens: Vec<String>,
@@ -82,6 +83,7 @@ pub struct CliArgs {
     #[arg(
         long,
         env = "OKTA365_EMULATOR_HOOK_SECRET",
+        hide_env_values = true,
         default_value = "emulator-hook-secret"
     )]
     pub event_hook_secret: String,
