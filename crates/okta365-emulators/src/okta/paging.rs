@@ -76,25 +76,10 @@ fn url(base: &str, path: &str, params: &[(String, String)]) -> String {
     if params.is_empty() {
         return format!("{base}{path}");
     }
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
-    format!("{base}{path}?{}", query.join("&"))
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    format!("{base}{path}?{query}")
 }
 
 /// The range of ids after the cursor, to start a walk there instead of at the start.
@@ -178,7 +163,7 @@ mod tests {
         assert_eq!(links.len(), 2);
         assert_eq!(
             links[1].to_str().unwrap(),
-            "<http://127.0.0.1:1/api/v1/users?search=status%20eq%20%22ACTIVE%22&limit=2&after=00u2>; rel=\"next\""
+            "<http://127.0.0.1:1/api/v1/users?search=status+eq+%22ACTIVE%22&limit=2&after=00u2>; rel=\"next\""
         );
         assert!(
             links[0]
