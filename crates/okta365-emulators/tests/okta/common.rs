@@ -95,15 +95,9 @@ pub async fn assert_okta_error(response: reqwest::Response, status: u16, code: &
     body
 }
 
+/// A query-string value, encoded.
 pub fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 pub fn oauth_options(dpop: bool) -> OktaOptions {
