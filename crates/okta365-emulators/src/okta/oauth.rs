@@ -185,20 +185,28 @@ fn issue(app: &AppRef, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAu
         Some(proof) => Some(check_token_proof(app, &service_app, proof, &token_url)?),
     };
     let mut tokens = lock(&app.tokens);
-    if let Some(jti) = &assertion_jti
-        && !tokens.seen_assertions.insert(jti.clone())
+    // Check both replay caches before spending either id.
+    if assertion_jti
+        .as_ref()
+        .is_some_and(|jti| tokens.seen_assertions.contains(jti))
     {
         return Err(invalid_client(
             "The client_assertion token has already been used.",
         ));
     }
     if let Some((_, proof_jti)) = &bound
-        && !tokens.seen_proofs.insert(proof_jti.clone())
+        && tokens.seen_proofs.contains(proof_jti)
     {
         return Err(bad_request(
             "invalid_dpop_proof",
             "The DPoP proof 'jti' has already been used.",
         ));
+    }
+    if let Some(jti) = assertion_jti {
+        tokens.seen_assertions.insert(jti);
+    }
+    if let Some((_, proof_jti)) = &bound {
+        tokens.seen_proofs.insert(proof_jti.clone());
     }
     let access_token = random_text(&mut tokens.rng, 48);
     let lifetime = app.options.token_lifetime;
