@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::app::{AppRef, lock};
+use super::app::AppRef;
 use super::options::EventHook;
 use super::state::format_time;
 
@@ -107,9 +107,6 @@ pub async fn deliver(
                 _ => {}
             }
         }
-        *lock(&app.counts)
-            .entry(format!("HOOK {}", hook.url))
-            .or_default() += 1;
         if !delivered {
             record_failure(&app, &hook_id, "delivery failed");
         }
