@@ -353,3 +353,108 @@ async fn rs256_dpop_proofs_bind_tokens_too() {
     );
     emulator.stop().await;
 }
+
+#[tokio::test]
+async fn client_assertions_are_checked_claim_by_claim() {
+    let emulator = start(oauth_options(false)).await;
+    let token_url = format!("{}/oauth2/v1/token", emulator.url());
+    let now = jiff::Timestamp::now().as_second();
+    let sign = |claims: Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(CLIENT_RSA.algorithm),
+            &claims,
+            &CLIENT_RSA.encoding_key(),
+        )
+        .unwrap()
+    };
+    let claims = |change: &dyn Fn(&mut Value)| {
+        let mut claims = json!({"iss": "0oaRsaApp", "sub": "0oaRsaApp", "aud": token_url,
+                                "iat": now, "exp": now + 300, "jti": format!("j{}", next_jti_number())});
+        change(&mut claims);
+        sign(claims)
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("exp two hours ahead", claims(&|c| c["exp"] = json!(now + 7200))),
+        ("expired", claims(&|c| c["exp"] = json!(now - 600))),
+        ("sub differs from iss", claims(&|c| c["sub"] = json!("0oaOther"))),
+        ("unknown client", claims(&|c| {
+            c["iss"] = json!("0oaNobody");
+            c["sub"] = json!("0oaNobody");
+        })),
+        ("no exp", claims(&|c| {
+            c.as_object_mut().unwrap().remove("exp");
+        })),
+        (
+            "HS256",
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &json!({"iss": "0oaRsaApp", "sub": "0oaRsaApp", "aud": token_url, "exp": now + 300}),
+                &jsonwebtoken::EncodingKey::from_secret(b"secret"),
+            )
+            .unwrap(),
+        ),
+    ];
+    for (case, assertion) in cases {
+        let response = token_request(&emulator, &assertion, "okta.users.read", None).await;
+        assert_eq!(response.status(), 401, "{case}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_client", "{case}: {body}");
+    }
+    let good = claims(&|_| {});
+    assert_eq!(
+        token_request(&emulator, &good, "okta.users.read", None)
+            .await
+            .status(),
+        200
+    );
+    emulator.stop().await;
+}
+
+fn next_jti_number() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+#[tokio::test]
+async fn token_requests_need_the_form_grant_and_assertion_type() {
+    let emulator = start(oauth_options(false)).await;
+    let url = format!("{}/oauth2/v1/token", emulator.url());
+    let json_body = http()
+        .post(&url)
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_body.status(), 400);
+    let wrong_grant = http()
+        .post(&url)
+        .form(&[("grant_type", "password"), ("scope", "okta.users.read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong_grant.json::<Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+    let secret = http()
+        .post(&url)
+        .basic_auth("0oaRsaApp", Some("client-secret"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "okta.users.read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(secret.status(), 401);
+    let body: Value = secret.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("private_key_jwt")
+    );
+    emulator.stop().await;
+}
