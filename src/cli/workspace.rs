@@ -1,14 +1,16 @@
 //! Everything a command reads before it can plan: the config file, the
-//! policy files, and the two sides (snapshots today, live APIs later).
+//! policy files, and the two sides (snapshots, or the live Okta API).
 
 use std::path::{Path, PathBuf};
 
 use super::Failure;
 use crate::config::Config;
-use crate::model::state::{LiveState, SourceState};
+use crate::model::state::{LiveState, SourceScope, SourceState};
 use crate::plan::{PlanSettings, fingerprint::fingerprint};
 use crate::policy::check::{self, Checked};
 use crate::policy::{Diagnostic, PolicySource};
+use crate::providers::OktaReader;
+use crate::providers::okta::OktaClient;
 use crate::providers::snapshot::{M365Snapshot, OktaSnapshot};
 
 /// A loaded config and the policy texts it points at.
@@ -50,10 +52,7 @@ impl Workspace {
 
     /// Reads Okta and Office 365. Either side failing fails the whole read.
     pub async fn read(&self) -> Result<(SourceState, LiveState), Failure> {
-        let okta = self
-            .okta_snapshot()
-            .load()
-            .map_err(|e| Failure::Message(format!("reading Okta: {e}")))?;
+        let okta = self.read_okta().await?;
         let m365 = self
             .m365_snapshot()
             .load()
@@ -61,10 +60,44 @@ impl Workspace {
         Ok((okta, m365))
     }
 
+    /// Reads Okta from the snapshot or the live API, as the config says.
+    /// A live read asks only for the members of groups the policies name, and
+    /// an org with no users while the policies select users is an error.
+    pub async fn read_okta(&self) -> Result<SourceState, Failure> {
+        let failed = |e: String| Failure::Message(format!("reading Okta: {e}"));
+        if self.config.okta.snapshot.is_some() {
+            return self
+                .okta_snapshot()
+                .load()
+                .map_err(|e| failed(e.to_string()));
+        }
+        let (checked, _) = self.check()?;
+        let (names, patterns) = crate::policy::check::referenced_okta_groups(&checked);
+        let scope = SourceScope { names, patterns };
+        let client = OktaClient::from_config(&self.config.okta).map_err(|e| failed(e.message))?;
+        let state = client
+            .read(&scope)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if state.users.is_empty() && !(checked.rules.is_empty() && checked.guests.is_empty()) {
+            return Err(failed(format!(
+                "Okta returned no users from {} while the policies select users: refusing to plan removals\n  hint: check that the API token's admin (or the service app's admin role) can read users",
+                self.config.okta.org_url.as_deref().unwrap_or_default()
+            )));
+        }
+        Ok(state)
+    }
+
     /// The Okta snapshot named in the config.
     pub fn okta_snapshot(&self) -> OktaSnapshot {
         OktaSnapshot {
-            dir: self.config.okta.snapshot.join("okta"),
+            dir: self
+                .config
+                .okta
+                .snapshot
+                .clone()
+                .unwrap_or_default()
+                .join("okta"),
         }
     }
 
@@ -118,6 +151,57 @@ impl Workspace {
             settings.min_removals,
         );
         fingerprint(&policies, source, live, &stable)
+    }
+}
+
+/// Everything a plan is made from: the checked policies, both sides as read,
+/// the settings and the fingerprint over them.
+pub struct Inputs {
+    /// The checked policies.
+    pub checked: Checked,
+    /// Okta as read.
+    pub source: SourceState,
+    /// Office 365 as read.
+    pub live: LiveState,
+    /// Planner settings.
+    pub settings: PlanSettings,
+    /// The fingerprint of the inputs.
+    pub fingerprint: String,
+}
+
+impl Inputs {
+    /// The planner's view of these inputs.
+    pub fn plan_input(&self) -> crate::plan::PlanInput<'_> {
+        crate::plan::PlanInput {
+            policy: &self.checked,
+            source: &self.source,
+            live: &self.live,
+            settings: &self.settings,
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+}
+
+impl Workspace {
+    /// Checks the policies (printing warnings through `ui`), reads both sides
+    /// and settles the settings: everything `plan`, `explain` and `report` need.
+    pub async fn inputs(
+        &self,
+        ui: &super::terminal::Ui,
+        settings: impl FnOnce(&Self) -> PlanSettings,
+    ) -> Result<Inputs, Failure> {
+        let (checked, warnings) = self.check()?;
+        ui.diagnostics(&warnings);
+        let (source, live) = self.read().await?;
+        let settings = settings(self);
+        let fingerprint = self.fingerprint(&source, &live, &settings);
+        Ok(Inputs {
+            checked,
+            source,
+            live,
+            settings,
+            fingerprint,
+        })
     }
 }
 

@@ -4,6 +4,8 @@
 //!
 //! Fail closed: a reader returns the whole state or an error, never a part.
 
+pub mod events;
+pub mod okta;
 pub mod snapshot;
 
 use std::future::Future;

@@ -4,10 +4,15 @@ mod common;
 
 mod emulate_okta;
 mod explain;
+mod okta_dpop;
+mod okta_live;
 mod plan_apply;
 mod purity;
+mod report;
 mod safety;
 mod scenarios;
 mod schema;
 mod snapshots;
+mod target;
 mod validate;
+mod watch;

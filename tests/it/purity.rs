@@ -9,6 +9,8 @@ const CORE: &[&str] = &[
     "src/compile",
     "src/plan",
     "src/render",
+    "src/report",
+    "src/events",
     "src/config.rs",
 ];
 const FORBIDDEN: &[&str] = &[

@@ -25,6 +25,9 @@ pub struct Args {
     /// Accept up to N account removals beyond the safety budget (fresh plans only).
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<usize>,
+    /// Apply only the changes to this user and what they need (fresh plans only; repeatable).
+    #[arg(long, value_name = "USER")]
+    pub target: Vec<String>,
 }
 
 /// Runs `apply`.
@@ -34,7 +37,8 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         Some(path) => saved(&workspace, path).await?,
         None => {
             let (plan, live) =
-                super::plan::make(&workspace, ui, args.now, args.allow_removals).await?;
+                super::plan::make(&workspace, ui, args.now, args.allow_removals, &args.target)
+                    .await?;
             if !plan.is_empty() && !args.auto_approve {
                 crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
                 if !terminal::confirm(&format!(
@@ -52,6 +56,16 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         println!("No changes. Office 365 matches the policies.");
         return Ok(ExitCode::SUCCESS);
     }
+    carry_out(&workspace, &plan, live).await
+}
+
+/// Runs `plan` against the configured backend, appending to the audit trail,
+/// and prints what each action did. Exit code 1 when any action failed.
+pub(crate) async fn carry_out(
+    workspace: &Workspace,
+    plan: &Plan,
+    live: LiveState,
+) -> Result<ExitCode, Failure> {
     let audit_path = &workspace.config.audit.path;
     let mut audit = JsonlAudit::open(audit_path).map_err(|e| {
         Failure::Message(format!(
@@ -66,10 +80,37 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         workspace.config.ownership.okta_id_attribute.clone(),
     );
     let clock = || jiff::Timestamp::now().to_string();
-    let report = execute(&plan, &mut backend, &mut audit, &clock).await;
+    let report = execute(plan, &mut backend, &mut audit, &clock).await;
     let stored = backend.finish().await;
 
     let mut out = std::io::stdout().lock();
+    print_results(plan, &report, &mut out)?;
+    out.flush()?;
+    if let Err(e) = audit.close() {
+        eprintln!(
+            "error: writing the audit trail {}: {e}",
+            audit_path.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if let Err(e) = stored {
+        return Err(Failure::Message(format!(
+            "{e}; the snapshot was left as it was"
+        )));
+    }
+    Ok(if report.all_done() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Prints one line per action (done, failed with the error, or skipped) and the counts.
+pub(crate) fn print_results(
+    plan: &Plan,
+    report: &crate::apply::Report,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for (action, (_, result)) in plan.actions.iter().zip(&report.results) {
         let line = format!(
             "{} {} ({})",
@@ -89,25 +130,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     writeln!(
         out,
         "\nApply: {done} done, {failed} failed, {skipped} skipped."
-    )?;
-    out.flush()?;
-    if let Err(e) = audit.close() {
-        eprintln!(
-            "error: writing the audit trail {}: {e}",
-            audit_path.display()
-        );
-        return Ok(ExitCode::from(1));
-    }
-    if let Err(e) = stored {
-        return Err(Failure::Message(format!(
-            "{e}; the snapshot was left as it was"
-        )));
-    }
-    Ok(if report.all_done() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    )
 }
 
 /// Loads a saved plan and refuses it when its inputs changed since it was made.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::cli::terminal::Ui;
 use crate::cli::{Cli, Failure, Workspace};
 use crate::model::state::LiveState;
-use crate::plan::{Plan, PlanInput};
+use crate::plan::Plan;
 
 /// Output formats of a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -38,12 +38,16 @@ pub struct Args {
     /// Accept up to N account removals (disable, delete) beyond the safety budget.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<usize>,
+    /// Plan only the changes to this user (UPN, Okta login, email or id) and
+    /// what they need; repeat for several users.
+    #[arg(long, value_name = "USER")]
+    pub target: Vec<String>,
 }
 
 /// Runs `plan`.
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = Workspace::open(&cli.config)?;
-    let (plan, _) = make(&workspace, ui, args.now, args.allow_removals).await?;
+    let (plan, _) = make(&workspace, ui, args.now, args.allow_removals, &args.target).await?;
     if let Some(path) = &args.out {
         save(&plan, path)?;
     }
@@ -74,21 +78,17 @@ pub async fn make(
     ui: &Ui,
     now: Option<jiff::Timestamp>,
     allow_removals: Option<usize>,
+    targets: &[String],
 ) -> Result<(Plan, LiveState), Failure> {
-    let (checked, warnings) = workspace.check()?;
-    ui.diagnostics(&warnings);
-    let (source, live) = workspace.read().await?;
-    let settings = workspace.settings(now, allow_removals);
-    let fingerprint = workspace.fingerprint(&source, &live, &settings);
-    let input = PlanInput {
-        policy: &checked,
-        source: &source,
-        live: &live,
-        settings: &settings,
-        fingerprint,
-    };
-    let plan = crate::plan::build(&input).map_err(Failure::Diagnostics)?;
-    Ok((plan, live))
+    let inputs = workspace
+        .inputs(ui, |w| {
+            let mut settings = w.settings(now, allow_removals);
+            settings.targets = targets.to_vec();
+            settings
+        })
+        .await?;
+    let plan = crate::plan::build(&inputs.plan_input()).map_err(Failure::Diagnostics)?;
+    Ok((plan, inputs.live))
 }
 
 /// Writes the plan as JSON, atomically.
