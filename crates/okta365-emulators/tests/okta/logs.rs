@@ -82,6 +82,12 @@ async fn log_polling_with_next_sees_appended_events_exactly_once() {
     let page: Vec<Value> = bounded.json().await.unwrap();
     assert_eq!(page[0]["eventType"], "user.account.update_profile");
 
+    let keywords = get(&format!("{}/api/v1/logs?q=suspend%20Okta", emulator.url())).await;
+    let page: Vec<Value> = keywords.json().await.unwrap();
+    assert_eq!(page.len(), 1, "keywords all match, case-insensitively");
+    let eleven = vec!["k"; 11].join("%20");
+    let too_many = get(&format!("{}/api/v1/logs?q={eleven}", emulator.url())).await;
+    assert_eq!(too_many.status(), 400);
     let bad = get(&format!(
         "{}/api/v1/logs?filter=published%20gt%20%22x%22",
         emulator.url()
