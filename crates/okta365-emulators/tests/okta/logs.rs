@@ -85,7 +85,7 @@ async fn log_polling_with_next_sees_appended_events_exactly_once() {
     let keywords = get(&format!("{}/api/v1/logs?q=suspend%20Okta", emulator.url())).await;
     let page: Vec<Value> = keywords.json().await.unwrap();
     assert_eq!(page.len(), 1, "keywords all match, case-insensitively");
-    let eleven = vec!["k"; 11].join("%20");
+    let eleven = ["k"; 11].join("%20");
     let too_many = get(&format!("{}/api/v1/logs?q={eleven}", emulator.url())).await;
     assert_eq!(too_many.status(), 400);
     let bad = get(&format!(
