@@ -62,6 +62,9 @@ pub struct Knobs {
     /// Seconds before user changes show in `search`, `filter` and `q` results.
     #[arg(long, default_value_t = 0.0)]
     pub search_lag: f64,
+    /// A full last page still links to an empty next page.
+    #[arg(long)]
+    pub full_page_next: bool,
     /// Requests answered at once before a concurrency 429.
     #[arg(long, default_value_t = 75)]
     pub concurrency: u32,
@@ -248,6 +251,7 @@ impl CliArgs {
                 window: seconds("rate-limit-window", k.rate_limit_window)?,
             },
             concurrency: k.concurrency,
+            full_page_next: k.full_page_next,
             search_lag: seconds("search-lag", k.search_lag)?,
             faults: Faults {
                 error_rate: k.fault_rate,

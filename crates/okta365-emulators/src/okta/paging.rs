@@ -91,11 +91,13 @@ pub fn after_bound(after: Option<&str>) -> (Bound<&str>, Bound<&str>) {
 }
 
 /// One page of `items` (already in paging order, each with an id) after the
-/// cursor `after`: the page and the cursor of the next page, if any.
+/// cursor `after`: the page and the cursor of the next page, if any. With
+/// `full_page_next`, a full last page still links to a (empty) next page.
 pub fn page_after<'a, T>(
     items: impl IntoIterator<Item = (&'a str, T)>,
     after: Option<&str>,
     limit: usize,
+    full_page_next: bool,
 ) -> (Vec<T>, Option<String>) {
     let mut page = Vec::new();
     let mut last = None;
@@ -112,10 +114,8 @@ pub fn page_after<'a, T>(
             None => break,
         }
     }
-    let next = match (rest.peek(), last) {
-        (Some(_), Some(last)) => Some(last.to_owned()),
-        _ => None,
-    };
+    let more = rest.peek().is_some() || (full_page_next && page.len() == limit);
+    let next = last.filter(|_| more).map(str::to_owned);
     (page, next)
 }
 
@@ -129,7 +129,8 @@ mod tests {
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..10 {
-            let (page, next) = page_after(ids.iter().map(|id| (*id, *id)), after.as_deref(), 2);
+            let (page, next) =
+                page_after(ids.iter().map(|id| (*id, *id)), after.as_deref(), 2, false);
             seen.extend(page);
             match next {
                 Some(n) => after = Some(n),
@@ -141,9 +142,17 @@ mod tests {
 
     #[test]
     fn an_exact_last_page_has_no_next() {
-        let (page, next) = page_after([("a", 1), ("b", 2)], None, 2);
+        let (page, next) = page_after([("a", 1), ("b", 2)], None, 2, false);
         assert_eq!(page, [1, 2]);
         assert_eq!(next, None);
+        let (_, next) = page_after([("a", 1), ("b", 2)], None, 2, true);
+        assert_eq!(
+            next.as_deref(),
+            Some("b"),
+            "a full page links on when asked"
+        );
+        let (page, next) = page_after([("a", 1), ("b", 2)], Some("b"), 2, true);
+        assert!(page.is_empty() && next.is_none(), "the empty page ends it");
     }
 
     #[test]

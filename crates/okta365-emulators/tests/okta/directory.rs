@@ -256,3 +256,20 @@ async fn search_is_eventually_consistent_while_reads_by_id_are_current() {
     assert!(collect_ids(everyone).await.contains(&joiner));
     emulator.stop().await;
 }
+
+#[tokio::test]
+async fn a_full_last_page_can_link_to_an_empty_one() {
+    let emulator = start(OktaOptions {
+        full_page_next: true,
+        ..options()
+    })
+    .await;
+    let groups = collect_ids(format!("{}/api/v1/groups?limit=5", emulator.url())).await;
+    assert_eq!(groups.len(), 15);
+    assert_eq!(
+        emulator.request_counts()["GET /api/v1/groups"],
+        4,
+        "three full pages, then an empty one without next"
+    );
+    emulator.stop().await;
+}
