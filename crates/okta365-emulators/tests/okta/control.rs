@@ -71,3 +71,24 @@ async fn only_loopback_addresses_are_accepted() {
     let refused = OktaEmulator::start_on("0.0.0.0:0".parse().unwrap(), options()).await;
     assert!(refused.unwrap_err().contains("loopback only"));
 }
+
+#[tokio::test]
+async fn mutations_are_visible_through_the_in_process_accessors() {
+    let emulator = start(options()).await;
+    let id = emulator.add_user(json!({"profile": {"login": "x@acme.example"}}));
+    emulator.update_profile(&id, json!({"department": "Ops"}));
+    let user = emulator.user(&id).expect("the new user is stored");
+    assert_eq!(user["profile"]["department"], "Ops");
+    assert_eq!(user["status"], "STAGED");
+    assert!(emulator.user("00uNobody").is_none());
+    let types: Vec<String> = emulator
+        .events()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        types,
+        ["user.lifecycle.create", "user.account.update_profile"]
+    );
+    emulator.stop().await;
+}
