@@ -216,7 +216,7 @@ async fn dpop_nonce_challenge_then_a_bound_token_checked_with_ath_on_every_call(
 #[tokio::test]
 async fn access_tokens_expire_after_their_lifetime() {
     let emulator = start(OktaOptions {
-        token_lifetime: Duration::from_millis(300),
+        token_lifetime: Duration::from_millis(1000),
         ..oauth_options(false)
     })
     .await;
@@ -235,7 +235,7 @@ async fn access_tokens_expire_after_their_lifetime() {
             .send()
     };
     assert_eq!(call().await.unwrap().status(), 200);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let expired = call().await.unwrap();
     assert!(header(&expired, "www-authenticate").contains("invalid_token"));
     assert_okta_error(expired, 401, "E0000011").await;
@@ -244,7 +244,8 @@ async fn access_tokens_expire_after_their_lifetime() {
 
 #[tokio::test]
 async fn dpop_nonces_rotate_and_the_previous_one_stays_valid_for_a_while() {
-    let lifetime = Duration::from_millis(300);
+    // Wide margins: the grace request must land between one and two lifetimes.
+    let lifetime = Duration::from_millis(1000);
     let emulator = start(OktaOptions {
         dpop_nonce_lifetime: lifetime,
         ..oauth_options(true)
@@ -265,7 +266,7 @@ async fn dpop_nonces_rotate_and_the_previous_one_stays_valid_for_a_while() {
     )
     .await;
     let first = header(&challenge, "dpop-nonce");
-    tokio::time::sleep(lifetime + Duration::from_millis(50)).await;
+    tokio::time::sleep(lifetime + Duration::from_millis(200)).await;
     let grace = token_request(
         &emulator,
         &assertion("a2"),
@@ -278,7 +279,7 @@ async fn dpop_nonces_rotate_and_the_previous_one_stays_valid_for_a_while() {
         200,
         "the previous nonce is still accepted after a rotation"
     );
-    tokio::time::sleep(lifetime + Duration::from_millis(50)).await;
+    tokio::time::sleep(lifetime + Duration::from_millis(200)).await;
     let stale = token_request(
         &emulator,
         &assertion("a3"),

@@ -215,7 +215,7 @@ async fn sorted_searches_page_in_order() {
 
 #[tokio::test]
 async fn search_is_eventually_consistent_while_reads_by_id_are_current() {
-    let lag = Duration::from_millis(400);
+    let lag = Duration::from_secs(2);
     let emulator = start(OktaOptions {
         search_lag: lag,
         ..options()
@@ -246,7 +246,7 @@ async fn search_is_eventually_consistent_while_reads_by_id_are_current() {
         .await
         .unwrap();
     assert_eq!(by_id["status"], "DEPROVISIONED", "a read by id is current");
-    tokio::time::sleep(lag + Duration::from_millis(100)).await;
+    tokio::time::sleep(lag + Duration::from_millis(200)).await;
     assert!(
         collect_ids(deprovisioned)
             .await

@@ -4,7 +4,7 @@ use crate::common::*;
 
 #[tokio::test]
 async fn rate_limit_headers_count_down_then_429_then_reset_after_the_window() {
-    let window = Duration::from_millis(1500);
+    let window = Duration::from_secs(2);
     let emulator = start(OktaOptions {
         rate_limits: RateLimits {
             per_bucket: [(Bucket::Logs, 3)].into(),
@@ -58,7 +58,7 @@ async fn too_many_requests_in_flight_get_a_concurrency_429() {
     let emulator = start(OktaOptions {
         concurrency: 2,
         faults: Faults {
-            timeout: Duration::from_millis(1500),
+            timeout: Duration::from_secs(3),
             scripted: vec![hang(1), hang(2)],
             ..Faults::default()
         },
