@@ -101,6 +101,12 @@ pub struct Knobs {
     /// The event types hooks subscribe to, space-separated.
     #[arg(long, default_value = DEFAULT_HOOK_TYPES)]
     pub event_hook_types: String,
+    /// Share of hook deliveries sent twice.
+    #[arg(long, default_value_t = 0.0)]
+    pub hook_duplicate_rate: f64,
+    /// Deliver each hook batch's events newest first.
+    #[arg(long)]
+    pub hook_reorder: bool,
     /// Seed of every random choice (ids, tokens, faults).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -260,6 +266,8 @@ impl CliArgs {
                 reset_rate: k.reset_rate,
                 scripted: k.scripted.clone(),
                 pages: k.pages.clone(),
+                hook_duplicate_rate: k.hook_duplicate_rate,
+                hook_reorder: k.hook_reorder,
             },
             event_hooks: k
                 .event_hooks

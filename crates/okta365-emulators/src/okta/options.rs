@@ -233,6 +233,10 @@ pub struct Faults {
     pub scripted: Vec<ScriptedFault>,
     /// Scripted faults on given pages of a traversal.
     pub pages: Vec<PageFault>,
+    /// Share of event hook deliveries sent a second time (same `eventId`).
+    pub hook_duplicate_rate: f64,
+    /// Deliver the events of a hook batch newest first.
+    pub hook_reorder: bool,
 }
 
 impl Default for Faults {
@@ -244,6 +248,8 @@ impl Default for Faults {
             reset_rate: 0.0,
             scripted: Vec::new(),
             pages: Vec::new(),
+            hook_duplicate_rate: 0.0,
+            hook_reorder: false,
         }
     }
 }

@@ -218,3 +218,50 @@ async fn a_failed_delivery_is_retried_once() {
     emulator.stop().await;
     receiver.task.abort();
 }
+
+#[tokio::test]
+async fn hook_faults_duplicate_and_reorder_deliveries() {
+    let receiver = Receiver::start(true, 0).await;
+    let emulator = start(OktaOptions {
+        event_hooks: vec![EventHook {
+            url: receiver.url.clone(),
+            authorization: "hook-secret".into(),
+            event_types: vec![
+                "user.lifecycle.suspend".into(),
+                "user.lifecycle.deactivate".into(),
+            ],
+        }],
+        faults: Faults {
+            hook_duplicate_rate: 1.0,
+            hook_reorder: true,
+            ..Faults::default()
+        },
+        ..options()
+    })
+    .await;
+    let users = acme_users();
+    // Written before the hook's first look, so they travel in one batch.
+    emulator.set_status(users[0]["id"].as_str().unwrap(), "SUSPENDED");
+    emulator.set_status(users[1]["id"].as_str().unwrap(), "DEPROVISIONED");
+    let calls = receiver.wait_for(3).await;
+    let posts: Vec<&Value> = calls
+        .iter()
+        .filter(|(m, _, _)| m == "POST")
+        .map(|(_, _, b)| b)
+        .collect();
+    assert_eq!(posts.len(), 2, "delivered twice");
+    assert_eq!(posts[0], posts[1], "the same delivery again");
+    let types: Vec<&str> = posts[0]["data"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["user.lifecycle.deactivate", "user.lifecycle.suspend"],
+        "newest first"
+    );
+    emulator.stop().await;
+    receiver.task.abort();
+}
