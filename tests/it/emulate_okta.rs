@@ -102,6 +102,56 @@ fn emulate_okta_serves_the_snapshot_on_loopback() {
 }
 
 #[test]
+fn emulate_okta_registers_a_service_app_from_flags() {
+    use okta365_emulators::okta::testing::{self, CLIENT_EC};
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("client.pub.pem");
+    std::fs::write(&key, CLIENT_EC.public_pem).unwrap();
+    let snapshot = repo().join("examples/acme");
+    let mut running = spawn(&[
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--oauth-client-id",
+        "0oaCliApp",
+        "--oauth-public-key",
+        key.to_str().unwrap(),
+    ]);
+    let line = first_line(&mut running);
+    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let token_url = format!("{url}/oauth2/v1/token");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let assertion = testing::client_assertion(&CLIENT_EC, "0oaCliApp", &token_url, "cli-1");
+        let answer = http
+            .post(&token_url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "okta.users.read"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", assertion.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        // 400 (not 401 invalid_client): the app and its key were registered and the
+        // assertion verified; DPoP is required by default.
+        assert_eq!(answer.status(), 400);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_dpop_proof");
+    });
+}
+
+#[test]
 fn emulate_okta_refuses_non_loopback_addresses() {
     use std::io::Read;
     let snapshot = repo().join("examples/acme");
@@ -139,4 +189,17 @@ fn emulate_okta_refuses_non_loopback_addresses() {
         .read_to_string(&mut stdout)
         .unwrap();
     assert!(stdout.is_empty(), "{stdout}");
+}
+
+#[test]
+fn emulate_okta_help_hides_secrets_from_the_environment() {
+    let output = Command::new(env!("CARGO_BIN_EXE_okta365"))
+        .args(["emulate", "okta", "--help"])
+        .env("OKTA365_EMULATOR_OKTA_TOKEN", "token-from-env-1234")
+        .env("OKTA365_EMULATOR_HOOK_SECRET", "hook-secret-5678")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("OKTA365_EMULATOR_OKTA_TOKEN"), "{help}");
+    assert!(!help.contains("token-from-env-1234") && !help.contains("hook-secret-5678"));
 }

@@ -22,10 +22,19 @@ pub struct CliArgs {
     /// Where to listen; loopback addresses only.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// Authentication, throttling, fault and hook knobs (boxed: they are many).
+    #[command(flatten)]
+    pub knobs: Box<Knobs>,
+}
+
+/// The emulator's knobs on the command line.
+#[derive(Clone, clap::Args)]
+pub struct Knobs {
     /// An API token accepted as `Authorization: SSWS <token>` (repeatable).
     #[arg(
         long = "token",
         env = "OKTA365_EMULATOR_OKTA_TOKEN",
+        hide_env_values = true,
         default_value = "emulator-okta-token"
     )]
     pub tokens: Vec<String>,
@@ -53,6 +62,9 @@ pub struct CliArgs {
     /// Seconds before user changes show in `search`, `filter` and `q` results.
     #[arg(long, default_value_t = 0.0)]
     pub search_lag: f64,
+    /// A full last page still links to an empty next page.
+    #[arg(long)]
+    pub full_page_next: bool,
     /// Requests answered at once before a concurrency 429.
     #[arg(long, default_value_t = 75)]
     pub concurrency: u32,
@@ -82,12 +94,19 @@ pub struct CliArgs {
     #[arg(
         long,
         env = "OKTA365_EMULATOR_HOOK_SECRET",
+        hide_env_values = true,
         default_value = "emulator-hook-secret"
     )]
     pub event_hook_secret: String,
     /// The event types hooks subscribe to, space-separated.
     #[arg(long, default_value = DEFAULT_HOOK_TYPES)]
     pub event_hook_types: String,
+    /// Share of hook deliveries sent twice.
+    #[arg(long, default_value_t = 0.0)]
+    pub hook_duplicate_rate: f64,
+    /// Deliver each hook batch's events newest first.
+    #[arg(long)]
+    pub hook_reorder: bool,
     /// Seed of every random choice (ids, tokens, faults).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -103,8 +122,17 @@ impl std::fmt::Debug for CliArgs {
         f.debug_struct("CliArgs")
             .field("snapshot", &self.snapshot)
             .field("listen", &self.listen)
+            .field("knobs", &self.knobs)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Knobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Knobs")
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .field("oauth_client_id", &self.oauth_client_id)
+            .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
 }
@@ -196,8 +224,9 @@ fn seconds(name: &str, value: f64) -> Result<Duration, String> {
 impl CliArgs {
     /// The options these flags describe.
     pub fn options(&self) -> Result<OktaOptions, String> {
+        let k = &self.knobs;
         let mut service_apps = Vec::new();
-        if let (Some(client_id), Some(key_file)) = (&self.oauth_client_id, &self.oauth_public_key) {
+        if let (Some(client_id), Some(key_file)) = (&k.oauth_client_id, &k.oauth_public_key) {
             let text = std::fs::read_to_string(key_file)
                 .map_err(|e| format!("cannot read the public key {}: {e}", key_file.display()))?;
             let public_key = if text.trim_start().starts_with('{') {
@@ -211,46 +240,49 @@ impl CliArgs {
             service_apps.push(ServiceApp {
                 client_id: client_id.clone(),
                 public_key,
-                scopes: self
+                scopes: k
                     .oauth_scopes
                     .split_whitespace()
                     .map(str::to_owned)
                     .collect(),
-                require_dpop: !self.oauth_no_dpop,
+                require_dpop: !k.oauth_no_dpop,
             });
         }
         Ok(OktaOptions {
             snapshot: Some(self.snapshot.clone()),
-            api_tokens: self.tokens.clone(),
+            api_tokens: k.tokens.clone(),
             service_apps,
             rate_limits: RateLimits {
-                per_bucket: self.rate_limits.iter().copied().collect(),
-                window: seconds("rate-limit-window", self.rate_limit_window)?,
+                per_bucket: k.rate_limits.iter().copied().collect(),
+                window: seconds("rate-limit-window", k.rate_limit_window)?,
             },
-            concurrency: self.concurrency,
-            search_lag: seconds("search-lag", self.search_lag)?,
+            concurrency: k.concurrency,
+            full_page_next: k.full_page_next,
+            search_lag: seconds("search-lag", k.search_lag)?,
             faults: Faults {
-                error_rate: self.fault_rate,
-                timeout_rate: self.timeout_rate,
-                timeout: seconds("timeout-secs", self.timeout_secs)?,
-                reset_rate: self.reset_rate,
-                scripted: self.scripted.clone(),
-                pages: self.pages.clone(),
+                error_rate: k.fault_rate,
+                timeout_rate: k.timeout_rate,
+                timeout: seconds("timeout-secs", k.timeout_secs)?,
+                reset_rate: k.reset_rate,
+                scripted: k.scripted.clone(),
+                pages: k.pages.clone(),
+                hook_duplicate_rate: k.hook_duplicate_rate,
+                hook_reorder: k.hook_reorder,
             },
-            event_hooks: self
+            event_hooks: k
                 .event_hooks
                 .iter()
                 .map(|url| EventHook {
                     url: url.clone(),
-                    authorization: self.event_hook_secret.clone(),
-                    event_types: self
+                    authorization: k.event_hook_secret.clone(),
+                    event_types: k
                         .event_hook_types
                         .split_whitespace()
                         .map(str::to_owned)
                         .collect(),
                 })
                 .collect(),
-            seed: self.seed,
+            seed: k.seed,
             ..OktaOptions::default()
         })
     }

@@ -124,3 +124,104 @@ pub fn check_resource_proof(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::okta::testing::{CLIENT_RSA, DPOP_EC, KeyPair};
+    use jsonwebtoken::Header;
+    use serde_json::json;
+
+    const HTU: &str = "http://127.0.0.1:1/api/v1/users";
+
+    fn now() -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    fn proof(key: &KeyPair, typ: Option<&str>, with_jwk: bool, claims: Value) -> String {
+        let mut header = Header::new(key.algorithm);
+        header.typ = typ.map(str::to_owned);
+        if with_jwk {
+            header.jwk = Some(key.public_jwk());
+        }
+        jsonwebtoken::encode(&header, &claims, &key.encoding_key()).unwrap()
+    }
+
+    fn claims() -> Value {
+        json!({"htm": "GET", "htu": HTU, "iat": now(), "jti": "j1"})
+    }
+
+    fn refusal(text: &str) -> String {
+        verify(text, &Method::GET, HTU).unwrap_err()
+    }
+
+    #[test]
+    fn a_good_proof_yields_the_key_thumbprint() {
+        let ok = verify(
+            &proof(&DPOP_EC, Some("dpop+jwt"), true, claims()),
+            &Method::GET,
+            HTU,
+        )
+        .unwrap();
+        let expected = DPOP_EC
+            .public_jwk()
+            .thumbprint(ThumbprintHash::SHA256)
+            .unwrap();
+        assert_eq!(ok.jkt, expected);
+        let rsa = verify(
+            &proof(&CLIENT_RSA, Some("dpop+jwt"), true, claims()),
+            &Method::GET,
+            HTU,
+        );
+        assert!(rsa.is_ok());
+    }
+
+    #[test]
+    fn each_broken_part_is_refused() {
+        assert!(refusal(&proof(&DPOP_EC, Some("JWT"), true, claims())).contains("typ"));
+        assert!(refusal(&proof(&DPOP_EC, Some("dpop+jwt"), false, claims())).contains("jwk"));
+        let mut wrong_method = claims();
+        wrong_method["htm"] = json!("POST");
+        assert!(refusal(&proof(&DPOP_EC, Some("dpop+jwt"), true, wrong_method)).contains("'htm'"));
+        let mut with_query = claims();
+        with_query["htu"] = json!(format!("{HTU}?limit=200"));
+        assert!(refusal(&proof(&DPOP_EC, Some("dpop+jwt"), true, with_query)).contains("'htu'"));
+        let mut stale = claims();
+        stale["iat"] = json!(now() - 3600);
+        assert!(refusal(&proof(&DPOP_EC, Some("dpop+jwt"), true, stale)).contains("'iat'"));
+        let mut no_jti = claims();
+        no_jti.as_object_mut().unwrap().remove("jti");
+        assert!(refusal(&proof(&DPOP_EC, Some("dpop+jwt"), true, no_jti)).contains("'jti'"));
+        let hmac = jsonwebtoken::encode(
+            &Header {
+                typ: Some("dpop+jwt".into()),
+                ..Header::new(Algorithm::HS256)
+            },
+            &claims(),
+            &jsonwebtoken::EncodingKey::from_secret(b"shared"),
+        )
+        .unwrap();
+        assert!(refusal(&hmac).contains("asymmetric"));
+    }
+
+    #[test]
+    fn a_proof_signed_by_another_key_than_its_jwk_is_refused() {
+        let mut header = Header::new(DPOP_EC.algorithm);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(crate::okta::testing::OTHER_EC.public_jwk());
+        let forged = jsonwebtoken::encode(&header, &claims(), &DPOP_EC.encoding_key()).unwrap();
+        assert!(refusal(&forged).contains("signature"));
+    }
+
+    #[test]
+    fn ath_is_the_base64url_sha256_of_the_token() {
+        // SHA-256("abc") = ba7816bf…, base64url without padding.
+        assert_eq!(
+            token_hash("abc"),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
+    }
+}

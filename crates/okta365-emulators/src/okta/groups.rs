@@ -90,8 +90,14 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
         });
     let candidates = candidates.map(|(id, group)| (id.as_str(), group));
     let (page, next) = match &sort {
-        Some(sort) => sorting::page_sorted(candidates.collect(), sort, after, limit)?,
-        None => paging::page_after(candidates, after, limit),
+        Some(sort) => sorting::page_sorted(
+            candidates.collect(),
+            sort,
+            after,
+            limit,
+            app.options.full_page_next,
+        )?,
+        None => paging::page_after(candidates, after, limit, app.options.full_page_next),
     };
     let body: Vec<Value> = page.into_iter().map(render).collect();
     let links = paging::link_headers(&base, "/api/v1/groups", params, next.as_deref(), &[]);
@@ -137,7 +143,12 @@ pub async fn members(
     let members = member_ids
         .range::<str, _>(paging::after_bound(param(&params, "after")))
         .filter_map(|uid| org.users.get(uid).map(|user| (uid.as_str(), user)));
-    let (page, next) = paging::page_after(members, param(&params, "after"), limit);
+    let (page, next) = paging::page_after(
+        members,
+        param(&params, "after"),
+        limit,
+        app.options.full_page_next,
+    );
     let body: Vec<Value> = page
         .into_iter()
         .map(|u| user_for_collection(u, &base))

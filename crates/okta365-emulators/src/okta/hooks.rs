@@ -9,10 +9,12 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::app::{AppRef, lock};
+use super::app::AppRef;
 use super::options::EventHook;
 use super::state::format_time;
 
@@ -56,6 +58,7 @@ pub async fn deliver(
         return;
     };
     let mut verified = false;
+    let mut deliveries: u64 = 0;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(POLL) => {}
@@ -86,6 +89,13 @@ pub async fn deliver(
             }
             verified = true;
         }
+        deliveries += 1;
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(app.options.seed ^ ((index as u64) << 32) ^ deliveries);
+        let mut batch = batch;
+        if app.options.faults.hook_reorder && batch.len() > 1 {
+            batch.reverse();
+        }
         let envelope = json!({
             "eventType": "com.okta.event_hook",
             "eventTypeVersion": "1.0",
@@ -107,11 +117,11 @@ pub async fn deliver(
                 _ => {}
             }
         }
-        *lock(&app.counts)
-            .entry(format!("HOOK {}", hook.url))
-            .or_default() += 1;
         if !delivered {
             record_failure(&app, &hook_id, "delivery failed");
+        } else if rng.random_bool(app.options.faults.hook_duplicate_rate.clamp(0.0, 1.0)) {
+            // At least once: the same delivery again, as Okta may send it.
+            let _ = post(&client, &hook, &envelope).await;
         }
     }
 }

@@ -124,6 +124,11 @@ fn list_page(
     let keywords: Vec<String> = param(params, "q")
         .map(|q| q.split_whitespace().map(str::to_lowercase).collect())
         .unwrap_or_default();
+    if keywords.len() > 10 || keywords.iter().any(|k| k.chars().count() > 40) {
+        return Err(invalid(
+            "q: at most 10 keywords of at most 40 characters each",
+        ));
+    }
     let since = match (cursor, param(params, "since")) {
         (Some(c), _) => {
             Timestamp::from_millisecond(c.since_ms()).map_err(|_| invalid("after: bad cursor"))?

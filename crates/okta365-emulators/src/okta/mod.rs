@@ -117,6 +117,16 @@ impl OktaEmulator {
         lock(&self.app.counts).clone()
     }
 
+    /// The System Log so far, in the order events were written.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.app.org().logs.clone()
+    }
+
+    /// A user as stored now (without `_links`), by id.
+    pub fn user(&self, user_id: &str) -> Option<serde_json::Value> {
+        self.app.org().users.get(user_id).cloned()
+    }
+
     /// Adds a user (`profile.login` required; missing fields are filled in)
     /// and logs `user.lifecycle.create` (and `activate` when ACTIVE).
     /// Returns its id. Panics on an invalid user: tests should fail loudly.

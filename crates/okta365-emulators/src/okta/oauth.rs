@@ -185,20 +185,28 @@ fn issue(app: &AppRef, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAu
         Some(proof) => Some(check_token_proof(app, &service_app, proof, &token_url)?),
     };
     let mut tokens = lock(&app.tokens);
-    if let Some(jti) = &assertion_jti
-        && !tokens.seen_assertions.insert(jti.clone())
+    // Check both replay caches before spending either id.
+    if assertion_jti
+        .as_ref()
+        .is_some_and(|jti| tokens.seen_assertions.contains(jti))
     {
         return Err(invalid_client(
             "The client_assertion token has already been used.",
         ));
     }
     if let Some((_, proof_jti)) = &bound
-        && !tokens.seen_proofs.insert(proof_jti.clone())
+        && tokens.seen_proofs.contains(proof_jti)
     {
         return Err(bad_request(
             "invalid_dpop_proof",
             "The DPoP proof 'jti' has already been used.",
         ));
+    }
+    if let Some(jti) = assertion_jti {
+        tokens.seen_assertions.insert(jti);
+    }
+    if let Some((_, proof_jti)) = &bound {
+        tokens.seen_proofs.insert(proof_jti.clone());
     }
     let access_token = random_text(&mut tokens.rng, 48);
     let lifetime = app.options.token_lifetime;
@@ -361,38 +369,7 @@ fn check_token_proof(
 
 /// Parses `application/x-www-form-urlencoded` pairs.
 pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match text
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                Some(byte) => {
-                    out.push(byte);
-                    i += 2;
-                }
-                None => out.push(b'%'),
-            },
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 #[cfg(test)]
@@ -407,7 +384,6 @@ mod tests {
             ("scope".into(), "okta.users.read okta.logs.read".into())
         );
         assert_eq!(form[1].1, "urn:ietf:params");
-        assert_eq!(form[2].1, "%zz");
-        assert_eq!(form[3].1, "%4");
+        assert_eq!(form[2].1, "%zz", "a bad escape stays as it is");
     }
 }

@@ -26,6 +26,9 @@ pub struct OktaOptions {
     /// "eventually consistent", typically under a second). Lists without
     /// them and reads by id are current at once.
     pub search_lag: Duration,
+    /// A full last page of users, groups or members still carries a `next`
+    /// link, to an empty page: clients must take an empty page as the end too.
+    pub full_page_next: bool,
     /// Per-bucket rate limits.
     pub rate_limits: RateLimits,
     /// Requests in flight at once before a concurrency 429 (Okta Workforce: 75).
@@ -71,6 +74,7 @@ impl std::fmt::Debug for OktaOptions {
             .field("token_lifetime", &self.token_lifetime)
             .field("dpop_nonce_lifetime", &self.dpop_nonce_lifetime)
             .field("search_lag", &self.search_lag)
+            .field("full_page_next", &self.full_page_next)
             .field("rate_limits", &self.rate_limits)
             .field("concurrency", &self.concurrency)
             .field("faults", &self.faults)
@@ -89,6 +93,7 @@ impl Default for OktaOptions {
             token_lifetime: Duration::from_secs(3600),
             dpop_nonce_lifetime: Duration::from_secs(24 * 3600),
             search_lag: Duration::ZERO,
+            full_page_next: false,
             rate_limits: RateLimits::default(),
             concurrency: 75,
             faults: Faults::default(),
@@ -228,6 +233,10 @@ pub struct Faults {
     pub scripted: Vec<ScriptedFault>,
     /// Scripted faults on given pages of a traversal.
     pub pages: Vec<PageFault>,
+    /// Share of event hook deliveries sent a second time (same `eventId`).
+    pub hook_duplicate_rate: f64,
+    /// Deliver the events of a hook batch newest first.
+    pub hook_reorder: bool,
 }
 
 impl Default for Faults {
@@ -239,6 +248,8 @@ impl Default for Faults {
             reset_rate: 0.0,
             scripted: Vec::new(),
             pages: Vec::new(),
+            hook_duplicate_rate: 0.0,
+            hook_reorder: false,
         }
     }
 }

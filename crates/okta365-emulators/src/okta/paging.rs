@@ -76,25 +76,10 @@ fn url(base: &str, path: &str, params: &[(String, String)]) -> String {
     if params.is_empty() {
         return format!("{base}{path}");
     }
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
-    format!("{base}{path}?{}", query.join("&"))
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    format!("{base}{path}?{query}")
 }
 
 /// The range of ids after the cursor, to start a walk there instead of at the start.
@@ -106,11 +91,13 @@ pub fn after_bound(after: Option<&str>) -> (Bound<&str>, Bound<&str>) {
 }
 
 /// One page of `items` (already in paging order, each with an id) after the
-/// cursor `after`: the page and the cursor of the next page, if any.
+/// cursor `after`: the page and the cursor of the next page, if any. With
+/// `full_page_next`, a full last page still links to a (empty) next page.
 pub fn page_after<'a, T>(
     items: impl IntoIterator<Item = (&'a str, T)>,
     after: Option<&str>,
     limit: usize,
+    full_page_next: bool,
 ) -> (Vec<T>, Option<String>) {
     let mut page = Vec::new();
     let mut last = None;
@@ -127,10 +114,8 @@ pub fn page_after<'a, T>(
             None => break,
         }
     }
-    let next = match (rest.peek(), last) {
-        (Some(_), Some(last)) => Some(last.to_owned()),
-        _ => None,
-    };
+    let more = rest.peek().is_some() || (full_page_next && page.len() == limit);
+    let next = last.filter(|_| more).map(str::to_owned);
     (page, next)
 }
 
@@ -144,7 +129,8 @@ mod tests {
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..10 {
-            let (page, next) = page_after(ids.iter().map(|id| (*id, *id)), after.as_deref(), 2);
+            let (page, next) =
+                page_after(ids.iter().map(|id| (*id, *id)), after.as_deref(), 2, false);
             seen.extend(page);
             match next {
                 Some(n) => after = Some(n),
@@ -156,9 +142,17 @@ mod tests {
 
     #[test]
     fn an_exact_last_page_has_no_next() {
-        let (page, next) = page_after([("a", 1), ("b", 2)], None, 2);
+        let (page, next) = page_after([("a", 1), ("b", 2)], None, 2, false);
         assert_eq!(page, [1, 2]);
         assert_eq!(next, None);
+        let (_, next) = page_after([("a", 1), ("b", 2)], None, 2, true);
+        assert_eq!(
+            next.as_deref(),
+            Some("b"),
+            "a full page links on when asked"
+        );
+        let (page, next) = page_after([("a", 1), ("b", 2)], Some("b"), 2, true);
+        assert!(page.is_empty() && next.is_none(), "the empty page ends it");
     }
 
     #[test]
@@ -178,7 +172,7 @@ mod tests {
         assert_eq!(links.len(), 2);
         assert_eq!(
             links[1].to_str().unwrap(),
-            "<http://127.0.0.1:1/api/v1/users?search=status%20eq%20%22ACTIVE%22&limit=2&after=00u2>; rel=\"next\""
+            "<http://127.0.0.1:1/api/v1/users?search=status+eq+%22ACTIVE%22&limit=2&after=00u2>; rel=\"next\""
         );
         assert!(
             links[0]

@@ -80,6 +80,7 @@ pub fn page_sorted<'a>(
     sort: &Sort,
     after: Option<&str>,
     limit: usize,
+    full_page_next: bool,
 ) -> Result<(Vec<&'a Value>, Option<String>), ApiError> {
     let order = |(ka, ia): (&Value, &str), (kb, ib): (&Value, &str)| {
         let by_key = compare_keys(ka, kb);
@@ -107,7 +108,9 @@ pub fn page_sorted<'a>(
     };
     let page: Vec<_> = keyed.iter().skip(start).take(limit).collect();
     let next = match page.last() {
-        Some((key, id, _)) if start + page.len() < keyed.len() => {
+        Some((key, id, _))
+            if start + page.len() < keyed.len() || (full_page_next && page.len() == limit) =>
+        {
             Some(serde_json::json!([key, id]).to_string())
         }
         _ => None,
@@ -136,7 +139,7 @@ mod tests {
         let mut after: Option<String> = None;
         for _ in 0..10 {
             let items = users.iter().map(|(id, u)| (*id, u)).collect();
-            let (page, next) = page_sorted(items, &sort, after.as_deref(), 1).unwrap();
+            let (page, next) = page_sorted(items, &sort, after.as_deref(), 1, false).unwrap();
             seen.extend(page.iter().map(|u| u["profile"]["lastName"].clone()));
             match next {
                 Some(n) => after = Some(n),

@@ -82,8 +82,14 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
             }
         });
     let (page, next) = match &sort {
-        Some(sort) => sorting::page_sorted(candidates.collect(), sort, after, limit)?,
-        None => paging::page_after(candidates, after, limit),
+        Some(sort) => sorting::page_sorted(
+            candidates.collect(),
+            sort,
+            after,
+            limit,
+            app.options.full_page_next,
+        )?,
+        None => paging::page_after(candidates, after, limit, app.options.full_page_next),
     };
     let body: Vec<Value> = page
         .into_iter()
