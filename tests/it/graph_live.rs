@@ -1007,3 +1007,39 @@ fn plans_with_delta_state_read_changes_only_and_plan_the_same() {
     assert_eq!(code, 0);
     assert_eq!(plan_json(&second), plan_json(&from_snapshot));
 }
+
+#[test]
+fn managers_are_read_with_the_users_and_set_through_graph() {
+    let map_managers = |scratch: &Scratch| {
+        let text = scratch.read("policies/employees.yaml").replacen(
+            "      usageLocation: \"{{ profile.countryCode | lookup('usage_location') | default('US') }}\"\n",
+            "      usageLocation: \"{{ profile.countryCode | lookup('usage_location') | default('US') }}\"\n      manager: \"{{ profile.managerId | default('') }}\"\n",
+            1,
+        );
+        scratch.write("policies/employees.yaml", &text);
+        give_squads_owners(scratch);
+    };
+    let live = Live::start_with(map_managers, |_| {}, "");
+    let (code, from_graph, stderr) = live.run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let (_, from_snapshot, _) = live
+        .scratch
+        .run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(plan_json(&from_graph), plan_json(&from_snapshot));
+    let plan = plan_json(&from_graph);
+    let managers = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "set_manager")
+        .count();
+    assert!(managers > 5, "{managers} manager actions");
+    let (code, stdout, stderr) = live.run(&["apply", "--auto-approve", "--now", NOW]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = live.run(&["plan", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("No changes"),
+        "managers read back as set: {stdout}"
+    );
+}
