@@ -1043,3 +1043,59 @@ fn managers_are_read_with_the_users_and_set_through_graph() {
         "managers read back as set: {stdout}"
     );
 }
+
+#[test]
+fn writes_refused_for_a_missing_permission_name_it_and_the_rest_is_done() {
+    // Users may be written, groups only read.
+    let live = Live::start(|opts| {
+        opts.apps[0].roles = [
+            "User.ReadWrite.All",
+            "Organization.Read.All",
+            "LicenseAssignment.ReadWrite.All",
+            "GroupMember.Read.All",
+        ]
+        .iter()
+        .map(|r| (*r).to_owned())
+        .collect();
+    });
+    give_squads_owners(&live.scratch);
+    let (code, stdout, stderr) = live.run(&["apply", "--auto-approve", "--now", NOW]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut failed = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("done") {
+            assert!(
+                !line.contains(" group ") && !line.contains(" team "),
+                "{line}"
+            );
+        }
+        if line.starts_with("FAILED") {
+            failed += 1;
+            assert!(
+                line.contains(" group ") || line.contains(" team "),
+                "{line}"
+            );
+            let error = lines[i + 1..]
+                .iter()
+                .take(3)
+                .copied()
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(error.contains("403"), "{line}\n{error}");
+            let named = [
+                "`Group.Create`",
+                "`GroupMember.ReadWrite.All`",
+                "`Group.ReadWrite.All`",
+            ]
+            .iter()
+            .any(|p| error.contains(p));
+            assert!(named, "no permission named: {line}\n{error}");
+        }
+    }
+    assert!(failed > 0, "{stdout}");
+    assert!(
+        stdout.lines().filter(|l| l.starts_with("done")).count() > 20,
+        "{stdout}"
+    );
+}

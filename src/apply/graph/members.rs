@@ -84,10 +84,12 @@ impl GraphBackend {
                         out[*i] = Some(Ok(Outcome::Done));
                     }
                 }
-                Err(e) if members.len() == 1 && !e.is_already_member() => {
-                    out[members[0].0] = Some(Err(explain(&ops[members[0].0], e)));
-                }
-                Err(_) => {
+                // One member already there, or one reference Graph cannot
+                // resolve, fails the whole chunk: find out which, one by one.
+                Err(e)
+                    if members.len() > 1
+                        && (e.is_already_member() || matches!(e.status, Some(400 | 404))) =>
+                {
                     for (i, u) in members {
                         singles.push(Step {
                             op: *i,
@@ -99,6 +101,15 @@ impl GraphBackend {
                             ),
                             wait_for_replication: self.is_new(g) || self.is_new(u),
                         });
+                    }
+                }
+                Err(e) if e.is_already_member() => {
+                    out[members[0].0] = Some(Ok(Outcome::Done));
+                }
+                // Anything else (403, a 5xx after every retry) is the same for each member.
+                Err(e) => {
+                    for (i, _) in members {
+                        out[*i] = Some(Err(explain(&ops[*i], e.clone())));
                     }
                 }
             }
