@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::GraphClient;
 use super::batch::{self, Item};
-use super::delta::{self, DeltaState};
+use super::delta::{self, DeltaState, Tracked};
 use super::error::GraphError;
 use super::http::{MAX_PAGES, split_page};
 use crate::model::ObjectId;
@@ -78,58 +78,15 @@ impl GraphClient {
     #[tracing::instrument(name = "graph_read", skip_all)]
     pub async fn read_state(&self, scope: &LiveScope) -> Result<LiveState, GraphError> {
         let started = std::time::Instant::now();
-        let user_props = user_select(&scope.user_properties);
-        let group_props = GROUP_PROPERTIES.join(",");
         let mut delta = self
             .delta_state
             .as_deref()
             .map(|dir| DeltaState::load(dir, self.http.base()));
+        let tracked =
+            |pick: fn(&DeltaState) -> &Option<Tracked>| delta.as_ref().map(|d| pick(d).clone());
         let (users, groups, skus) = tokio::join!(
-            async {
-                match &delta {
-                    // Delta cannot expand the manager: read the list then.
-                    Some(state) if !scope.managers => delta::refresh(
-                        &self.http,
-                        "/users",
-                        &user_props,
-                        state.users.clone(),
-                        "User.Read.All",
-                    )
-                    .await
-                    .map(|(v, t)| (v, Some(t))),
-                    _ => {
-                        let mut url = format!("/users?$select={user_props}&$top=999");
-                        if scope.managers {
-                            url.push_str("&$expand=manager($select=id)");
-                        }
-                        self.http
-                            .get_all(&url, "User.Read.All")
-                            .await
-                            .map(|v| (v, None))
-                    }
-                }
-            },
-            async {
-                match &delta {
-                    Some(state) => delta::refresh(
-                        &self.http,
-                        "/groups",
-                        &group_props,
-                        state.groups.clone(),
-                        "GroupMember.Read.All",
-                    )
-                    .await
-                    .map(|(v, t)| (v, Some(t))),
-                    None => self
-                        .http
-                        .get_all(
-                            &format!("/groups?$select={group_props}&$top=999"),
-                            "GroupMember.Read.All",
-                        )
-                        .await
-                        .map(|v| (v, None)),
-                }
-            },
+            self.read_users(scope, tracked(|d| &d.users)),
+            self.read_groups(tracked(|d| &d.groups)),
             self.http
                 .get_all("/subscribedSkus", "Organization.Read.All"),
         );
@@ -165,6 +122,55 @@ impl GraphClient {
             owners,
             skus,
         })
+    }
+
+    /// Users: a delta round when `tracked` is `Some` (delta state on) and
+    /// managers are not needed (delta cannot expand them), else the list.
+    async fn read_users(
+        &self,
+        scope: &LiveScope,
+        tracked: Option<Option<Tracked>>,
+    ) -> Result<(Vec<Value>, Option<Tracked>), GraphError> {
+        let select = user_select(&scope.user_properties);
+        match tracked {
+            Some(tracked) if !scope.managers => {
+                let (users, t) =
+                    delta::refresh(&self.http, "/users", &select, tracked, "User.Read.All").await?;
+                Ok((users, Some(t)))
+            }
+            _ => {
+                let mut url = format!("/users?$select={select}&$top=999");
+                if scope.managers {
+                    url.push_str("&$expand=manager($select=id)");
+                }
+                Ok((self.http.get_all(&url, "User.Read.All").await?, None))
+            }
+        }
+    }
+
+    /// Groups: a delta round when `tracked` is `Some`, else the list.
+    async fn read_groups(
+        &self,
+        tracked: Option<Option<Tracked>>,
+    ) -> Result<(Vec<Value>, Option<Tracked>), GraphError> {
+        let select = GROUP_PROPERTIES.join(",");
+        match tracked {
+            Some(tracked) => {
+                let (groups, t) = delta::refresh(
+                    &self.http,
+                    "/groups",
+                    &select,
+                    tracked,
+                    "GroupMember.Read.All",
+                )
+                .await?;
+                Ok((groups, Some(t)))
+            }
+            None => {
+                let url = format!("/groups?$select={select}&$top=999");
+                Ok((self.http.get_all(&url, "GroupMember.Read.All").await?, None))
+            }
+        }
     }
 
     /// Members and owners of `groups`, through `$batch`, following each
