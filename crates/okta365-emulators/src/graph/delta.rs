@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use super::filter::{self, Expr, Literal, Op};
 use super::lag;
 use super::odata::{self, EntityType, Selection};
 use super::shared::Shared;
@@ -22,11 +23,18 @@ const MEMBERS_PER_ITEM: usize = 100;
 /// Tokens kept; past this, all are forgotten (their holders get 410).
 const MAX_TOKENS: usize = 100_000;
 
+/// What a round tracks: a `$select`, and an `id eq … or …` filter.
+#[derive(Clone, Debug)]
+struct Scope {
+    selection: Selection,
+    ids: Option<BTreeSet<String>>,
+}
+
 #[derive(Debug)]
 struct DeltaToken {
     kind: Kind,
     seq: u64,
-    selection: Selection,
+    scope: Scope,
     issued: Instant,
     epoch: u64,
 }
@@ -36,7 +44,7 @@ struct PendingPages {
     kind: Kind,
     remaining: VecDeque<Value>,
     final_seq: u64,
-    selection: Selection,
+    scope: Scope,
     epoch: u64,
 }
 
@@ -94,9 +102,9 @@ pub(crate) fn handle(sh: &Shared, req: &ApiRequest, kind: Kind, now: Instant) ->
         return serve_page(sh, &mut tokens, kind, &mut pending, now);
     }
     let dir = sh.dir();
-    let (since, selection) = match req.query("$deltatoken") {
+    let (since, scope) = match req.query("$deltatoken") {
         Some("latest") => {
-            let selection = match selection_of(req, kind) {
+            let scope = match scope_of(req, kind) {
                 Ok(s) => s,
                 Err(e) => return e,
             };
@@ -104,7 +112,7 @@ pub(crate) fn handle(sh: &Shared, req: &ApiRequest, kind: Kind, now: Instant) ->
                 kind,
                 remaining: VecDeque::new(),
                 final_seq: dir.seq,
-                selection,
+                scope,
                 epoch,
             };
             drop(dir);
@@ -118,7 +126,7 @@ pub(crate) fn handle(sh: &Shared, req: &ApiRequest, kind: Kind, now: Instant) ->
                         && t.epoch == epoch
                         && now.saturating_duration_since(t.issued) < lifetime =>
                 {
-                    (Some(t.seq), t.selection.clone())
+                    (Some(t.seq), t.scope.clone())
                 }
                 _ => return resync(sh, kind),
             }
@@ -133,7 +141,7 @@ pub(crate) fn handle(sh: &Shared, req: &ApiRequest, kind: Kind, now: Instant) ->
                     );
                 }
             }
-            match selection_of(req, kind) {
+            match scope_of(req, kind) {
                 Ok(s) => (None, s),
                 Err(e) => return e,
             }
@@ -142,16 +150,19 @@ pub(crate) fn handle(sh: &Shared, req: &ApiRequest, kind: Kind, now: Instant) ->
     let minimal = req
         .header("prefer")
         .is_some_and(|p| p.contains("return=minimal"));
-    let (items, final_seq) = match since {
-        None => initial(sh, &dir, kind, &selection, now),
-        Some(seq) => changes_since(sh, &dir, kind, seq, &selection, minimal, now),
+    let (mut items, final_seq) = match since {
+        None => initial(sh, &dir, kind, &scope.selection, now),
+        Some(seq) => changes_since(sh, &dir, kind, seq, &scope.selection, minimal, now),
     };
     drop(dir);
+    if let Some(ids) = &scope.ids {
+        items.retain(|i| i["id"].as_str().is_some_and(|id| ids.contains(id)));
+    }
     let mut pending = PendingPages {
         kind,
         remaining: items.into(),
         final_seq,
-        selection,
+        scope,
         epoch,
     };
     let resp = serve_page(sh, &mut tokens, kind, &mut pending, now);
@@ -162,8 +173,49 @@ pub(crate) fn handle(sh: &Shared, req: &ApiRequest, kind: Kind, now: Instant) ->
     }
 }
 
-fn selection_of(req: &ApiRequest, kind: Kind) -> Result<Selection, ApiResponse> {
-    odata::selection(req, entity_type(kind), true)
+/// `$select` and `$filter` of a first delta request. Delta takes only
+/// `id eq '…'` clauses joined by `or`, at most 50.
+fn scope_of(req: &ApiRequest, kind: Kind) -> Result<Scope, ApiResponse> {
+    let selection = odata::selection(req, entity_type(kind), true)?;
+    let Some(raw) = req.query("$filter") else {
+        return Ok(Scope {
+            selection,
+            ids: None,
+        });
+    };
+    let unsupported = || {
+        ApiResponse::error(
+            400,
+            "Request_UnsupportedQuery",
+            "Unsupported Query. Delta queries support only 'id eq' filters combined with 'or'.",
+        )
+    };
+    let expr = filter::parse(raw).map_err(|_| unsupported())?;
+    let mut ids = BTreeSet::new();
+    let mut pending = vec![&expr];
+    while let Some(e) = pending.pop() {
+        match e {
+            Expr::Or(a, b) => {
+                pending.push(a);
+                pending.push(b);
+            }
+            Expr::Compare(p, Op::Eq, Literal::Str(id)) if p == "id" => {
+                ids.insert(id.to_lowercase());
+            }
+            _ => return Err(unsupported()),
+        }
+    }
+    if ids.len() > 50 {
+        return Err(ApiResponse::error(
+            400,
+            "Request_UnsupportedQuery",
+            format!("Delta queries filter on at most 50 ids; got {}.", ids.len()),
+        ));
+    }
+    Ok(Scope {
+        selection,
+        ids: Some(ids),
+    })
 }
 
 fn tracks_members(selection: &Selection) -> bool {
@@ -385,7 +437,7 @@ fn serve_page(
         json!(format!(
             "{}/v1.0/$metadata#{}",
             sh.base_url(),
-            odata::context_of(set, &pending.selection)
+            odata::context_of(set, &pending.scope.selection)
         )),
     );
     let token = sh.request_id().replace('-', "");
@@ -399,7 +451,7 @@ fn serve_page(
             DeltaToken {
                 kind,
                 seq: pending.final_seq,
-                selection: pending.selection.clone(),
+                scope: pending.scope.clone(),
                 issued: now,
                 epoch: pending.epoch,
             },
@@ -425,7 +477,7 @@ fn serve_page(
                 kind,
                 remaining: std::mem::take(&mut pending.remaining),
                 final_seq: pending.final_seq,
-                selection: pending.selection.clone(),
+                scope: pending.scope.clone(),
                 epoch: pending.epoch,
             },
         );

@@ -284,7 +284,7 @@ impl Expr {
                 a.needs_advanced_query() || b.needs_advanced_query()
             }
             Expr::Not(_) | Expr::EndsWith(..) => true,
-            Expr::Compare(_, op, _) => *op == Op::Ne,
+            Expr::Compare(path, op, _) => *op == Op::Ne || path.ends_with("/$count"),
             Expr::Any(_, _, body) => body.needs_advanced_query(),
             Expr::In(..) | Expr::StartsWith(..) => false,
         }
@@ -300,7 +300,16 @@ impl Expr {
             Expr::And(a, b) => a.eval(object, var) && b.eval(object, var),
             Expr::Or(a, b) => a.eval(object, var) || b.eval(object, var),
             Expr::Not(a) => !a.eval(object, var),
-            Expr::Compare(path, op, lit) => compare(resolve(object, path, var), *op, lit),
+            Expr::Compare(path, op, lit) => match path.strip_suffix("/$count") {
+                // `assignedLicenses/$count eq 0`: the collection's length.
+                Some(collection) => {
+                    let n = resolve(object, collection, var)
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len);
+                    compare(Some(&Value::from(n)), *op, lit)
+                }
+                None => compare(resolve(object, path, var), *op, lit),
+            },
             Expr::In(path, lits) => {
                 let v = resolve(object, path, var);
                 lits.iter().any(|l| compare(v, Op::Eq, l))
@@ -405,6 +414,18 @@ mod tests {
             !parse("accountEnabled eq false or startswith(displayName,'B')")
                 .unwrap()
                 .matches(&u)
+        );
+    }
+
+    #[test]
+    fn collection_counts_compare_lengths() {
+        let u = user();
+        let count = parse("assignedLicenses/$count eq 1").unwrap();
+        assert!(count.matches(&u) && count.needs_advanced_query());
+        assert!(
+            parse("proxyAddresses/$count eq 0")
+                .unwrap()
+                .matches(&json!({"id": "x", "proxyAddresses": []}))
         );
     }
 

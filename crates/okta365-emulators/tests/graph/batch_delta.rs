@@ -173,3 +173,36 @@ async fn delta_rounds_report_changes_removals_and_membership() {
     assert_eq!(entry(leaver)["@removed"]["reason"], "deleted");
     t.emu.stop().await;
 }
+
+#[tokio::test]
+async fn delta_filters_on_ids_only() {
+    let t = Tenant::start(acme_options()).await;
+    let other = "eac47095-3ed8-4be5-95ae-b24b0e15ba87";
+    let (status, body) = t
+        .get(&format!(
+            "/users/delta?$select=jobTitle&$filter=id eq '{ADAM}' or id eq '{other}'"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let first: BTreeSet<String> = ids(body["value"].as_array().unwrap()).into_iter().collect();
+    assert_eq!(first, [ADAM.to_owned(), other.to_owned()].into());
+    let link = body["@odata.deltaLink"].as_str().unwrap().to_owned();
+    t.patch(&format!("/users/{ADAM}"), json!({"jobTitle": "Tracked"}))
+        .await;
+    let (_, someone) = t
+        .get("/users?$filter=userPrincipalName eq 'breakglass-admin@acme.example'&$select=id")
+        .await;
+    let untracked = someone["value"][0]["id"].as_str().unwrap().to_owned();
+    t.patch(
+        &format!("/users/{untracked}"),
+        json!({"jobTitle": "Untracked"}),
+    )
+    .await;
+    let (_, body) = t.get(&link).await;
+    assert_eq!(ids(body["value"].as_array().unwrap()), [ADAM], "{body}");
+    let (status, _) = t
+        .get("/users/delta?$filter=mail eq 'adam.kowalski@acme.example'")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    t.emu.stop().await;
+}
