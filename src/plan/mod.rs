@@ -12,6 +12,7 @@ pub mod protected;
 pub mod safety;
 pub mod settings;
 pub mod target;
+pub mod teams;
 
 use serde::{Deserialize, Serialize};
 
@@ -155,6 +156,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
         }
     }
     diagnostics.extend(safety::fail_closed(&mut drafts, input.source.users.len()));
+    diagnostics.extend(teams::hold_back_ownerless(&mut drafts, input.live));
     diagnostics.extend(safety::removal_budget(
         &drafts,
         out.managed_users,

@@ -69,6 +69,13 @@ pub fn retain(drafts: &mut Vec<Draft>, keys: &BTreeSet<String>) {
         d.op.user_key()
             .is_some_and(|k| keys.contains(&k.to_lowercase()))
     };
+    let new_teams: BTreeSet<String> = drafts
+        .iter()
+        .filter_map(|d| match &d.op {
+            Op::CreateTeam { group } => Some(group.mail_nickname.to_lowercase()),
+            _ => None,
+        })
+        .collect();
     let mut groups = BTreeSet::new();
     let mut managers = BTreeSet::new();
     for d in drafts.iter().filter(|d| about(d)) {
@@ -82,9 +89,18 @@ pub fn retain(drafts: &mut Vec<Draft>, keys: &BTreeSet<String>) {
             _ => {}
         }
     }
+    let needed = |nickname: &str| groups.contains(&nickname.to_lowercase());
     drafts.retain(|d| match &d.op {
-        Op::CreateGroup { mail_nickname, .. } => groups.contains(&mail_nickname.to_lowercase()),
-        Op::CreateTeam { group } => groups.contains(&group.mail_nickname.to_lowercase()),
+        Op::CreateGroup { mail_nickname, .. } => needed(mail_nickname),
+        Op::CreateTeam { group } => needed(&group.mail_nickname),
+        // A new Team needs its owners, or Graph will not create it.
+        Op::AddTeamMember {
+            group,
+            role: crate::policy::types::TeamRole::Owner,
+            ..
+        } if new_teams.contains(&group.mail_nickname.to_lowercase()) => {
+            needed(&group.mail_nickname)
+        }
         Op::CreateUser { upn, .. } if managers.contains(&upn.to_lowercase()) => true,
         _ => about(d),
     });

@@ -27,9 +27,15 @@ fn a_targeted_plan_holds_the_user_and_the_groups_they_join() {
     // The new squad group and its Team come along, as the membership needs them.
     assert!(got.contains(&"group eng-mobile".to_owned()), "{got:?}");
     assert!(got.contains(&"team eng-mobile".to_owned()), "{got:?}");
+    // So does the new Team's owner: Graph creates a Team only on a group with one.
+    let owner = "team eng-mobile member sofia.lindqvist@acme.example";
+    assert!(got.contains(&owner.to_owned()), "{got:?}");
     for t in &got {
         assert!(
-            t.contains("daniel.okafor") || t == "group eng-mobile" || t == "team eng-mobile",
+            t.contains("daniel.okafor")
+                || t == "group eng-mobile"
+                || t == "team eng-mobile"
+                || t == owner,
             "unrelated action in a targeted plan: {t}"
         );
     }
