@@ -76,7 +76,22 @@ impl Workspace {
         let (checked, _) = self.check()?;
         let settings = self.settings(None, None);
         let scope = crate::providers::scope::live_scope(&checked, okta, &settings);
-        self.graph()?.read(&scope).await.map_err(fail)
+        self.read_m365_scoped(&scope).await
+    }
+
+    /// Reads Office 365 alone: the snapshot, or from Graph the users and the
+    /// members and owners of the groups in `scope` (a lockdown needs no more,
+    /// and no Okta read).
+    pub async fn read_m365_scoped(
+        &self,
+        scope: &crate::providers::LiveScope,
+    ) -> Result<LiveState, Failure> {
+        let fail =
+            |e: crate::providers::ReadError| Failure::Message(format!("reading Office 365: {e}"));
+        if let Some(snapshot) = self.m365_snapshot() {
+            return snapshot.load().map_err(fail);
+        }
+        self.graph()?.read(scope).await.map_err(fail)
     }
 
     /// The Graph client of a live `m365` connection (made once).

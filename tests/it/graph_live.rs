@@ -1099,3 +1099,61 @@ fn writes_refused_for_a_missing_permission_name_it_and_the_rest_is_done() {
         "{stdout}"
     );
 }
+
+#[test]
+fn watch_locks_an_account_in_graph_within_seconds_of_the_event() {
+    let live = Live::start(|_| {});
+    let ines = "00uo1qDulJ9QhYqQW4x7";
+    live.scratch.write(
+        "events.jsonl",
+        &serde_json::json!({
+            "uuid": "ev-graph-1",
+            "published": "2026-11-20T10:00:00.000Z",
+            "eventType": "user.lifecycle.suspend",
+            "outcome": { "result": "SUCCESS" },
+            "target": [{ "id": ines, "type": "User", "alternateId": "ines.garcia@acme.example" }],
+        })
+        .to_string(),
+    );
+    let before = live.total_requests();
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = live.run(&["watch", "--events", "events.jsonl", "--settle", "0"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("done     - user ines.garcia@acme.example (disable)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("done     - user ines.garcia@acme.example (revoke sessions)"),
+        "{stdout}"
+    );
+    // The whole run (read, lock, the full plan after it) stays within seconds.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let dir = live.scratch.path("after-lockdown");
+    live.emulator.write_snapshot(&dir).unwrap();
+    let users: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m365/users.json")).unwrap())
+            .unwrap();
+    let account = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["userPrincipalName"] == "ines.garcia@acme.example")
+        .unwrap();
+    assert_eq!(account["accountEnabled"], false, "{account}");
+    let counts = live.emulator.request_counts();
+    let revokes: u64 = counts
+        .iter()
+        .filter(|(k, _)| k.contains("revokeSignInSessions"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(revokes, 1, "{counts:?}");
+    assert!(live.total_requests() > before);
+    let audit = live.scratch.read(".okta365/audit-live.jsonl");
+    assert!(audit.contains("ev-graph-1"), "{audit}");
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET) && !audit.contains(SECRET));
+}

@@ -41,6 +41,25 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let source = cli.config.display().to_string();
     let policy_groups: std::collections::BTreeSet<String> =
         checked.groups.keys().cloned().collect();
+    // A lockdown reads only Office 365: the users, and the sensitive and protected groups.
+    let lockdown_scope = {
+        let settings = workspace.settings(None, None);
+        crate::providers::LiveScope {
+            groups: rules
+                .lockdown
+                .remove_from_groups
+                .iter()
+                .chain(&checked.policy.protected.groups)
+                .cloned()
+                .collect(),
+            user_properties: [
+                settings.okta_id_attribute.property(),
+                settings.offboarded_at_attribute.property(),
+            ]
+            .into(),
+            managers: false,
+        }
+    };
     let mut feed = LineFeed::open(&args.events)
         .await
         .map_err(|e| Failure::Message(format!("reading events: {e}")))?;
@@ -78,8 +97,8 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             .iter()
             .any(|t| matches!(t, Trigger::Lockdown { .. }))
         {
-            let (_, live) = workspace.read().await?;
             let settings = workspace.settings(None, None);
+            let live = workspace.read_m365_scoped(&lockdown_scope).await?;
             let lockdown = events::lockdown(
                 &triggers,
                 &events::LockdownInput {
