@@ -7,9 +7,11 @@
 pub mod audit;
 pub mod backend;
 pub mod executor;
+pub mod graph;
 pub mod snapshot;
 
 pub use audit::{AuditRecord, AuditSink, JsonlAudit, MemoryAudit};
 pub use backend::{ApplyError, Backend, Outcome};
 pub use executor::{ActionResult, Report, execute};
+pub use graph::GraphBackend;
 pub use snapshot::SnapshotBackend;

@@ -82,10 +82,16 @@ pub enum Command {
     Apply(commands::apply::Args),
     /// Show a user's desired state and the policy rules behind each value.
     Explain(commands::explain::Args),
+    /// Event mode: lock accounts within seconds of an Okta incident event, re-plan after changes.
+    Watch(commands::watch::Args),
+    /// Reports for people: licence reconciliation.
+    Report(commands::report::Args),
     /// Print the JSON Schema of policy files or of the config file.
     Schema(commands::schema::Args),
     /// Serve an emulator of Okta or Microsoft Graph on loopback (offline rehearsal, tests).
     Emulate(commands::emulate::Args),
+    /// Read-only tools for the live Okta org: `okta logs` prints System Log events.
+    Okta(commands::okta::Args),
     /// Write a synthetic tenant (snapshots, config, policies) for benchmarks and smoke tests.
     #[command(hide = true)]
     Generate(commands::generate::Args),
@@ -112,8 +118,11 @@ pub fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(&cli, args, &ui).await,
             Command::Apply(args) => commands::apply::run(&cli, args, &ui).await,
             Command::Explain(args) => commands::explain::run(&cli, args, &ui).await,
+            Command::Watch(args) => commands::watch::run(&cli, args, &ui).await,
+            Command::Report(args) => commands::report::run(&cli, args, &ui).await,
             Command::Schema(args) => commands::schema::run(args),
             Command::Emulate(args) => commands::emulate::run(args).await,
+            Command::Okta(args) => commands::okta::run(&cli, args).await,
             Command::Generate(args) => commands::generate::run(args),
         }
     });

@@ -1,15 +1,21 @@
 //! Everything a command reads before it can plan: the config file, the
-//! policy files, and the two sides (snapshots today, live APIs later).
+//! policy files, and the two sides (snapshots, or the live Okta API and
+//! Microsoft Graph).
 
 use std::path::{Path, PathBuf};
 
+use tracing::Instrument;
+
 use super::Failure;
 use crate::config::Config;
-use crate::model::state::{LiveState, SourceState};
+use crate::model::state::{LiveState, SourceScope, SourceState};
 use crate::plan::{PlanSettings, fingerprint::fingerprint};
 use crate::policy::check::{self, Checked};
 use crate::policy::{Diagnostic, PolicySource};
+use crate::providers::graph::GraphClient;
+use crate::providers::okta::OktaClient;
 use crate::providers::snapshot::{M365Snapshot, OktaSnapshot};
+use crate::providers::{M365Reader, OktaReader};
 
 /// A loaded config and the policy texts it points at.
 pub struct Workspace {
@@ -17,6 +23,8 @@ pub struct Workspace {
     pub config: Config,
     /// The policy files, sorted by path.
     pub sources: Vec<PolicySource>,
+    /// The Graph client, made on first use when `m365` is a live connection.
+    graph: std::sync::OnceLock<GraphClient>,
 }
 
 impl Workspace {
@@ -31,7 +39,11 @@ impl Workspace {
         })?;
         let config = Config::parse(&shown, &text).map_err(Failure::Diagnostics)?;
         let sources = read_policies(&config.policies)?;
-        Ok(Self { config, sources })
+        Ok(Self {
+            config,
+            sources,
+            graph: std::sync::OnceLock::new(),
+        })
     }
 
     /// Loads and checks the policies. Errors stop here; warnings are returned.
@@ -48,34 +60,116 @@ impl Workspace {
         }
     }
 
-    /// Reads Okta and Office 365, the two at once. Either side failing fails
-    /// the whole read (an Okta failure is reported first).
+    /// Reads Okta and Office 365 (two snapshots at once). Either side failing
+    /// fails the whole read (an Okta failure is reported first).
     pub async fn read(&self) -> Result<(SourceState, LiveState), Failure> {
-        let (okta, m365) = std::thread::scope(|s| {
-            let okta = s.spawn(|| self.okta_snapshot().load());
-            let m365 = self.m365_snapshot().load();
-            let okta = okta
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (okta, m365)
-        });
-        let okta = okta.map_err(|e| Failure::Message(format!("reading Okta: {e}")))?;
-        let m365 = m365.map_err(|e| Failure::Message(format!("reading Office 365: {e}")))?;
+        // Two snapshots: parse them at once, on two threads.
+        if self.config.okta.snapshot.is_some()
+            && let Some(m365) = self.m365_snapshot()
+        {
+            let (okta, m365) = std::thread::scope(|s| {
+                let okta = s.spawn(|| self.okta_snapshot().load());
+                let m365 = m365.load();
+                let okta = okta
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (okta, m365)
+            });
+            let okta = okta.map_err(|e| Failure::Message(format!("reading Okta: {e}")))?;
+            let m365 = m365.map_err(|e| Failure::Message(format!("reading Office 365: {e}")))?;
+            return Ok((okta, m365));
+        }
+        let okta = self.read_okta().await?;
+        let m365 = self.read_m365(&okta).await?;
         Ok((okta, m365))
+    }
+
+    /// Reads Office 365 from the snapshot, or from Graph (only the groups and
+    /// properties the policies need, worked out from them and `okta`).
+    async fn read_m365(&self, okta: &SourceState) -> Result<LiveState, Failure> {
+        let fail =
+            |e: crate::providers::ReadError| Failure::Message(format!("reading Office 365: {e}"));
+        if let Some(snapshot) = self.m365_snapshot() {
+            return snapshot.load().map_err(fail);
+        }
+        let (checked, _) = self.check()?;
+        let settings = self.settings(None, None);
+        let scope = crate::providers::scope::live_scope(&checked, okta, &settings);
+        self.read_m365_scoped(&scope).await
+    }
+
+    /// Reads Office 365 alone: the snapshot, or from Graph the users and the
+    /// members and owners of the groups in `scope` (a lockdown needs no more,
+    /// and no Okta read).
+    pub async fn read_m365_scoped(
+        &self,
+        scope: &crate::providers::LiveScope,
+    ) -> Result<LiveState, Failure> {
+        let fail =
+            |e: crate::providers::ReadError| Failure::Message(format!("reading Office 365: {e}"));
+        if let Some(snapshot) = self.m365_snapshot() {
+            return snapshot.load().map_err(fail);
+        }
+        self.graph()?.read(scope).await.map_err(fail)
+    }
+
+    /// The Graph client of a live `m365` connection (made once).
+    pub fn graph(&self) -> Result<&GraphClient, Failure> {
+        if let Some(client) = self.graph.get() {
+            return Ok(client);
+        }
+        let client = GraphClient::from_config(&self.config.m365)
+            .map_err(|e| Failure::Message(format!("connecting to Microsoft Graph: {e}")))?;
+        Ok(self.graph.get_or_init(|| client))
+    }
+
+    /// Reads Okta from the snapshot or the live API, as the config says.
+    /// A live read asks only for the members of groups the policies name, and
+    /// an org with no users while the policies select users is an error.
+    pub async fn read_okta(&self) -> Result<SourceState, Failure> {
+        let failed = |e: String| Failure::Message(format!("reading Okta: {e}"));
+        if self.config.okta.snapshot.is_some() {
+            return self
+                .okta_snapshot()
+                .load()
+                .map_err(|e| failed(e.to_string()));
+        }
+        let (checked, _) = self.check()?;
+        let (names, patterns) = crate::policy::check::referenced_okta_groups(&checked);
+        let scope = SourceScope { names, patterns };
+        let client = OktaClient::from_config(&self.config.okta).map_err(|e| failed(e.message))?;
+        let state = client
+            .read(&scope)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if state.users.is_empty() && !(checked.rules.is_empty() && checked.guests.is_empty()) {
+            return Err(failed(format!(
+                "Okta returned no users from {} while the policies select users: refusing to plan removals\n  hint: check that the API token's admin (or the service app's admin role) can read users",
+                self.config.okta.org_url.as_deref().unwrap_or_default()
+            )));
+        }
+        Ok(state)
     }
 
     /// The Okta snapshot named in the config.
     pub fn okta_snapshot(&self) -> OktaSnapshot {
         OktaSnapshot {
-            dir: self.config.okta.snapshot.join("okta"),
+            dir: self
+                .config
+                .okta
+                .snapshot
+                .clone()
+                .unwrap_or_default()
+                .join("okta"),
         }
     }
 
-    /// The Office 365 snapshot named in the config.
-    pub fn m365_snapshot(&self) -> M365Snapshot {
-        M365Snapshot {
-            dir: self.config.m365.snapshot.join("m365"),
-        }
+    /// The Office 365 snapshot named in the config (`None`: a live connection).
+    pub fn m365_snapshot(&self) -> Option<M365Snapshot> {
+        let dir = self.config.m365.snapshot.as_ref()?;
+        Some(M365Snapshot {
+            dir: dir.join("m365"),
+        })
     }
 
     /// Planner settings at `now` (`--now`, or the clock), with an explicit removal allowance.
@@ -121,6 +215,62 @@ impl Workspace {
             settings.min_removals,
         );
         fingerprint(&policies, source, live, &stable)
+    }
+}
+
+/// Everything a plan is made from: the checked policies, both sides as read,
+/// the settings and the fingerprint over them.
+pub struct Inputs {
+    /// The checked policies.
+    pub checked: Checked,
+    /// Okta as read.
+    pub source: SourceState,
+    /// Office 365 as read.
+    pub live: LiveState,
+    /// Planner settings.
+    pub settings: PlanSettings,
+    /// The fingerprint of the inputs.
+    pub fingerprint: String,
+}
+
+impl Inputs {
+    /// The planner's view of these inputs.
+    pub fn plan_input(&self) -> crate::plan::PlanInput<'_> {
+        crate::plan::PlanInput {
+            policy: &self.checked,
+            source: &self.source,
+            live: &self.live,
+            settings: &self.settings,
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+}
+
+impl Workspace {
+    /// Checks the policies (printing warnings through `ui`), reads both sides
+    /// and settles the settings: everything `plan`, `explain` and `report` need.
+    pub async fn inputs(
+        &self,
+        ui: &super::terminal::Ui,
+        settings: impl FnOnce(&Self) -> PlanSettings,
+    ) -> Result<Inputs, Failure> {
+        let (checked, warnings) = super::terminal::phase("load", || self.check())?;
+        ui.diagnostics(&warnings);
+        let (source, live) = self
+            .read()
+            .instrument(tracing::info_span!("phase", phase = "read"))
+            .await?;
+        let settings = settings(self);
+        let fingerprint = super::terminal::phase("fingerprint", || {
+            self.fingerprint(&source, &live, &settings)
+        });
+        Ok(Inputs {
+            checked,
+            source,
+            live,
+            settings,
+            fingerprint,
+        })
     }
 }
 

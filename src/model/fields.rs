@@ -165,6 +165,16 @@ impl<'a, V> IntoIterator for &'a Fields<V> {
     }
 }
 
+impl<V> std::ops::Index<&str> for Fields<V> {
+    type Output = V;
+
+    /// The value of `key`; panics when it is absent, as a `BTreeMap` does.
+    fn index(&self, key: &str) -> &V {
+        self.get(key)
+            .unwrap_or_else(|| panic!("no field `{key}` in this map"))
+    }
+}
+
 impl<V: fmt::Debug> fmt::Debug for Fields<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()

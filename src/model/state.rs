@@ -45,9 +45,11 @@ pub struct SourceScope {
 
 impl SourceScope {
     /// Whether the memberships of a group with this id and name are needed.
+    /// Names compare case-insensitively, as selectors do.
     pub fn wants(&self, id: &str, name: &str) -> bool {
-        self.names.contains(id)
-            || self.names.contains(name)
+        self.names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(id) || n.to_lowercase() == name.to_lowercase())
             || self
                 .patterns
                 .iter()

@@ -95,7 +95,7 @@ struct Differ<'a> {
     marker: BTreeMap<String, Vec<&'a User>>,
     /// Property name → lowercased value → user, for correlation.
     by_property: BTreeMap<String, HashMap<String, &'a User>>,
-    protected: HashSet<&'a ObjectId>,
+    protected: BTreeSet<&'a ObjectId>,
     skus: BTreeMap<&'a str, &'a SubscribedSku>,
     /// Okta id → the user reference plans use for them.
     resolved: HashMap<OktaUserId, UserRef>,
@@ -155,30 +155,7 @@ impl<'a> Differ<'a> {
                 }
             }
         }
-        let mut protected: HashSet<&ObjectId> = HashSet::new();
-        let upns: BTreeSet<String> = input.protected.upns.iter().map(|s| lower(s)).collect();
-        let ids: BTreeSet<&str> = input
-            .protected
-            .object_ids
-            .iter()
-            .map(String::as_str)
-            .collect();
-        for u in &live.users {
-            if upns.contains(&lower(&u.user_principal_name)) || ids.contains(u.id.as_str()) {
-                protected.insert(&u.id);
-            }
-        }
-        let names: BTreeSet<String> = input.protected.groups.iter().map(|s| lower(s)).collect();
-        for g in &live.groups {
-            let hit = names.contains(&lower(&g.display_name))
-                || names.contains(&lower(g.id.as_str()))
-                || g.mail_nickname
-                    .as_deref()
-                    .is_some_and(|n| names.contains(&lower(n)));
-            if hit {
-                protected.extend(live.members.get(&g.id).into_iter().flatten());
-            }
-        }
+        let protected = super::protected::accounts(input.protected, live);
         let managed_users = live
             .users
             .iter()
@@ -933,17 +910,28 @@ impl<'a> Differ<'a> {
                     reasons.clone(),
                 );
             }
-            if live.account_enabled && offboarding.mailbox == MailboxOnLeave::ConvertToShared {
-                self.out.manual_steps.push(ManualStep {
-                    target: user_target(&user.upn),
-                    what: "convert the mailbox to a shared mailbox before its licence is reclaimed"
-                        .into(),
-                    command: format!(
-                        "Set-Mailbox -Identity '{}' -Type Shared",
-                        user.upn.replace('\'', "''")
-                    ),
-                    reasons: reasons.clone(),
-                });
+            if live.account_enabled {
+                let identity = user.upn.replace('\'', "''");
+                let mut step = |what: &str, command: String| {
+                    self.out.manual_steps.push(ManualStep {
+                        target: user_target(&user.upn),
+                        what: format!("{what} before its licence is reclaimed"),
+                        command,
+                        reasons: reasons.clone(),
+                    })
+                };
+                if offboarding.mailbox == MailboxOnLeave::ConvertToShared {
+                    step(
+                        "convert the mailbox to a shared mailbox",
+                        format!("Set-Mailbox -Identity '{identity}' -Type Shared"),
+                    );
+                }
+                if offboarding.litigation_hold {
+                    step(
+                        "put the mailbox on litigation hold",
+                        format!("Set-Mailbox -Identity '{identity}' -LitigationHoldEnabled $true"),
+                    );
+                }
             }
             if live.account_enabled {
                 self.push(

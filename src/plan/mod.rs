@@ -8,8 +8,11 @@ pub mod action;
 pub mod diff;
 pub mod fingerprint;
 pub mod order;
+pub mod protected;
 pub mod safety;
 pub mod settings;
+pub mod target;
+pub mod teams;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +40,24 @@ pub struct Summary {
     pub remove: usize,
     /// Every action.
     pub total: usize,
+}
+
+impl Summary {
+    /// Counts these actions by their symbol (`+`, `~`, `-`).
+    pub fn of(actions: &[Action]) -> Self {
+        let mut summary = Self {
+            total: actions.len(),
+            ..Self::default()
+        };
+        for a in actions {
+            match a.kind.symbol() {
+                '+' => summary.create += 1,
+                '~' => summary.update += 1,
+                _ => summary.remove += 1,
+            }
+        }
+        summary
+    }
 }
 
 /// A plan: what apply will do, in order, and why.
@@ -124,7 +145,20 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
     });
     diagnostics.extend(out.diagnostics);
     let mut drafts = out.drafts;
+    let (mut manual_steps, mut unmanaged) = (out.manual_steps, out.unmanaged);
+    if !input.settings.targets.is_empty() {
+        let keys = target::keys(&input.settings.targets, &desired);
+        target::retain(&mut drafts, &keys);
+        target::narrow_notes(&mut manual_steps, &mut unmanaged, &keys);
+        for t in target::unknown(&input.settings.targets, &desired, input.live) {
+            diagnostics.push(
+                Diagnostic::warning(None, format!("`--target {t}` matches no user"))
+                    .with_hint("give a UPN, or an Okta login, email or id"),
+            );
+        }
+    }
     diagnostics.extend(safety::fail_closed(&mut drafts, input.source.users.len()));
+    diagnostics.extend(teams::hold_back_ownerless(&mut drafts, input.live));
     diagnostics.extend(safety::removal_budget(
         &drafts,
         out.managed_users,
@@ -159,17 +193,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
-    let mut summary = Summary {
-        total: actions.len(),
-        ..Summary::default()
-    };
-    for a in &actions {
-        match a.kind.symbol() {
-            '+' => summary.create += 1,
-            '~' => summary.update += 1,
-            _ => summary.remove += 1,
-        }
-    }
+    let summary = Summary::of(&actions);
     Ok(Plan {
         format_version: FORMAT_VERSION,
         fingerprint: input.fingerprint.clone(),
@@ -178,8 +202,8 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
         allowed_removals: input.settings.allow_removals,
         licenses,
         actions,
-        manual_steps: out.manual_steps,
-        unmanaged: out.unmanaged,
+        manual_steps,
+        unmanaged,
         warnings: diagnostics,
     })
 }

@@ -3,7 +3,8 @@
 //! data, not from the order the diff found them in:
 //!
 //! * an object is created before anything refers to it (users, guests, groups);
-//! * a Team is created before its members are changed;
+//! * a new Team's owners are added to its group first (Graph needs an
+//!   owner to create a Team), then the Team is created, then its members;
 //! * attribute updates (`usageLocation`) come before licence changes;
 //! * sign-in is blocked before sessions are revoked;
 //! * a user is deleted only after every other change to them.
@@ -16,6 +17,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::action::{Action, GroupRef, Op, UserRef};
 use super::diff::Draft;
+use crate::policy::types::TeamRole;
 
 fn user_key(u: &UserRef) -> String {
     match &u.id {
@@ -130,7 +132,15 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
         if let (Op::AddTeamMember { .. } | Op::RemoveTeamMember { .. }, Some(g)) = (&d.op, &group)
             && let Some(&t) = teams.get(g)
         {
-            edge(t, i);
+            // Graph creates a Team only on a group that has an owner, so
+            // owners are added (to the group) first; members come after.
+            match &d.op {
+                Op::AddTeamMember {
+                    role: TeamRole::Owner,
+                    ..
+                } => edge(i, t),
+                _ => edge(t, i),
+            }
         }
         if let Some(u) = &user {
             for &j in &by_user[u] {
@@ -331,5 +341,42 @@ mod tests {
             .position(|a| a.kind == crate::plan::action::ActionKind::RevokeSessions)
             .unwrap();
         assert!(disable < revoke);
+    }
+
+    #[test]
+    fn a_new_teams_owners_come_before_the_team_and_members_after() {
+        let group = GroupRef {
+            id: Some("g1".into()),
+            mail_nickname: "eng".into(),
+        };
+        let add = |upn: &str, role| {
+            draft(
+                Op::AddTeamMember {
+                    group: group.clone(),
+                    user: UserRef {
+                        id: Some(upn.into()),
+                        upn: upn.into(),
+                    },
+                    role,
+                },
+                upn,
+            )
+        };
+        let drafts = vec![
+            add("member@x", TeamRole::Member),
+            draft(
+                Op::CreateTeam {
+                    group: group.clone(),
+                },
+                "team eng",
+            ),
+            add("owner@x", TeamRole::Owner),
+        ];
+        let actions = order(drafts).unwrap();
+        let at = |t: &str| actions.iter().position(|a| a.target == t).unwrap();
+        assert!(at("owner@x") < at("team eng"));
+        assert!(at("team eng") < at("member@x"));
+        let team = &actions[at("team eng")];
+        assert_eq!(team.depends_on, vec![actions[at("owner@x")].id]);
     }
 }

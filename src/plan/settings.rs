@@ -85,6 +85,10 @@ pub struct PlanSettings {
     pub min_removals: usize,
     /// An explicit allowance: up to this many removals are accepted.
     pub allow_removals: Option<usize>,
+    /// Limit the plan to these users (UPN, Okta login, email or id) and what
+    /// their changes need; empty = everyone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     /// The current time.
     pub now: jiff::Timestamp,
 }
@@ -100,6 +104,7 @@ impl PlanSettings {
             max_removal_percent: 10.0,
             min_removals: 10,
             allow_removals: None,
+            targets: Vec::new(),
             now,
         }
     }

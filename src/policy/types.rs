@@ -417,6 +417,12 @@ pub struct Offboarding {
     /// Exchange Online PowerShell command, before licences are reclaimed.
     #[serde(default)]
     pub mailbox: MailboxOnLeave,
+    /// Put the mailbox on litigation hold when the user is disabled, so
+    /// nothing in it can be purged (needs Exchange Online Plan 2 or an
+    /// archiving add-on). Graph cannot set it: the plan lists it as a manual
+    /// step with the Exchange Online PowerShell command.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub litigation_hold: bool,
 }
 
 /// What to do with a leaver's mailbox.
@@ -438,6 +444,7 @@ impl Default for Offboarding {
             reclaim_licenses_after_days: 30,
             delete_after_days: None,
             mailbox: MailboxOnLeave::Keep,
+            litigation_hold: false,
         }
     }
 }

@@ -4,6 +4,10 @@
 //!
 //! Fail closed: a reader returns the whole state or an error, never a part.
 
+pub mod events;
+pub mod graph;
+pub mod okta;
+pub mod scope;
 pub mod snapshot;
 
 use std::future::Future;
@@ -53,21 +57,27 @@ pub trait M365Reader {
     fn read(&self, scope: &LiveScope) -> impl Future<Output = Result<LiveState, ReadError>> + Send;
 }
 
-/// Which Microsoft 365 groups' members and owners a plan needs.
+/// What of Office 365 a plan needs: live readers read only this.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LiveScope {
-    /// Mail nicknames, display names or object ids of the groups to read.
+    /// Mail nicknames, display names or object ids of the groups whose
+    /// members and owners to read (matched case-insensitively).
     pub groups: std::collections::BTreeSet<String>,
+    /// User properties the policies map (Graph names), beyond those every
+    /// plan reads.
+    pub user_properties: std::collections::BTreeSet<String>,
+    /// Whether the policies map managers (read each user's manager id).
+    pub managers: bool,
 }
 
 impl LiveScope {
     /// Whether the members of `group` are needed.
     pub fn wants(&self, group: &crate::model::graph::Group) -> bool {
-        self.groups.contains(group.id.as_str())
-            || self.groups.contains(&group.display_name)
-            || group
-                .mail_nickname
-                .as_ref()
-                .is_some_and(|n| self.groups.contains(n))
+        let has = |s: &str| {
+            self.groups.contains(s) || self.groups.iter().any(|g| g.eq_ignore_ascii_case(s))
+        };
+        has(group.id.as_str())
+            || has(&group.display_name)
+            || group.mail_nickname.as_deref().is_some_and(has)
     }
 }

@@ -35,26 +35,22 @@ pub fn render(
     let login = user.login().unwrap_or_default();
     writeln!(out, "{login} (Okta {}, {})", user.id, user.status.as_str())?;
     writeln!(out)?;
+    let mut rows = Rows::default();
     let mut keys: Vec<String> = vec![login.to_lowercase()];
     if let Some(want) = desired.users.get(&user.id) {
         keys.extend(want.upn().map(str::to_lowercase));
-        line(
-            out,
-            "account",
-            if want.enabled.value {
-                "enabled"
-            } else {
-                "disabled"
-            },
-            &want.enabled,
-        )?;
-        writeln!(out, "attributes:")?;
-        let width = want.attributes.keys().map(str::len).max().unwrap_or(0);
+        let account = if want.enabled.value {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        rows.value("account", account, &want.enabled);
+        rows.heading("attributes:");
         for (name, value) in &want.attributes {
-            line(out, &format!("  {name:<width$}"), &value.value, value)?;
+            rows.value(&format!("  {name}"), &value.value, value);
         }
         if !want.licenses.is_empty() {
-            writeln!(out, "licences:")?;
+            rows.heading("licences:");
             for (sku, plans) in &want.licenses {
                 let text = if plans.value.is_empty() {
                     sku.to_owned()
@@ -64,7 +60,7 @@ pub fn render(
                         plans.value.iter().cloned().collect::<Vec<_>>().join(", ")
                     )
                 };
-                line(out, "  ", &text, plans)?;
+                rows.value(&format!("  {text}"), "", plans);
             }
         }
     } else if let Some(guest) = desired.guests.get(&user.id) {
@@ -73,23 +69,19 @@ pub fn render(
             value: (),
             reasons: guest.reasons.clone(),
         };
-        line(
-            out,
+        rows.value(
             "guest",
             &format!("{} <{}>", guest.display_name, guest.mail),
             &reason,
-        )?;
+        );
     } else if let Some(leaver) = desired.leavers.get(&user.id) {
         let since = leaver
             .since
             .map(|t| format!(" since {t}"))
             .unwrap_or_default();
-        writeln!(out, "offboarding: {:?}{since}", leaver.why)?;
+        rows.heading(&format!("offboarding: {:?}{since}", leaver.why));
     } else {
-        writeln!(
-            out,
-            "no rule selects this user; okta365 manages nothing for them"
-        )?;
+        rows.heading("no rule selects this user; okta365 manages nothing for them");
     }
     let memberships: Vec<(&str, bool, &Sourced<TeamRole>)> = desired
         .groups
@@ -97,17 +89,17 @@ pub fn render(
         .filter_map(|g| Some((g.mail_nickname.as_str(), g.team, g.members.get(&user.id)?)))
         .collect();
     if !memberships.is_empty() {
-        writeln!(out, "groups and Teams:")?;
-        let width = memberships.iter().map(|m| m.0.len()).max().unwrap_or(0);
+        rows.heading("groups and Teams:");
         for (name, team, role) in memberships {
             let what = match (team, role.value) {
                 (false, _) => "member",
                 (true, TeamRole::Member) => "Team member",
                 (true, TeamRole::Owner) => "Team owner",
             };
-            line(out, &format!("  {name:<width$}"), what, role)?;
+            rows.value(&format!("  {name}"), what, role);
         }
     }
+    rows.write(out)?;
     if let Some(plan) = plan {
         let pending: Vec<_> = plan
             .actions
@@ -136,10 +128,48 @@ pub fn render(
     Ok(())
 }
 
-fn line<T>(out: &mut dyn Write, label: &str, value: &str, source: &Sourced<T>) -> io::Result<()> {
-    writeln!(
-        out,
-        "{label}  {value}    # {}",
-        super::reasons(&source.reasons)
-    )
+/// Lines of `label  value  # reasons`, written with the columns aligned.
+#[derive(Default)]
+struct Rows {
+    rows: Vec<(String, String, String)>,
+}
+
+impl Rows {
+    fn heading(&mut self, text: &str) {
+        self.rows
+            .push((text.to_owned(), String::new(), String::new()));
+    }
+
+    fn value<T>(&mut self, label: &str, value: &str, source: &Sourced<T>) {
+        let reasons = if source.reasons.is_empty() {
+            String::new()
+        } else {
+            format!("# {}", super::reasons(&source.reasons))
+        };
+        self.rows
+            .push((label.to_owned(), value.to_owned(), reasons));
+    }
+
+    fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        let valued = || {
+            self.rows
+                .iter()
+                .filter(|r| !r.2.is_empty() || !r.1.is_empty())
+        };
+        let label_width = valued().map(|r| r.0.chars().count()).max().unwrap_or(0);
+        let value_width = valued().map(|r| r.1.chars().count()).max().unwrap_or(0);
+        for (label, value, reasons) in &self.rows {
+            if value.is_empty() && reasons.is_empty() {
+                writeln!(out, "{label}")?;
+                continue;
+            }
+            let line = format!(
+                "{label}{}  {value}{}  {reasons}",
+                " ".repeat(label_width - label.chars().count()),
+                " ".repeat(value_width - value.chars().count()),
+            );
+            writeln!(out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod explain;
 pub mod json;
+pub mod licenses;
 pub mod markdown;
 pub mod text;
 

@@ -2,12 +2,20 @@
 
 mod common;
 
+mod emulate_graph;
+mod emulate_okta;
 mod explain;
 mod generate;
+mod graph_live;
+mod okta_dpop;
+mod okta_live;
 mod plan_apply;
 mod purity;
+mod report;
 mod safety;
 mod scenarios;
 mod schema;
 mod snapshots;
+mod target;
 mod validate;
+mod watch;

@@ -10,6 +10,8 @@ const CORE: &[&str] = &[
     "src/plan",
     "src/render",
     "src/generate",
+    "src/report",
+    "src/events",
     "src/config.rs",
 ];
 const FORBIDDEN: &[&str] = &[

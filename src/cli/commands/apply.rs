@@ -4,9 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::apply::{ActionResult, AuditSink, Backend, JsonlAudit, SnapshotBackend, execute};
 use tracing::Instrument;
 
+use crate::apply::{
+    ActionResult, AuditSink, Backend, GraphBackend, JsonlAudit, SnapshotBackend, execute,
+};
 use crate::cli::terminal::{self, Ui, phase};
 use crate::cli::{Cli, Failure, Workspace};
 use crate::model::state::LiveState;
@@ -27,6 +29,9 @@ pub struct Args {
     /// Accept up to N account removals beyond the safety budget (fresh plans only).
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<usize>,
+    /// Apply only the changes to this user and what they need (fresh plans only; repeatable).
+    #[arg(long, value_name = "USER")]
+    pub target: Vec<String>,
 }
 
 /// Runs `apply`.
@@ -36,7 +41,8 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         Some(path) => saved(&workspace, path).await?,
         None => {
             let (plan, live) =
-                super::plan::make(&workspace, ui, args.now, args.allow_removals).await?;
+                super::plan::make(&workspace, ui, args.now, args.allow_removals, &args.target)
+                    .await?;
             if !plan.is_empty() && !args.auto_approve {
                 crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
                 if !terminal::confirm(&format!(
@@ -54,6 +60,16 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         println!("No changes. Office 365 matches the policies.");
         return Ok(ExitCode::SUCCESS);
     }
+    carry_out(&workspace, &plan, live).await
+}
+
+/// Runs `plan` against the configured backend, appending to the audit trail,
+/// and prints what each action did. Exit code 1 when any action failed.
+pub(crate) async fn carry_out(
+    workspace: &Workspace,
+    plan: &Plan,
+    live: LiveState,
+) -> Result<ExitCode, Failure> {
     let audit_path = &workspace.config.audit.path;
     let mut audit = JsonlAudit::open(audit_path).map_err(|e| {
         Failure::Message(format!(
@@ -61,22 +77,69 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             audit_path.display()
         ))
     })?;
-    let target = workspace.m365_snapshot();
-    let mut backend = SnapshotBackend::new(
-        live,
-        Some(target),
-        workspace.config.ownership.okta_id_attribute.clone(),
-    );
+    let marker = workspace.config.ownership.okta_id_attribute.clone();
+    let (report, stored) = match workspace.m365_snapshot() {
+        Some(target) => {
+            let mut backend = SnapshotBackend::new(live, Some(target), marker);
+            run_backend(plan, &mut backend, &mut audit).await
+        }
+        None => {
+            let mut backend = GraphBackend::new(workspace.graph()?.clone(), marker);
+            run_backend(plan, &mut backend, &mut audit).await
+        }
+    };
+
+    let mut out = std::io::stdout().lock();
+    print_results(plan, &report, &mut out)?;
+    out.flush()?;
+    if let Err(e) = audit.close() {
+        eprintln!(
+            "error: writing the audit trail {}: {e}",
+            audit_path.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if let Err(e) = stored {
+        return Err(Failure::Message(format!(
+            "{e}; the snapshot was left as it was"
+        )));
+    }
+    if workspace.m365_snapshot().is_none() {
+        let (requests, retries, throttled) = workspace.graph()?.stats();
+        eprintln!(
+            "Microsoft Graph: {requests} requests ({retries} retried, {throttled} throttled)."
+        );
+    }
+    Ok(if report.all_done() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Runs the plan through `backend`, then lets it finish (a snapshot writes its files).
+async fn run_backend<B: Backend>(
+    plan: &Plan,
+    backend: &mut B,
+    audit: &mut JsonlAudit,
+) -> (crate::apply::Report, Result<(), crate::apply::ApplyError>) {
     let clock = || jiff::Timestamp::now().to_string();
-    let report = execute(&plan, &mut backend, &mut audit, &clock)
+    let report = execute(plan, backend, audit, &clock)
         .instrument(tracing::info_span!("phase", phase = "apply"))
         .await;
     let stored = backend
         .finish()
         .instrument(tracing::info_span!("phase", phase = "store"))
         .await;
+    (report, stored)
+}
 
-    let mut out = std::io::stdout().lock();
+/// Prints one line per action (done, failed with the error, or skipped) and the counts.
+pub(crate) fn print_results(
+    plan: &Plan,
+    report: &crate::apply::Report,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for (action, (_, result)) in plan.actions.iter().zip(&report.results) {
         let line = format!(
             "{} {} ({})",
@@ -96,25 +159,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     writeln!(
         out,
         "\nApply: {done} done, {failed} failed, {skipped} skipped."
-    )?;
-    out.flush()?;
-    if let Err(e) = audit.close() {
-        eprintln!(
-            "error: writing the audit trail {}: {e}",
-            audit_path.display()
-        );
-        return Ok(ExitCode::from(1));
-    }
-    if let Err(e) = stored {
-        return Err(Failure::Message(format!(
-            "{e}; the snapshot was left as it was"
-        )));
-    }
-    Ok(if report.all_done() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    )
 }
 
 /// Loads a saved plan and refuses it when its inputs changed since it was made.

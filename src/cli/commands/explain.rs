@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use crate::cli::terminal::Ui;
 use crate::cli::{Cli, Failure, Workspace};
-use crate::plan::PlanInput;
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -19,20 +18,10 @@ pub struct Args {
 /// Runs `explain`.
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = Workspace::open(&cli.config)?;
-    let (checked, warnings) = workspace.check()?;
-    ui.diagnostics(&warnings);
-    let (source, live) = workspace.read().await?;
-    let settings = workspace.settings(args.now, None);
-    let fingerprint = workspace.fingerprint(&source, &live, &settings);
-    let input = PlanInput {
-        policy: &checked,
-        source: &source,
-        live: &live,
-        settings: &settings,
-        fingerprint,
-    };
+    let inputs = workspace.inputs(ui, |w| w.settings(args.now, None)).await?;
+    let input = inputs.plan_input();
     let (desired, _) = crate::plan::desired(&input);
-    let Some(user) = crate::render::explain::find(&args.user, &source, &desired) else {
+    let Some(user) = crate::render::explain::find(&args.user, &inputs.source, &desired) else {
         return Err(Failure::Message(format!(
             "no Okta user `{}`\n  hint: give an Okta id, login, email, or the user's Office 365 UPN",
             args.user

@@ -4,9 +4,12 @@ pub mod apply;
 pub mod emulate;
 pub mod explain;
 pub mod generate;
+pub mod okta;
 pub mod plan;
+pub mod report;
 pub mod schema;
 pub mod validate;
+pub mod watch;
 
 /// Parses `--now`.
 pub fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {

@@ -40,12 +40,16 @@ pub struct Args {
     /// Accept up to N account removals (disable, delete) beyond the safety budget.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<usize>,
+    /// Plan only the changes to this user (UPN, Okta login, email or id) and
+    /// what they need; repeat for several users.
+    #[arg(long, value_name = "USER")]
+    pub target: Vec<String>,
 }
 
 /// Runs `plan`.
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = phase("load", || Workspace::open(&cli.config))?;
-    let (plan, _) = make(&workspace, ui, args.now, args.allow_removals).await?;
+    let (plan, _) = make(&workspace, ui, args.now, args.allow_removals, &args.target).await?;
     phase("render", || -> Result<(), Failure> {
         if let Some(path) = &args.out {
             save(&plan, path)?;
@@ -79,6 +83,7 @@ pub async fn make(
     ui: &Ui,
     now: Option<jiff::Timestamp>,
     allow_removals: Option<usize>,
+    targets: &[String],
 ) -> Result<(Plan, LiveState), Failure> {
     let (checked, warnings) = phase("load", || workspace.check())?;
     ui.diagnostics(&warnings);
@@ -94,7 +99,8 @@ pub async fn make(
         resident_mb = resident_mb(),
         "read both sides"
     );
-    let settings = workspace.settings(now, allow_removals);
+    let mut settings = workspace.settings(now, allow_removals);
+    settings.targets = targets.to_vec();
     // The fingerprint (a hash over both states) needs no plan: compute it on
     // another core while this one plans.
     let (plan, fingerprint) = std::thread::scope(|s| {

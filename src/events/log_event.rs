@@ -1,0 +1,62 @@
+//! The System Log event shape (`GET /api/v1/logs`), with the fields event
+//! mode reads typed and the rest kept.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// An Okta System Log event (`LogEvent`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEvent {
+    /// Unique id of the event.
+    pub uuid: String,
+    /// When it happened (RFC 3339).
+    #[serde(default)]
+    pub published: String,
+    /// What happened, such as `user.lifecycle.suspend`.
+    pub event_type: String,
+    /// Whether it succeeded (`{"result": "SUCCESS"}`).
+    #[serde(default)]
+    pub outcome: Option<Value>,
+    /// What it acted on: users, groups, apps.
+    #[serde(default)]
+    pub target: Vec<LogTarget>,
+    /// Every other field (actor, client, displayMessage, …), kept.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// One `target` of an event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogTarget {
+    /// The object's id (`00u…` for users, `00g…` for groups).
+    pub id: String,
+    /// `User`, `UserGroup`, `AppInstance`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The login of a user, for instance.
+    #[serde(default)]
+    pub alternate_id: Option<String>,
+    /// A group's name, for instance.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+impl LogEvent {
+    /// Whether Okta recorded the event as successful. An event without an
+    /// outcome counts as successful (informational events carry none).
+    pub fn succeeded(&self) -> bool {
+        match self.outcome.as_ref().and_then(|o| o.get("result")) {
+            Some(result) => result.as_str() == Some("SUCCESS"),
+            None => true,
+        }
+    }
+
+    /// Targets of one type.
+    pub fn targets_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a LogTarget> {
+        self.target.iter().filter(move |t| t.kind == kind)
+    }
+}

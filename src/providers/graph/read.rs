@@ -1,0 +1,346 @@
+//! Reading the live tenant into a [`LiveState`] shaped exactly like a
+//! snapshot: users (with `$select` of only what the planner reads, 999 a
+//! page), groups, subscribed SKUs, and the members and owners of the groups
+//! in scope, fetched through `$batch` (20 lists a call, each list's
+//! `@odata.nextLink` followed). Fail closed: any failed page fails the read.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::GraphClient;
+use super::batch::{self, Item};
+use super::delta::{self, DeltaState, Tracked};
+use super::error::GraphError;
+use super::http::{MAX_PAGES, split_page};
+use crate::model::ObjectId;
+use crate::model::graph::{Group, SubscribedSku, User};
+use crate::model::state::LiveState;
+use crate::providers::{LiveScope, M365Reader, ReadError};
+
+/// User properties every plan reads.
+pub const BASE_USER_PROPERTIES: &[&str] = &[
+    "id",
+    "userPrincipalName",
+    "accountEnabled",
+    "userType",
+    "displayName",
+    "mail",
+    "mailNickname",
+    "usageLocation",
+    "employeeId",
+    "assignedLicenses",
+    "licenseAssignmentStates",
+    "onPremisesExtensionAttributes",
+    "externalUserState",
+    "creationType",
+];
+
+/// Group properties the planner reads (Teams show in `resourceProvisioningOptions`).
+pub const GROUP_PROPERTIES: &[&str] = &[
+    "id",
+    "displayName",
+    "mailNickname",
+    "description",
+    "groupTypes",
+    "mailEnabled",
+    "securityEnabled",
+    "resourceProvisioningOptions",
+    "membershipRule",
+];
+
+/// The `$select` list for users: the base set plus `extra` (top-level
+/// names only: `onPremisesExtensionAttributes.extensionAttribute3` selects
+/// `onPremisesExtensionAttributes`).
+pub fn user_select(extra: &BTreeSet<String>) -> String {
+    let mut names: Vec<String> = BASE_USER_PROPERTIES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    for p in extra {
+        let top = p.split('.').next().unwrap_or(p);
+        if top != "manager" && !top.is_empty() && !names.iter().any(|n| n == top) {
+            names.push(top.to_owned());
+        }
+    }
+    names.join(",")
+}
+
+/// A members or owners list to read.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Links {
+    Members,
+    Owners,
+}
+
+impl GraphClient {
+    /// Reads the whole state the planner needs.
+    #[tracing::instrument(name = "graph_read", skip_all)]
+    pub async fn read_state(&self, scope: &LiveScope) -> Result<LiveState, GraphError> {
+        let started = std::time::Instant::now();
+        let mut delta = self
+            .delta_state
+            .as_deref()
+            .map(|dir| DeltaState::load(dir, self.http.base()));
+        let tracked =
+            |pick: fn(&DeltaState) -> &Option<Tracked>| delta.as_ref().map(|d| pick(d).clone());
+        let (users, groups, skus) = tokio::join!(
+            self.read_users(scope, tracked(|d| &d.users)),
+            self.read_groups(tracked(|d| &d.groups)),
+            self.http
+                .get_all("/subscribedSkus", "Organization.Read.All"),
+        );
+        let ((users, users_tracked), (groups, groups_tracked)) = (users?, groups?);
+        let users: Vec<User> = parse_all(users, "GET /users")?;
+        let groups: Vec<Group> = parse_all(groups, "GET /groups")?;
+        let skus: Vec<SubscribedSku> = parse_all(skus?, "GET /subscribedSkus")?;
+        let wanted: Vec<&Group> = groups.iter().filter(|g| scope.wants(g)).collect();
+        let (members, owners) = self.read_links(&wanted).await?;
+        // Only a whole read moves the delta links on.
+        if let (Some(state), Some(dir)) = (delta.as_mut(), self.delta_state.as_deref()) {
+            state.users = users_tracked.or(state.users.take());
+            state.groups = groups_tracked.or(state.groups.take());
+            state.store(dir).map_err(|e| {
+                GraphError::unexpected(
+                    "saving the delta state",
+                    format!("cannot write {}: {e}", delta::state_file(dir).display()),
+                )
+            })?;
+        }
+        tracing::info!(
+            users = users.len(),
+            groups = groups.len(),
+            groups_read = wanted.len(),
+            requests = self.request_count(),
+            ms = started.elapsed().as_millis() as u64,
+            "read Microsoft Graph"
+        );
+        Ok(LiveState {
+            users,
+            groups,
+            members,
+            owners,
+            skus,
+        })
+    }
+
+    /// Users: a delta round when `tracked` is `Some` (delta state on) and
+    /// managers are not needed (delta cannot expand them), else the list.
+    async fn read_users(
+        &self,
+        scope: &LiveScope,
+        tracked: Option<Option<Tracked>>,
+    ) -> Result<(Vec<Value>, Option<Tracked>), GraphError> {
+        let select = user_select(&scope.user_properties);
+        match tracked {
+            Some(tracked) if !scope.managers => {
+                let (users, t) =
+                    delta::refresh(&self.http, "/users", &select, tracked, "User.Read.All").await?;
+                Ok((users, Some(t)))
+            }
+            _ => {
+                let mut url = format!("/users?$select={select}&$top=999");
+                if scope.managers {
+                    url.push_str("&$expand=manager($select=id)");
+                }
+                Ok((self.http.get_all(&url, "User.Read.All").await?, None))
+            }
+        }
+    }
+
+    /// Groups: a delta round when `tracked` is `Some`, else the list.
+    async fn read_groups(
+        &self,
+        tracked: Option<Option<Tracked>>,
+    ) -> Result<(Vec<Value>, Option<Tracked>), GraphError> {
+        let select = GROUP_PROPERTIES.join(",");
+        match tracked {
+            Some(tracked) => {
+                let (groups, t) = delta::refresh(
+                    &self.http,
+                    "/groups",
+                    &select,
+                    tracked,
+                    "GroupMember.Read.All",
+                )
+                .await?;
+                Ok((groups, Some(t)))
+            }
+            None => {
+                let url = format!("/groups?$select={select}&$top=999");
+                Ok((self.http.get_all(&url, "GroupMember.Read.All").await?, None))
+            }
+        }
+    }
+
+    /// Members and owners of `groups`, through `$batch`, following each
+    /// list's nextLink until all are read.
+    async fn read_links(
+        &self,
+        groups: &[&Group],
+    ) -> Result<
+        (
+            BTreeMap<ObjectId, Vec<ObjectId>>,
+            BTreeMap<ObjectId, Vec<ObjectId>>,
+        ),
+        GraphError,
+    > {
+        let mut lists: BTreeMap<(ObjectId, Links), Vec<ObjectId>> = BTreeMap::new();
+        let mut pending: Vec<((ObjectId, Links), String)> = Vec::new();
+        for g in groups {
+            for kind in [Links::Members, Links::Owners] {
+                let segment = if kind == Links::Members {
+                    "members"
+                } else {
+                    "owners"
+                };
+                lists.insert((g.id.clone(), kind.clone()), Vec::new());
+                pending.push((
+                    (g.id.clone(), kind),
+                    format!("/groups/{}/{segment}?$select=id&$top=999", g.id),
+                ));
+            }
+        }
+        // Each round reads one more page of every list not finished; a list
+        // of N pages takes N rounds, and nextLinks that never end are an error.
+        let mut rounds = 0usize;
+        while !pending.is_empty() {
+            rounds += 1;
+            if rounds > MAX_PAGES {
+                return Err(GraphError::unexpected(
+                    "GET /groups/{id}/members",
+                    format!("more than {MAX_PAGES} pages: the nextLinks do not end"),
+                ));
+            }
+            let items: Vec<Item> = pending
+                .iter()
+                .map(|(_, url)| Item::get(self.relative(url), "GroupMember.Read.All"))
+                .collect();
+            let answers = batch::run(&self.http, &items).await;
+            let mut next = Vec::new();
+            for ((key, _), answer) in pending.into_iter().zip(answers) {
+                let page = answer?;
+                let what = format!(
+                    "GET /groups/{}/{}",
+                    key.0,
+                    if key.1 == Links::Members {
+                        "members"
+                    } else {
+                        "owners"
+                    }
+                );
+                let (values, link) =
+                    split_page(page.body).map_err(|e| GraphError::unexpected(&what, e))?;
+                let ids = lists.get_mut(&key).expect("list registered");
+                for v in values {
+                    let id = v
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| GraphError::unexpected(&what, "a member without an `id`"))?;
+                    ids.push(ObjectId(id.to_owned()));
+                }
+                if let Some(link) = link {
+                    next.push((key, link));
+                }
+            }
+            pending = next;
+        }
+        let mut members = BTreeMap::new();
+        let mut owners = BTreeMap::new();
+        for ((id, kind), mut ids) in lists {
+            // Graph promises no order; sorted lists keep the plan's fingerprint
+            // stable from one read to the next.
+            ids.sort();
+            ids.dedup();
+            match kind {
+                Links::Members => members.insert(id, ids),
+                Links::Owners => owners.insert(id, ids),
+            };
+        }
+        Ok((members, owners))
+    }
+
+    /// A nextLink as a URL relative to `/v1.0` (for `$batch`).
+    fn relative(&self, url: &str) -> String {
+        match url.strip_prefix(self.http.base()) {
+            Some(rest) => rest.to_owned(),
+            None => match url.find("/v1.0/") {
+                Some(i) => url[i + "/v1.0".len()..].to_owned(),
+                None => url.to_owned(),
+            },
+        }
+    }
+}
+
+/// Collections okta365 reads as lists: Graph sends `[]` for none, but a
+/// `null` (some proxies and emulators) means the same.
+const LIST_PROPERTIES: &[&str] = &[
+    "assignedLicenses",
+    "licenseAssignmentStates",
+    "groupTypes",
+    "resourceProvisioningOptions",
+    "servicePlans",
+    "disabledPlans",
+];
+
+fn drop_null_lists(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|k, v| !(v.is_null() && LIST_PROPERTIES.contains(&k.as_str())));
+        for v in map.values_mut() {
+            if let Value::Array(items) = v {
+                items.iter_mut().for_each(drop_null_lists);
+            }
+        }
+    }
+}
+
+fn parse_all<T: serde::de::DeserializeOwned>(
+    values: Vec<Value>,
+    what: &str,
+) -> Result<Vec<T>, GraphError> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut v)| {
+            drop_null_lists(&mut v);
+            serde_json::from_value(v).map_err(|e| {
+                GraphError::unexpected(what, format!("item {i} has an unexpected shape: {e}"))
+            })
+        })
+        .collect()
+}
+
+impl M365Reader for GraphClient {
+    async fn read(&self, scope: &LiveScope) -> Result<LiveState, ReadError> {
+        self.read_state(scope)
+            .await
+            .map_err(|e| ReadError::Api(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_adds_only_top_level_names_once() {
+        let extra: BTreeSet<String> = [
+            "department",
+            "onPremisesExtensionAttributes.extensionAttribute3",
+            "mail",
+            "manager",
+            "extension_abc_oktaId",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let select = user_select(&extra);
+        assert!(select.starts_with("id,userPrincipalName,accountEnabled"));
+        assert!(
+            select.ends_with(",department,extension_abc_oktaId"),
+            "{select}"
+        );
+        assert_eq!(select.matches("onPremisesExtensionAttributes").count(), 1);
+        assert!(!select.contains("manager"));
+    }
+}
