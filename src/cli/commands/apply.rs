@@ -23,15 +23,9 @@ pub struct Args {
     /// Apply a fresh plan without asking.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Plan as of this time (RFC 3339) instead of now (fresh plans only).
-    #[arg(long, value_parser = super::parse_now)]
-    pub now: Option<jiff::Timestamp>,
-    /// Accept up to N account removals beyond the safety budget (fresh plans only).
-    #[arg(long, value_name = "N")]
-    pub allow_removals: Option<usize>,
-    /// Apply only the changes to this user and what they need (fresh plans only; repeatable).
-    #[arg(long, value_name = "USER")]
-    pub target: Vec<String>,
+    /// How a fresh plan is made (without a saved plan).
+    #[command(flatten)]
+    pub choices: super::plan::Choices,
 }
 
 /// Runs `apply`.
@@ -40,9 +34,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let (plan, live) = match &args.plan {
         Some(path) => saved(&workspace, path).await?,
         None => {
-            let (plan, live) =
-                super::plan::make(&workspace, ui, args.now, args.allow_removals, &args.target)
-                    .await?;
+            let (plan, live) = super::plan::make(&workspace, ui, &args.choices).await?;
             if !plan.is_empty() && !args.auto_approve {
                 crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
                 if !terminal::confirm(&format!(

@@ -34,6 +34,14 @@ pub struct Args {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// What to plan: the time, removal allowance, targets.
+    #[command(flatten)]
+    pub choices: Choices,
+}
+
+/// The choices a fresh plan is made with (`plan`, and `apply` without a saved plan).
+#[derive(Debug, Default, clap::Args)]
+pub struct Choices {
     /// Plan as of this time (RFC 3339) instead of now; offboarding stages count from it.
     #[arg(long, value_parser = super::parse_now)]
     pub now: Option<jiff::Timestamp>,
@@ -49,7 +57,7 @@ pub struct Args {
 /// Runs `plan`.
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = phase("load", || Workspace::open(&cli.config))?;
-    let (plan, _) = make(&workspace, ui, args.now, args.allow_removals, &args.target).await?;
+    let (plan, _) = make(&workspace, ui, &args.choices).await?;
     phase("render", || -> Result<(), Failure> {
         if let Some(path) = &args.out {
             save(&plan, path)?;
@@ -81,9 +89,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
 pub async fn make(
     workspace: &Workspace,
     ui: &Ui,
-    now: Option<jiff::Timestamp>,
-    allow_removals: Option<usize>,
-    targets: &[String],
+    choices: &Choices,
 ) -> Result<(Plan, LiveState), Failure> {
     let (checked, warnings) = phase("load", || workspace.check())?;
     ui.diagnostics(&warnings);
@@ -99,8 +105,8 @@ pub async fn make(
         resident_mb = resident_mb(),
         "read both sides"
     );
-    let mut settings = workspace.settings(now, allow_removals);
-    settings.targets = targets.to_vec();
+    let mut settings = workspace.settings(choices.now, choices.allow_removals);
+    settings.targets = choices.target.clone();
     // The fingerprint (a hash over both states) needs no plan: compute it on
     // another core while this one plans.
     let (plan, fingerprint) = std::thread::scope(|s| {

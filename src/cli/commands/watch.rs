@@ -163,7 +163,15 @@ async fn reconcile(
 ) -> Result<bool, Failure> {
     // A full plan that fails (a safety check, a read error) is reported and
     // watching goes on: the next event tries again.
-    let (plan, live) = match super::plan::make(workspace, ui, None, args.allow_removals, &[]).await
+    let (plan, live) = match super::plan::make(
+        workspace,
+        ui,
+        &super::plan::Choices {
+            allow_removals: args.allow_removals,
+            ..Default::default()
+        },
+    )
+    .await
     {
         Ok(made) => made,
         Err(failure) => {
