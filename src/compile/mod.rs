@@ -721,17 +721,7 @@ impl<'a> Compiler<'a> {
                     .unwrap_or((0, String::new()));
                 match by_part.get(sku) {
                     None => {
-                        let hint = match did_you_mean(sku, by_part.keys().copied()) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None => format!(
-                                "the tenant has {}",
-                                by_part
-                                    .keys()
-                                    .map(|k| format!("`{k}`"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        };
+                        let hint = suggest(sku, by_part.keys().copied(), "the tenant has");
                         let at = (!checked.policy.files.is_empty())
                             .then(|| checked.policy.location(file, &pointer));
                         self.diagnostics.push(
@@ -750,17 +740,8 @@ impl<'a> Compiler<'a> {
                                     .iter()
                                     .map(|p| p.service_plan_name.as_str())
                                     .collect();
-                                let hint = match did_you_mean(plan, names.iter().copied()) {
-                                    Some(x) => format!("did you mean `{x}`?"),
-                                    None => format!(
-                                        "`{sku}` has {}",
-                                        names
-                                            .iter()
-                                            .map(|k| format!("`{k}`"))
-                                            .collect::<Vec<_>>()
-                                            .join(", ")
-                                    ),
-                                };
+                                let hint =
+                                    suggest(plan, names.iter().copied(), &format!("`{sku}` has"));
                                 let at = (!checked.policy.files.is_empty())
                                     .then(|| checked.policy.location(file, &pointer));
                                 self.diagnostics.push(
@@ -876,5 +857,24 @@ fn describe_render_error(e: &RenderError) -> String {
     match e {
         RenderError::Missing(v) => format!("`{v}` is not set"),
         other => other.to_string(),
+    }
+}
+
+/// "did you mean `X`?" when a known name is close to `name`, otherwise
+/// `{known_prefix} `A`, `B`, …`: the hint for an unknown SKU or service plan.
+fn suggest<'a>(
+    name: &str,
+    known: impl Iterator<Item = &'a str> + Clone,
+    known_prefix: &str,
+) -> String {
+    match did_you_mean(name, known.clone()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!(
+            "{known_prefix} {}",
+            known
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
