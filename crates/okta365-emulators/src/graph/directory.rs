@@ -31,6 +31,15 @@ fn with_type(object: &Value, kind: Kind) -> Value {
     out
 }
 
+/// 200 with one directory object as its own entity (`directoryObjects/$entity`).
+fn directory_object_entity(sh: &Shared, mut body: Value) -> ApiResponse {
+    body["@odata.context"] = json!(format!(
+        "{}/v1.0/$metadata#directoryObjects/$entity",
+        sh.base_url()
+    ));
+    ApiResponse::json(200, body)
+}
+
 /// `GET /directoryObjects/{id}`.
 pub(crate) fn get_object(
     sh: &Shared,
@@ -52,12 +61,8 @@ pub(crate) fn get_object(
         Err(e) => return e,
     };
     let object = with_type(dir.object(&id).unwrap_or(&Value::Null), kind);
-    let mut body = odata::project(&object, EntityType::DirectoryObject, &selection);
-    body["@odata.context"] = json!(format!(
-        "{}/v1.0/$metadata#directoryObjects/$entity",
-        sh.base_url()
-    ));
-    ApiResponse::json(200, body)
+    let body = odata::project(&object, EntityType::DirectoryObject, &selection);
+    directory_object_entity(sh, body)
 }
 
 /// `GET /directory/deletedItems/{id}`.
@@ -65,14 +70,7 @@ pub(crate) fn get_deleted(sh: &Shared, id: &str, now: Instant, _: Granted) -> Ap
     let mut dir = sh.dir();
     dir.purge_deleted(sh.opts.deleted_retention, now);
     match dir.deleted.get(&id.to_lowercase()) {
-        Some(d) => {
-            let mut body = with_type(&d.object, d.kind);
-            body["@odata.context"] = json!(format!(
-                "{}/v1.0/$metadata#directoryObjects/$entity",
-                sh.base_url()
-            ));
-            ApiResponse::json(200, body)
-        }
+        Some(d) => directory_object_entity(sh, with_type(&d.object, d.kind)),
         None => not_found(id),
     }
 }
@@ -118,10 +116,5 @@ pub(crate) fn restore(sh: &Shared, id: &str, now: Instant, _: Granted) -> ApiRes
         }
     }
     let object = dir.object(&id).cloned().unwrap_or(Value::Null);
-    let mut body = with_type(&object, deleted.kind);
-    body["@odata.context"] = json!(format!(
-        "{}/v1.0/$metadata#directoryObjects/$entity",
-        sh.base_url()
-    ));
-    ApiResponse::json(200, body)
+    directory_object_entity(sh, with_type(&object, deleted.kind))
 }

@@ -67,20 +67,14 @@ pub(crate) fn assign(
     _: Granted,
 ) -> ApiResponse {
     let body = req.body.clone().unwrap_or(Value::Null);
-    let (Some(add), Some(remove)) = (
-        body["addLicenses"].as_array(),
-        body["removeLicenses"].as_array(),
-    ) else {
-        return bad_request(
-            "Invalid value specified for property 'addLicenses' or 'removeLicenses' of resource 'User'; both are required (pass [] for none).",
-        );
+    let (add, remove) = match licence_changes(&body, "User") {
+        Ok(lists) => lists,
+        Err(e) => return e,
     };
     let mut adds: Vec<(String, Vec<Value>)> = Vec::new();
     for item in add {
         let Some(sku) = item["skuId"].as_str() else {
-            return bad_request(
-                "Invalid value specified for property 'skuId' of resource 'AssignedLicense'.",
-            );
+            return invalid_sku_id();
         };
         let plans = item["disabledPlans"]
             .as_array()
@@ -111,11 +105,7 @@ pub(crate) fn assign(
     let held = held_skus(&user);
     let direct = direct_skus(&user);
     for (sku, _) in &adds {
-        let Some(s) = dir.skus.iter().find(|s| {
-            s["skuId"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(sku))
-        }) else {
+        let Some(s) = dir.skus.iter().find(|s| has_sku_id(s, sku)) else {
             return bad_request(format!(
                 "License {sku} does not correspond to a valid company License."
             ));
@@ -148,17 +138,40 @@ pub(crate) fn assign(
     let mut updated = user.clone();
     updated["licenseAssignmentStates"] = Value::Array(states.clone());
     updated["assignedLicenses"] = assigned_from_states(&states);
-    let after = held_skus(&updated);
-    for sku in after.difference(&held) {
-        adjust_consumed(&mut dir, sku, 1);
-    }
-    for sku in held.difference(&after) {
-        adjust_consumed(&mut dir, sku, -1);
-    }
+    adjust_seats(&mut dir, &held, &held_skus(&updated));
     dir.remember(&id, user.clone(), now, sh.opts.lag.stale_reads);
     dir.insert_user(id.clone(), updated.clone());
     dir.record_properties(Kind::User, &id, LICENCE_PROPERTIES);
     users::entity(sh, &updated, &None)
+}
+
+/// The `addLicenses` and `removeLicenses` arrays of an assignLicense body on
+/// `resource` (`User` or `Group`); both are required.
+fn licence_changes<'b>(
+    body: &'b Value,
+    resource: &str,
+) -> Result<(&'b Vec<Value>, &'b Vec<Value>), ApiResponse> {
+    match (
+        body["addLicenses"].as_array(),
+        body["removeLicenses"].as_array(),
+    ) {
+        (Some(add), Some(remove)) => Ok((add, remove)),
+        _ => Err(bad_request(format!(
+            "Invalid value specified for property 'addLicenses' or 'removeLicenses' of resource '{resource}'; both are required (pass [] for none)."
+        ))),
+    }
+}
+
+/// The 400 for an `addLicenses` entry without a string `skuId`.
+fn invalid_sku_id() -> ApiResponse {
+    bad_request("Invalid value specified for property 'skuId' of resource 'AssignedLicense'.")
+}
+
+/// Whether a SKU, state or assignment is for SKU `sku` (ids compare case-blind).
+fn has_sku_id(record: &Value, sku: &str) -> bool {
+    record["skuId"]
+        .as_str()
+        .is_some_and(|x| x.eq_ignore_ascii_case(sku))
 }
 
 /// The user properties a licence change touches.
@@ -222,12 +235,10 @@ pub(crate) fn on_member_added(dir: &mut Directory, group: &str, member: &str) {
     let before = held_skus(&user);
     let mut states = states_of(&user);
     for (sku, plans) in &licences {
-        if states.iter().any(|s| {
-            s["assignedByGroup"] == group
-                && s["skuId"]
-                    .as_str()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(sku))
-        }) {
+        if states
+            .iter()
+            .any(|s| s["assignedByGroup"] == group && has_sku_id(s, sku))
+        {
             continue;
         }
         let held_now = held_skus(&json!({"assignedLicenses": assigned_from_states(&states)}));
@@ -235,11 +246,7 @@ pub(crate) fn on_member_added(dir: &mut Directory, group: &str, member: &str) {
             || dir
                 .skus
                 .iter()
-                .find(|s| {
-                    s["skuId"]
-                        .as_str()
-                        .is_some_and(|x| x.eq_ignore_ascii_case(sku))
-                })
+                .find(|s| has_sku_id(s, sku))
                 .is_some_and(|s| free_seats(s) >= 1);
         let mut state = state_entry(sku, plans.clone());
         state["assignedByGroup"] = json!(group);
@@ -276,13 +283,7 @@ fn set_states(
 ) {
     user["assignedLicenses"] = assigned_from_states(&states);
     user["licenseAssignmentStates"] = Value::Array(states);
-    let after = held_skus(user);
-    for sku in after.difference(before) {
-        adjust_consumed(dir, sku, 1);
-    }
-    for sku in before.difference(&after) {
-        adjust_consumed(dir, sku, -1);
-    }
+    adjust_seats(dir, before, &held_skus(user));
     dir.insert_user(id.to_owned(), user.clone());
     dir.record_properties(Kind::User, id, LICENCE_PROPERTIES);
 }
@@ -296,13 +297,9 @@ pub(crate) fn assign_to_group(
     _: Granted,
 ) -> ApiResponse {
     let body = req.body.clone().unwrap_or(Value::Null);
-    let (Some(add), Some(remove)) = (
-        body["addLicenses"].as_array(),
-        body["removeLicenses"].as_array(),
-    ) else {
-        return bad_request(
-            "Invalid value specified for property 'addLicenses' or 'removeLicenses' of resource 'Group'; both are required (pass [] for none).",
-        );
+    let (add, remove) = match licence_changes(&body, "Group") {
+        Ok(lists) => lists,
+        Err(e) => return e,
     };
     let mut dir = sh.dir();
     let id = id.to_lowercase();
@@ -314,15 +311,9 @@ pub(crate) fn assign_to_group(
     let mut adds = Vec::new();
     for item in add {
         let Some(sku) = item["skuId"].as_str().map(str::to_lowercase) else {
-            return bad_request(
-                "Invalid value specified for property 'skuId' of resource 'AssignedLicense'.",
-            );
+            return invalid_sku_id();
         };
-        if !dir.skus.iter().any(|s| {
-            s["skuId"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(&sku))
-        }) {
+        if !dir.skus.iter().any(|s| has_sku_id(s, &sku)) {
             return bad_request(format!(
                 "License {sku} does not correspond to a valid company License."
             ));
@@ -457,12 +448,19 @@ fn free_seats(sku: &Value) -> i64 {
         - sku["consumedUnits"].as_i64().unwrap_or(0)
 }
 
+/// Takes a seat of each SKU in `after` but not `before`, frees one of each
+/// SKU in `before` but not `after`.
+fn adjust_seats(dir: &mut Directory, before: &BTreeSet<String>, after: &BTreeSet<String>) {
+    for sku in after.difference(before) {
+        adjust_consumed(dir, sku, 1);
+    }
+    for sku in before.difference(after) {
+        adjust_consumed(dir, sku, -1);
+    }
+}
+
 fn adjust_consumed(dir: &mut Directory, sku: &str, by: i64) {
-    if let Some(s) = dir.skus.iter_mut().find(|s| {
-        s["skuId"]
-            .as_str()
-            .is_some_and(|x| x.eq_ignore_ascii_case(sku))
-    }) {
+    if let Some(s) = dir.skus.iter_mut().find(|s| has_sku_id(s, sku)) {
         let n = s["consumedUnits"].as_i64().unwrap_or(0) + by;
         s["consumedUnits"] = json!(n.max(0));
     }

@@ -89,6 +89,20 @@ pub(crate) fn binds(body: &Map<String, Value>, rel: Relation) -> Result<Vec<Stri
         .collect()
 }
 
+/// Refuses direct edits of `rel` on group `g`: 403 for an Exchange-managed
+/// group, 400 for the members of a dynamic-membership group.
+fn check_editable(g: &Value, rel: Relation) -> Result<(), ApiResponse> {
+    if is_exchange_managed(g) {
+        return Err(forbidden());
+    }
+    if rel == Relation::Members && is_dynamic(g) {
+        return Err(bad_request(
+            "Insufficient privileges to complete the operation: members of a dynamic-membership group are managed by its rule.",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `ids` can be added to `group` under `rel` (all or nothing).
 pub(crate) fn check_additions(
     sh: &Shared,
@@ -99,14 +113,7 @@ pub(crate) fn check_additions(
     now: Instant,
 ) -> Result<(), ApiResponse> {
     let g = &dir.groups[group];
-    if is_exchange_managed(g) {
-        return Err(forbidden());
-    }
-    if rel == Relation::Members && is_dynamic(g) {
-        return Err(bad_request(
-            "Insufficient privileges to complete the operation: members of a dynamic-membership group are managed by its rule.",
-        ));
-    }
+    check_editable(g, rel)?;
     if lag::is_younger_than(dir, group, sh.opts.lag.members_after_group, now) {
         return Err(ApiResponse::error(
             400,
@@ -277,14 +284,8 @@ pub(crate) fn remove_ref(
         Err(e) => return e,
     };
     let member = member.to_lowercase();
-    let g = &dir.groups[&id];
-    if is_exchange_managed(g) {
-        return forbidden();
-    }
-    if rel == Relation::Members && is_dynamic(g) {
-        return bad_request(
-            "Insufficient privileges to complete the operation: members of a dynamic-membership group are managed by its rule.",
-        );
+    if let Err(e) = check_editable(&dir.groups[&id], rel) {
+        return e;
     }
     if !rel.get(&dir, &id).is_some_and(|m| m.contains(&member)) {
         return not_found(&id);

@@ -8,14 +8,10 @@ use tokio::time::Instant;
 
 use super::auth::Granted;
 use super::shared::Shared;
-use super::state::{Kind, TeamOperation};
-use super::teams::{check_teamifiable, team_exists};
+use super::state::{Directory, Kind, TeamOperation};
+use super::teams::{bad, check_teamifiable, open_team, team_exists};
 use super::users::{ref_id, timestamp};
 use super::wire::{ApiRequest, ApiResponse};
-
-fn bad(message: impl Into<String>) -> ApiResponse {
-    ApiResponse::error(400, "BadRequest", message)
-}
 
 /// `POST /teams` → 202, no body.
 pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) -> ApiResponse {
@@ -135,13 +131,26 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
         }
         id
     };
-    let op = dir.new_id();
     let settings = Value::Object(body.clone());
+    start_operation(sh, &mut dir, "createTeam", &team_id, settings, now)
+}
+
+/// Queues a teamsAsyncOperation on `team`, due after the provisioning
+/// delay → 202 with its `Location` and the team's `Content-Location`.
+fn start_operation(
+    sh: &Shared,
+    dir: &mut Directory,
+    operation_type: &'static str,
+    team: &str,
+    settings: Value,
+    now: Instant,
+) -> ApiResponse {
+    let op = dir.new_id();
     dir.team_operations.insert(
         op.clone(),
         TeamOperation {
-            operation_type: "createTeam",
-            team: team_id.clone(),
+            operation_type,
+            team: team.to_owned(),
             ready_at: now + sh.opts.lag.team_provisioning,
             created: timestamp(),
             done: false,
@@ -149,11 +158,8 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
         },
     );
     ApiResponse::empty(202)
-        .with_header(
-            "Location",
-            format!("/teams('{team_id}')/operations('{op}')"),
-        )
-        .with_header("Content-Location", format!("/teams('{team_id}')"))
+        .with_header("Location", format!("/teams('{team}')/operations('{op}')"))
+        .with_header("Content-Location", format!("/teams('{team}')"))
 }
 
 /// `POST /teams/{id}/archive` and `/unarchive` → 202 + the operation's `Location`.
@@ -165,35 +171,22 @@ pub(crate) fn archive(
     now: Instant,
     _: Granted,
 ) -> ApiResponse {
-    let id = id.to_lowercase();
-    let mut dir = sh.dir();
-    if !team_exists(&mut dir, &id, now) {
-        return ApiResponse::error(404, "NotFound", format!("No team found with Group Id {id}"));
-    }
+    let (id, mut dir) = match open_team(sh, id, now) {
+        Ok(found) => found,
+        Err(e) => return e,
+    };
     if dir.owners.get(&id).is_none_or(|o| o.is_empty()) {
         return bad(format!(
             "Team {id} has no owners; archiving needs at least one."
         ));
     }
-    let op = dir.new_id();
-    dir.team_operations.insert(
-        op.clone(),
-        TeamOperation {
-            operation_type: if archived {
-                "archiveTeam"
-            } else {
-                "unarchiveTeam"
-            },
-            team: id.clone(),
-            ready_at: now + sh.opts.lag.team_provisioning,
-            created: timestamp(),
-            done: false,
-            settings: req.body.clone().unwrap_or(Value::Null),
-        },
-    );
-    ApiResponse::empty(202)
-        .with_header("Location", format!("/teams('{id}')/operations('{op}')"))
-        .with_header("Content-Location", format!("/teams('{id}')"))
+    let operation_type = if archived {
+        "archiveTeam"
+    } else {
+        "unarchiveTeam"
+    };
+    let settings = req.body.clone().unwrap_or(Value::Null);
+    start_operation(sh, &mut dir, operation_type, &id, settings, now)
 }
 
 /// `GET /teams/{id}/operations/{opId}`.

@@ -4,6 +4,8 @@
 //! ≤200, 200 or 207), remove. A team's members are its group's members;
 //! its owners are the group's owners.
 
+use std::sync::MutexGuard;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -20,8 +22,32 @@ fn team_not_found(id: &str) -> ApiResponse {
     ApiResponse::error(404, "NotFound", format!("No team found with Group Id {id}"))
 }
 
-fn bad(message: impl Into<String>) -> ApiResponse {
+fn member_not_found(team: &str, membership: &str) -> ApiResponse {
+    ApiResponse::error(
+        404,
+        "NotFound",
+        format!("Member {membership} was not found in team {team}."),
+    )
+}
+
+/// Graph's 400 for a Teams request it rejects (code `BadRequest`).
+pub(crate) fn bad(message: impl Into<String>) -> ApiResponse {
     ApiResponse::error(400, "BadRequest", message)
+}
+
+/// Team `id` (lower-cased) with the directory locked, or Graph's 404 when
+/// there is no such team (after finishing the team operations that are due).
+pub(crate) fn open_team<'a>(
+    sh: &'a Shared,
+    id: &str,
+    now: Instant,
+) -> Result<(String, MutexGuard<'a, Directory>), ApiResponse> {
+    let id = id.to_lowercase();
+    let mut dir = sh.dir();
+    if !team_exists(&mut dir, &id, now) {
+        return Err(team_not_found(&id));
+    }
+    Ok((id, dir))
 }
 
 /// `PUT /groups/{id}/team` → 201 + the team.
@@ -170,12 +196,9 @@ fn team_body(sh: &Shared, dir: &Directory, id: &str, team: &Value) -> ApiRespons
 
 /// `GET /teams/{id}` and `GET /groups/{id}/team`.
 pub(crate) fn get(sh: &Shared, id: &str, now: Instant, _: Granted) -> ApiResponse {
-    let id = id.to_lowercase();
-    let mut dir = sh.dir();
-    team_exists(&mut dir, &id, now);
-    match dir.teams.get(&id) {
-        Some(team) => team_body(sh, &dir, &id, team),
-        None => team_not_found(&id),
+    match open_team(sh, id, now) {
+        Ok((id, dir)) => team_body(sh, &dir, &id, &dir.teams[&id]),
+        Err(e) => e,
     }
 }
 
@@ -213,11 +236,10 @@ pub(crate) fn list_members(
     now: Instant,
     _: Granted,
 ) -> ApiResponse {
-    let id = id.to_lowercase();
-    let mut dir = sh.dir();
-    if !team_exists(&mut dir, &id, now) {
-        return team_not_found(&id);
-    }
+    let (id, dir) = match open_team(sh, id, now) {
+        Ok(found) => found,
+        Err(e) => return e,
+    };
     let mut people: Vec<&String> = dir
         .members_of(&id)
         .filter(|m| dir.users.contains_key(*m))
@@ -246,26 +268,24 @@ pub(crate) fn get_member(
     now: Instant,
     _: Granted,
 ) -> ApiResponse {
-    let id = id.to_lowercase();
-    let mut dir = sh.dir();
-    if !team_exists(&mut dir, &id, now) {
-        return team_not_found(&id);
-    }
+    let (id, dir) = match open_team(sh, id, now) {
+        Ok(found) => found,
+        Err(e) => return e,
+    };
     match member_of_team(&dir, &id, membership) {
-        Some(user) => {
-            let mut body = member_json(sh, &dir, &id, &user);
-            body["@odata.context"] = json!(format!(
-                "{}/v1.0/$metadata#teams('{id}')/members/$entity",
-                sh.base_url()
-            ));
-            ApiResponse::json(200, body)
-        }
-        None => ApiResponse::error(
-            404,
-            "NotFound",
-            format!("Member {membership} was not found in team {id}."),
-        ),
+        Some(user) => member_entity(sh, &dir, &id, &user, 200),
+        None => member_not_found(&id, membership),
     }
+}
+
+/// One membership as its own entity (`.../members/$entity`), with `status`.
+fn member_entity(sh: &Shared, dir: &Directory, team: &str, user: &str, status: u16) -> ApiResponse {
+    let mut body = member_json(sh, dir, team, user);
+    body["@odata.context"] = json!(format!(
+        "{}/v1.0/$metadata#teams('{team}')/members/$entity",
+        sh.base_url()
+    ));
+    ApiResponse::json(status, body)
 }
 
 /// The user behind a membership id, if they belong to the team.
@@ -336,24 +356,16 @@ pub(crate) fn add_member(
     now: Instant,
     _: Granted,
 ) -> ApiResponse {
-    let id = id.to_lowercase();
     let body = req.body.clone().unwrap_or(Value::Null);
-    let mut dir = sh.dir();
-    if !team_exists(&mut dir, &id, now) {
-        return team_not_found(&id);
-    }
+    let (id, mut dir) = match open_team(sh, id, now) {
+        Ok(found) => found,
+        Err(e) => return e,
+    };
     if let Err(e) = lock_throttle(sh).charge_team_add(&id, now) {
         return e;
     }
     match add_one(&mut dir, &id, &body, now, sh) {
-        Ok(user) => {
-            let mut body = member_json(sh, &dir, &id, &user);
-            body["@odata.context"] = json!(format!(
-                "{}/v1.0/$metadata#teams('{id}')/members/$entity",
-                sh.base_url()
-            ));
-            ApiResponse::json(201, body)
-        }
+        Ok(user) => member_entity(sh, &dir, &id, &user, 201),
         Err((status, code, message)) => ApiResponse::error(status, &code, message),
     }
 }
@@ -366,7 +378,6 @@ pub(crate) fn add_members(
     now: Instant,
     _: Granted,
 ) -> ApiResponse {
-    let id = id.to_lowercase();
     let Some(values) = req
         .body
         .as_ref()
@@ -381,10 +392,10 @@ pub(crate) fn add_members(
             values.len()
         ));
     }
-    let mut dir = sh.dir();
-    if !team_exists(&mut dir, &id, now) {
-        return team_not_found(&id);
-    }
+    let (id, mut dir) = match open_team(sh, id, now) {
+        Ok(found) => found,
+        Err(e) => return e,
+    };
     if let Err(e) = lock_throttle(sh).charge_team_add(&id, now) {
         return e;
     }
@@ -417,17 +428,12 @@ pub(crate) fn remove_member(
     now: Instant,
     _: Granted,
 ) -> ApiResponse {
-    let id = id.to_lowercase();
-    let mut dir = sh.dir();
-    if !team_exists(&mut dir, &id, now) {
-        return team_not_found(&id);
-    }
+    let (id, mut dir) = match open_team(sh, id, now) {
+        Ok(found) => found,
+        Err(e) => return e,
+    };
     let Some(user) = member_of_team(&dir, &id, membership) else {
-        return ApiResponse::error(
-            404,
-            "NotFound",
-            format!("Member {membership} was not found in team {id}."),
-        );
+        return member_not_found(&id, membership);
     };
     if let Some(o) = dir.owners.get_mut(&id) {
         o.remove(&user);

@@ -191,28 +191,16 @@ fn parse_page_fault(text: &str) -> Result<PageFault, String> {
 }
 
 fn parse_scripted(text: &str) -> Result<ScriptedFault, String> {
-    let (target, fault) = text
-        .rsplit_once('=')
-        .ok_or_else(|| format!("`{text}`: expected PATH#N=FAULT"))?;
-    let (path, nth) = target
-        .rsplit_once('#')
-        .ok_or_else(|| format!("`{text}`: expected PATH#N=FAULT"))?;
+    let shape = || format!("`{text}`: expected PATH#N=FAULT");
+    let (target, fault) = text.rsplit_once('=').ok_or_else(shape)?;
+    let (path, nth) = target.rsplit_once('#').ok_or_else(shape)?;
     let nth = nth
         .parse()
         .map_err(|_| format!("`{nth}` is not a request number"))?;
-    let fault = match fault {
-        "timeout" => Fault::Timeout,
-        "reset" => Fault::Reset,
-        status => Fault::Status(
-            status
-                .parse()
-                .map_err(|_| format!("`{status}` is not a status, `timeout` or `reset`"))?,
-        ),
-    };
     Ok(ScriptedFault {
         path: path.to_owned(),
         nth,
-        fault,
+        fault: parse_fault(fault)?,
     })
 }
 

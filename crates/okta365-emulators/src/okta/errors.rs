@@ -61,6 +61,11 @@ impl ApiError {
         }
     }
 
+    /// Okta's E0000007 (404) for `key`, naming what was looked for (`User`, `UserGroup`, `Endpoint`).
+    pub fn not_found(key: &str, kind: &str) -> Self {
+        Self::new("E0000007").summary(format!("Not found: Resource not found: {key} ({kind})"))
+    }
+
     /// Replaces the summary.
     pub fn summary(mut self, summary: impl Into<String>) -> Self {
         self.summary = summary.into();

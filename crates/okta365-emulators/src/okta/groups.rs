@@ -36,10 +36,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
-    match list_page(&app, &headers, &params) {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
+    list_page(&app, &headers, &params).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Response, ApiError> {
@@ -89,23 +86,20 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
                 && filter.as_ref().is_none_or(|e| expr::matches(e, group))
         });
     let candidates = candidates.map(|(id, group)| (id.as_str(), group));
-    let (page, next) = match &sort {
-        Some(sort) => sorting::page_sorted(
-            candidates.collect(),
-            sort,
-            after,
-            limit,
-            app.options.full_page_next,
-        )?,
-        None => paging::page_after(candidates, after, limit, app.options.full_page_next),
-    };
+    let (page, next) = sorting::page(
+        candidates,
+        sort.as_ref(),
+        after,
+        limit,
+        app.options.full_page_next,
+    )?;
     let body: Vec<Value> = page.into_iter().map(render).collect();
     let links = paging::link_headers(&base, "/api/v1/groups", params, next.as_deref(), &[]);
     Ok(with_links(body, links))
 }
 
 fn group_not_found(id: &str) -> ApiError {
-    ApiError::new("E0000007").summary(format!("Not found: Resource not found: {id} (UserGroup)"))
+    ApiError::not_found(id, "UserGroup")
 }
 
 /// `GET /api/v1/groups/{id}`.

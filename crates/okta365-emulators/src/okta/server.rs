@@ -49,12 +49,7 @@ pub fn router(app: AppRef) -> Router {
 }
 
 async fn not_found(request: Request) -> Response {
-    ApiError::new("E0000007")
-        .summary(format!(
-            "Not found: Resource not found: {} (Endpoint)",
-            request.uri().path()
-        ))
-        .into_response()
+    ApiError::not_found(request.uri().path(), "Endpoint").into_response()
 }
 
 async fn method_not_allowed() -> Response {

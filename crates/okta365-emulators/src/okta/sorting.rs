@@ -74,6 +74,26 @@ fn compare_keys(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+/// One page of `items` (id-ordered, from the cursor): sorted by `sort` when
+/// given, else in id order after `after`.
+pub fn page<'a>(
+    items: impl Iterator<Item = (&'a str, &'a Value)>,
+    sort: Option<&Sort>,
+    after: Option<&str>,
+    limit: usize,
+    full_page_next: bool,
+) -> Result<(Vec<&'a Value>, Option<String>), ApiError> {
+    match sort {
+        Some(sort) => page_sorted(items.collect(), sort, after, limit, full_page_next),
+        None => Ok(super::paging::page_after(
+            items,
+            after,
+            limit,
+            full_page_next,
+        )),
+    }
+}
+
 /// One sorted page of `items` after `after`, and the next cursor if more remain.
 pub fn page_sorted<'a>(
     items: Vec<(&'a str, &'a Value)>,

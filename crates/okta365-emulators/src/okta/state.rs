@@ -280,10 +280,8 @@ impl Org {
             .or_default()
             .insert(user_id.to_owned());
         if added {
-            self.touch_membership(group_id, now);
-            self.log_membership_event(
-                "group.user_membership.add",
-                "Add user to group membership",
+            self.membership_changed(
+                ("group.user_membership.add", "Add user to group membership"),
                 group_id,
                 user_id,
                 now,
@@ -305,10 +303,11 @@ impl Org {
             .get_mut(group_id)
             .is_some_and(|m| m.remove(user_id));
         if removed {
-            self.touch_membership(group_id, now);
-            self.log_membership_event(
-                "group.user_membership.remove",
-                "Remove user from group membership",
+            self.membership_changed(
+                (
+                    "group.user_membership.remove",
+                    "Remove user from group membership",
+                ),
                 group_id,
                 user_id,
                 now,
@@ -360,12 +359,6 @@ impl Org {
         Ok(())
     }
 
-    fn touch_membership(&mut self, group_id: &str, now: Timestamp) {
-        if let Some(group) = self.groups.get_mut(group_id) {
-            group["lastMembershipUpdated"] = Value::String(format_time(now));
-        }
-    }
-
     fn user_target(&self, user_id: &str) -> Value {
         let user = &self.users[user_id];
         let profile = &user["profile"];
@@ -398,14 +391,18 @@ impl Org {
         self.append_event(event_type, message, targets, now);
     }
 
-    fn log_membership_event(
+    /// After a membership change: stamps the group's `lastMembershipUpdated`
+    /// and logs the `(eventType, message)` event on the user and the group.
+    fn membership_changed(
         &mut self,
-        event_type: &str,
-        message: &str,
+        (event_type, message): (&str, &str),
         group_id: &str,
         user_id: &str,
         now: Timestamp,
     ) {
+        if let Some(group) = self.groups.get_mut(group_id) {
+            group["lastMembershipUpdated"] = Value::String(format_time(now));
+        }
         let targets = vec![self.user_target(user_id), self.group_target(group_id)];
         self.append_event(event_type, message, targets, now);
     }

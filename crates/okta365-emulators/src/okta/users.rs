@@ -24,10 +24,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
-    match list_page(&app, &headers, &params) {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
+    list_page(&app, &headers, &params).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Response, ApiError> {
@@ -81,16 +78,13 @@ fn list_page(app: &AppRef, headers: &HeaderMap, params: &Params) -> Result<Respo
                 hit.then_some((id.as_str(), seen))
             }
         });
-    let (page, next) = match &sort {
-        Some(sort) => sorting::page_sorted(
-            candidates.collect(),
-            sort,
-            after,
-            limit,
-            app.options.full_page_next,
-        )?,
-        None => paging::page_after(candidates, after, limit, app.options.full_page_next),
-    };
+    let (page, next) = sorting::page(
+        candidates,
+        sort.as_ref(),
+        after,
+        limit,
+        app.options.full_page_next,
+    )?;
     let body: Vec<Value> = page
         .into_iter()
         .map(|u| user_for_collection(u, &base))
@@ -188,10 +182,6 @@ pub fn find_user<'a>(
     }
 }
 
-fn not_found(key: &str, kind: &str) -> ApiError {
-    ApiError::new("E0000007").summary(format!("Not found: Resource not found: {key} ({kind})"))
-}
-
 /// `GET /api/v1/users/{id}`.
 pub async fn get(
     State(app): State<AppRef>,
@@ -201,7 +191,7 @@ pub async fn get(
     let base = paging::base_url(&headers);
     let org = app.org();
     let Some(user) = find_user(&org.users, &key) else {
-        return not_found(&key, "User").into_response();
+        return ApiError::not_found(&key, "User").into_response();
     };
     let etag = format!(
         "W/\"{}\"",
@@ -226,7 +216,7 @@ pub async fn groups(
     let base = paging::base_url(&headers);
     let org = app.org();
     let Some(user) = find_user(&org.users, &key) else {
-        return not_found(&key, "User").into_response();
+        return ApiError::not_found(&key, "User").into_response();
     };
     let id = user["id"].as_str().unwrap_or_default();
     let groups: Vec<Value> = org
