@@ -206,6 +206,66 @@ fn a_generated_tenant_plans_the_same_from_live_graph_as_from_its_snapshot() {
 }
 
 #[test]
+fn a_generated_tenant_applies_under_the_write_budget_in_few_requests_and_converges() {
+    // The emulator's write budget on (100 writes/s), the client paced just under it.
+    let live = Live::start_with(
+        |scratch| use_generated_tenant(scratch, 2000),
+        |opts| {
+            opts.throttle.writes = 300;
+            opts.throttle.write_window = Duration::from_secs(3);
+        },
+        "writes_per_second: 95, timeout_seconds: 10, max_attempts: 10",
+    );
+    let (code, stdout, stderr) = live.run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let actions = plan["actions"].as_array().unwrap();
+    let memberships = actions
+        .iter()
+        .filter(|a| a["kind"].as_str().unwrap().ends_with("member"))
+        .count();
+    assert!(memberships >= 100, "{memberships} membership changes");
+    let read = live.total_requests();
+    let before = live.emulator.request_counts();
+    let (code, stdout, stderr) = live.run(&["apply", "--auto-approve", "--now", NOW]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("Apply: {} done, 0 failed", actions.len())),
+        "{stdout}"
+    );
+    // apply reads once (as plan did), then writes.
+    let writes = live.total_requests() - 2 * read;
+    // Membership writes are `$batch` items (20 a request): a PATCH adding up
+    // to 20 members, or one DELETE of a member reference.
+    let after = live.emulator.request_counts();
+    let membership_items: u64 = after
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("PATCH /v1.0/groups/")
+                || k.starts_with("DELETE /v1.0/groups/") && k.contains("/members/")
+        })
+        .map(|(k, n)| n - before.get(k).copied().unwrap_or(0))
+        .sum();
+    let membership_requests = membership_items.div_ceil(20);
+    eprintln!(
+        "{} actions in {writes} write requests; {memberships} membership changes in \
+         {membership_items} batch items, {membership_requests} requests",
+        actions.len()
+    );
+    assert!(
+        membership_requests as usize * 15 <= memberships,
+        "{membership_requests} requests for {memberships} membership changes: {after:?}"
+    );
+    assert!(
+        writes as usize * 10 <= actions.len(),
+        "{writes} write requests for {} actions: {after:?}",
+        actions.len()
+    );
+    let (_, stdout, _) = live.run(&["plan", "--now", NOW]);
+    assert!(stdout.contains("No changes"), "{stdout}");
+}
+
+#[test]
 fn a_full_read_needs_no_more_requests_than_pages() {
     let extra: usize = 2_500; // three pages of 999 users
     let live = Live::start_with(
