@@ -136,10 +136,10 @@ impl Directory {
             let id = object_id(&user, USERS)?;
             // The snapshot holds the manager as `$expand=manager($select=id)`
             // returns it; the directory keeps it as a link, not a property.
-            if let Some(manager) = user.as_object_mut().and_then(|u| u.remove("manager")) {
-                if let Some(manager_id) = manager["id"].as_str() {
-                    state.managers.insert(id.clone(), manager_id.to_owned());
-                }
+            if let Some(manager) = user.as_object_mut().and_then(|u| u.remove("manager"))
+                && let Some(manager_id) = manager["id"].as_str()
+            {
+                state.managers.insert(id.clone(), manager_id.to_owned());
             }
             state.insert_user(id, user);
         }
