@@ -153,6 +153,118 @@ fn a_plan_from_live_graph_equals_the_plan_from_the_same_snapshot() {
     assert_eq!(graph, snapshot);
 }
 
+/// Replaces the scratch's example tenant and policies with a generated
+/// tenant of `users` users (`okta365 generate`, seed 1).
+fn use_generated_tenant(scratch: &Scratch, users: usize) {
+    let users = users.to_string();
+    let groups = (users.parse::<usize>().unwrap() / 20).max(6).to_string();
+    let (code, stdout, stderr) = scratch.run(&[
+        "generate", "--users", &users, "--groups", &groups, "--seed", "1", "--out", "gen",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for (from, to) in [
+        ("gen/okta", "examples/acme/okta"),
+        ("gen/m365", "examples/acme/m365"),
+        ("gen/policies", "policies"),
+    ] {
+        std::fs::remove_dir_all(scratch.path(to)).unwrap();
+        crate::common::copy_dir(&scratch.path(from), &scratch.path(to));
+    }
+}
+
+#[test]
+fn a_generated_tenant_plans_the_same_from_live_graph_as_from_its_snapshot() {
+    // 300 users: managers on most of them, more than one `$expand` page (100).
+    let live = Live::start_with(|scratch| use_generated_tenant(scratch, 300), |_| {}, "");
+    let (code, from_graph, stderr) = live.run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, from_snapshot, stderr) = live
+        .scratch
+        .run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let (graph, snapshot) = (plan_json(&from_graph), plan_json(&from_snapshot));
+    let managers = |plan: &Value| {
+        plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "set_manager")
+            .count()
+    };
+    let users: Value =
+        serde_json::from_str(&live.scratch.read("examples/acme/m365/users.json")).unwrap();
+    let with_manager = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["manager"]["id"].is_string())
+        .count();
+    assert!(with_manager >= 100, "{with_manager} users have a manager");
+    assert!(!snapshot["actions"].as_array().unwrap().is_empty());
+    assert_eq!(managers(&graph), managers(&snapshot));
+    assert_eq!(graph, snapshot);
+}
+
+#[test]
+fn a_generated_tenant_applies_under_the_write_budget_in_few_requests_and_converges() {
+    // The emulator's write budget on (100 writes/s), the client paced just under it.
+    let live = Live::start_with(
+        |scratch| use_generated_tenant(scratch, 2000),
+        |opts| {
+            opts.throttle.writes = 300;
+            opts.throttle.write_window = Duration::from_secs(3);
+        },
+        "writes_per_second: 95, timeout_seconds: 10, max_attempts: 10",
+    );
+    let (code, stdout, stderr) = live.run(&["plan", "--format", "json", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let actions = plan["actions"].as_array().unwrap();
+    let memberships = actions
+        .iter()
+        .filter(|a| a["kind"].as_str().unwrap().ends_with("member"))
+        .count();
+    assert!(memberships >= 100, "{memberships} membership changes");
+    let read = live.total_requests();
+    let before = live.emulator.request_counts();
+    let (code, stdout, stderr) = live.run(&["apply", "--auto-approve", "--now", NOW]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("Apply: {} done, 0 failed", actions.len())),
+        "{stdout}"
+    );
+    // apply reads once (as plan did), then writes.
+    let writes = live.total_requests() - 2 * read;
+    // Membership writes are `$batch` items (20 a request): a PATCH adding up
+    // to 20 members, or one DELETE of a member reference.
+    let after = live.emulator.request_counts();
+    let membership_items: u64 = after
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("PATCH /v1.0/groups/")
+                || k.starts_with("DELETE /v1.0/groups/") && k.contains("/members/")
+        })
+        .map(|(k, n)| n - before.get(k).copied().unwrap_or(0))
+        .sum();
+    let membership_requests = membership_items.div_ceil(20);
+    eprintln!(
+        "{} actions in {writes} write requests; {memberships} membership changes in \
+         {membership_items} batch items, {membership_requests} requests",
+        actions.len()
+    );
+    assert!(
+        membership_requests as usize * 15 <= memberships,
+        "{membership_requests} requests for {memberships} membership changes: {after:?}"
+    );
+    assert!(
+        writes as usize * 10 <= actions.len(),
+        "{writes} write requests for {} actions: {after:?}",
+        actions.len()
+    );
+    let (_, stdout, _) = live.run(&["plan", "--now", NOW]);
+    assert!(stdout.contains("No changes"), "{stdout}");
+}
+
 #[test]
 fn a_full_read_needs_no_more_requests_than_pages() {
     let extra: usize = 2_500; // three pages of 999 users

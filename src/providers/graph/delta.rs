@@ -71,9 +71,12 @@ impl DeltaState {
     /// Replaces the state file atomically.
     pub fn store(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        let mut file = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer(&mut file, self)?;
-        file.write_all(b"\n")?;
+        let file = tempfile::NamedTempFile::new_in(dir)?;
+        // Buffered: serde_json writes token by token (a syscall each unbuffered).
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        serde_json::to_writer(&mut out, self)?;
+        out.write_all(b"\n")?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
         file.as_file().sync_all()?;
         file.persist(state_file(dir)).map_err(|e| e.error)?;
         Ok(())

@@ -38,7 +38,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             concurrency: 4,
-            writes_per_second: 15.0,
+            writes_per_second: 19.0,
             max_attempts: 8,
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),

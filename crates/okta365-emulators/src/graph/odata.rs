@@ -306,12 +306,22 @@ pub(crate) fn project(object: &Value, ty: EntityType, selection: &Selection) -> 
     Value::Object(out)
 }
 
-/// `$top`: default 100, 1..=999.
+/// Largest page of a directory collection with `$expand` (Graph's known
+/// issue: `$expand` on directory objects returns at most 100 objects a page,
+/// whatever `$top` asks).
+const MAX_EXPANDED_PAGE: usize = 100;
+
+/// `$top`: default 100, 1..=999; at most 100 with `$expand`.
 pub(crate) fn page_size(req: &ApiRequest) -> Result<usize, ApiResponse> {
+    let cap = if req.query("$expand").is_some() {
+        MAX_EXPANDED_PAGE
+    } else {
+        999
+    };
     match req.query("$top") {
         None => Ok(100),
         Some(raw) => match raw.parse::<usize>() {
-            Ok(n @ 1..=999) => Ok(n),
+            Ok(n @ 1..=999) => Ok(n.min(cap)),
             _ => Err(ApiResponse::error(
                 400,
                 "Request_UnsupportedQuery",
@@ -508,4 +518,32 @@ pub(crate) fn read_only_error(name: &str) -> Option<ApiResponse> {
             format!("Property '{name}' is read-only and cannot be set."),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(query: &[(&str, &str)]) -> ApiRequest {
+        ApiRequest {
+            method: "GET".into(),
+            path: "/users".into(),
+            query: query
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            headers: Default::default(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn expand_caps_the_page_at_one_hundred() {
+        assert_eq!(page_size(&get(&[("$top", "999")])).unwrap(), 999);
+        let expanded = get(&[("$top", "999"), ("$expand", "manager($select=id)")]);
+        assert_eq!(page_size(&expanded).unwrap(), 100);
+        let small = get(&[("$top", "50"), ("$expand", "manager")]);
+        assert_eq!(page_size(&small).unwrap(), 50);
+        assert!(page_size(&get(&[("$top", "1000"), ("$expand", "manager")])).is_err());
+    }
 }

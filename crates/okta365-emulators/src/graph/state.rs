@@ -132,8 +132,15 @@ impl Directory {
             BTreeMap::new()
         };
         state.skus = read_json(&m365.join(SKUS))?;
-        for user in users {
+        for mut user in users {
             let id = object_id(&user, USERS)?;
+            // The snapshot holds the manager as `$expand=manager($select=id)`
+            // returns it; the directory keeps it as a link, not a property.
+            if let Some(manager) = user.as_object_mut().and_then(|u| u.remove("manager"))
+                && let Some(manager_id) = manager["id"].as_str()
+            {
+                state.managers.insert(id.clone(), manager_id.to_owned());
+            }
             state.insert_user(id, user);
         }
         for group in groups {
@@ -156,7 +163,17 @@ impl Directory {
     pub fn write_snapshot(&self, dir: &Path) -> std::io::Result<()> {
         let m365 = dir.join("m365");
         std::fs::create_dir_all(&m365)?;
-        let users: Vec<&Value> = self.users.values().collect();
+        let users: Vec<Value> = self
+            .users
+            .iter()
+            .map(|(id, user)| {
+                let mut user = user.clone();
+                if let Some(manager) = self.managers.get(id) {
+                    user["manager"] = serde_json::json!({ "id": manager });
+                }
+                user
+            })
+            .collect();
         let groups: Vec<&Value> = self.groups.values().collect();
         let members: BTreeMap<&String, &BTreeSet<String>> = self
             .members

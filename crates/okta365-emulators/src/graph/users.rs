@@ -526,22 +526,27 @@ fn address_conflict(
     if wanted.is_empty() {
         return None;
     }
+    // Every user and group is scanned: compare in place, allocating nothing.
+    let holds = |o: &Value| {
+        let mail = o["mail"].as_str();
+        let proxies = o["proxyAddresses"].as_array().into_iter().flatten();
+        let mut held = mail.into_iter().chain(
+            proxies
+                .filter_map(Value::as_str)
+                .map(|a| a.split_once(':').map_or(a, |(_, rest)| rest)),
+        );
+        held.any(|h| {
+            wanted
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(h) || !h.is_ascii() && *w == h.to_lowercase())
+        })
+    };
     let taken = dir
         .users
         .iter()
         .chain(&dir.groups)
         .filter(|(id, _)| Some(id.as_str()) != except)
-        .any(|(_, o)| {
-            let mut held: Vec<String> = o["proxyAddresses"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(strip)
-                .collect();
-            held.extend(o["mail"].as_str().map(str::to_lowercase));
-            wanted.iter().any(|w| held.contains(w))
-        });
+        .any(|(_, o)| holds(o));
     taken.then(|| conflict("proxyAddresses"))
 }
 
