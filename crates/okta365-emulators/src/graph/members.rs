@@ -17,7 +17,7 @@ use super::odata::EntityType;
 use super::router::{WRITE_GROUPS, WRITE_USERS};
 use super::shared::Shared;
 use super::state::{Directory, Kind};
-use super::users::{self, ref_id};
+use super::users::{self, ref_id, reference_target};
 use super::wire::{ApiRequest, ApiResponse, bad_request, forbidden, not_found};
 
 /// `members` or `owners`.
@@ -244,13 +244,9 @@ pub(crate) fn add_ref(
     now: Instant,
     _: Granted,
 ) -> ApiResponse {
-    let Some(target) = req
-        .body
-        .as_ref()
-        .and_then(|b| b["@odata.id"].as_str())
-        .and_then(ref_id)
-    else {
-        return bad_request("Invalid request body: an '@odata.id' reference is required.");
+    let target = match reference_target(req) {
+        Ok(target) => target,
+        Err(e) => return e,
     };
     let target = target.to_lowercase();
     let mut dir = sh.dir();

@@ -364,13 +364,9 @@ pub(crate) fn set_manager(
     now: Instant,
     _: Granted,
 ) -> ApiResponse {
-    let Some(target) = req
-        .body
-        .as_ref()
-        .and_then(|b| b["@odata.id"].as_str())
-        .and_then(ref_id)
-    else {
-        return bad_request("Invalid request body: an '@odata.id' reference is required.");
+    let target = match reference_target(req) {
+        Ok(target) => target,
+        Err(e) => return e,
     };
     let mut dir = sh.dir();
     let id = match resolve(&dir, sh, key, now) {
@@ -433,6 +429,16 @@ pub(crate) fn member_of(
         200,
         json!({"@odata.context": format!("{}/v1.0/$metadata#directoryObjects", sh.base_url()), "value": items}),
     )
+}
+
+/// The object a `$ref` body (`{"@odata.id": "…/directoryObjects/{id}"}`)
+/// points at, or Graph's 400 when the body has no reference.
+pub(crate) fn reference_target(req: &ApiRequest) -> Result<String, ApiResponse> {
+    req.body
+        .as_ref()
+        .and_then(|b| b["@odata.id"].as_str())
+        .and_then(ref_id)
+        .ok_or_else(|| bad_request("Invalid request body: an '@odata.id' reference is required."))
 }
 
 /// The object id at the end of an `@odata.id` / `@odata.bind` URL
