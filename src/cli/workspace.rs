@@ -25,6 +25,9 @@ pub struct Workspace {
     pub sources: Vec<PolicySource>,
     /// The Graph client, made on first use when `m365` is a live connection.
     graph: std::sync::OnceLock<GraphClient>,
+    /// The checked policies, kept after the first successful check (the
+    /// live readers need them too, to scope their reads).
+    checked: std::sync::OnceLock<(Checked, Vec<Diagnostic>)>,
 }
 
 impl Workspace {
@@ -43,11 +46,16 @@ impl Workspace {
             config,
             sources,
             graph: std::sync::OnceLock::new(),
+            checked: std::sync::OnceLock::new(),
         })
     }
 
-    /// Loads and checks the policies. Errors stop here; warnings are returned.
+    /// Loads and checks the policies (once; later calls return the same
+    /// result). Errors stop here; warnings are returned.
     pub fn check(&self) -> Result<(Checked, Vec<Diagnostic>), Failure> {
+        if let Some(done) = self.checked.get() {
+            return Ok(done.clone());
+        }
         let (policy, mut diagnostics) = crate::policy::load(&self.sources);
         let Some(policy) = policy else {
             return Err(Failure::Diagnostics(diagnostics));
@@ -55,7 +63,9 @@ impl Workspace {
         let (checked, more) = check::check(policy);
         diagnostics.extend(more);
         match checked {
-            Some(c) if !diagnostics.iter().any(Diagnostic::is_error) => Ok((c, diagnostics)),
+            Some(c) if !diagnostics.iter().any(Diagnostic::is_error) => {
+                Ok(self.checked.get_or_init(|| (c, diagnostics)).clone())
+            }
             _ => Err(Failure::Diagnostics(diagnostics)),
         }
     }
