@@ -116,8 +116,18 @@ pub fn desired(input: &PlanInput) -> (DesiredState, Vec<Diagnostic>) {
 
 /// Builds the plan, or returns every error (with the warnings) found on the way.
 pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
-    let (desired, mut diagnostics) =
+    let (desired, diagnostics) =
         tracing::info_span!("phase", phase = "compile").in_scope(|| desired(input));
+    build_from(input, &desired, diagnostics)
+}
+
+/// Builds the plan from a desired state already compiled from `input` (and
+/// what compiling it found), for callers that show the desired state too.
+pub fn build_from(
+    input: &PlanInput,
+    desired: &DesiredState,
+    mut diagnostics: Vec<Diagnostic>,
+) -> Result<Plan, Vec<Diagnostic>> {
     let lifecycle = input.policy.policy.lifecycle();
     let lifecycle_reason = match &input.policy.policy.lifecycle {
         Some(l) => {
@@ -136,7 +146,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
     };
     let diff_span = tracing::info_span!("phase", phase = "diff").entered();
     let out = diff::diff(&diff::DiffInput {
-        desired: &desired,
+        desired,
         live: input.live,
         protected: &input.policy.policy.protected,
         lifecycle: &lifecycle,
@@ -147,10 +157,10 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
     let mut drafts = out.drafts;
     let (mut manual_steps, mut unmanaged) = (out.manual_steps, out.unmanaged);
     if !input.settings.targets.is_empty() {
-        let keys = target::keys(&input.settings.targets, &desired);
+        let keys = target::keys(&input.settings.targets, desired);
         target::retain(&mut drafts, &keys);
         target::narrow_notes(&mut manual_steps, &mut unmanaged, &keys);
-        for t in target::unknown(&input.settings.targets, &desired, input.live) {
+        for t in target::unknown(&input.settings.targets, desired, input.live) {
             diagnostics.push(
                 Diagnostic::warning(None, format!("`--target {t}` matches no user"))
                     .with_hint("give a UPN, or an Okta login, email or id"),

@@ -20,7 +20,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = Workspace::open(&cli.config)?;
     let inputs = workspace.inputs(ui, |w| w.settings(args.now, None)).await?;
     let input = inputs.plan_input();
-    let (desired, _) = crate::plan::desired(&input);
+    let (desired, compiled) = crate::plan::desired(&input);
     let Some(user) = crate::render::explain::find(&args.user, &inputs.source, &desired) else {
         return Err(Failure::Message(format!(
             "no Okta user `{}`\n  hint: give an Okta id, login, email, or the user's Office 365 UPN",
@@ -28,7 +28,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         )));
     };
     // A plan that fails (e.g. a seat shortfall) still leaves the desired state worth showing.
-    let plan = crate::plan::build(&input).ok();
+    let plan = crate::plan::build_from(&input, &desired, compiled).ok();
     crate::render::explain::render(user, &desired, plan.as_ref(), &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -51,9 +51,9 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = Workspace::open(&cli.config)?;
     let inputs = workspace.inputs(ui, |w| w.settings(args.now, None)).await?;
     let input = inputs.plan_input();
-    let (desired, _) = crate::plan::desired(&input);
+    let (desired, compiled) = crate::plan::desired(&input);
     // A plan that fails (a seat shortfall, say) still leaves the counts worth showing.
-    let plan = crate::plan::build(&input).ok();
+    let plan = crate::plan::build_from(&input, &desired, compiled).ok();
     let report = licenses::build(&ReportInput {
         live: &inputs.live,
         desired: &desired,
