@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::backend::{ApplyError, Backend, Outcome};
 use crate::model::fields::Fields;
 use crate::model::graph::{AssignedLicense, Group, LicenseAssignmentState, User};
+use crate::model::json::Json;
 use crate::model::state::LiveState;
 use crate::model::{ObjectId, SkuId};
 use crate::plan::Marker;
@@ -174,8 +175,10 @@ impl SnapshotBackend {
             Op::SetManager { user, manager } => {
                 let manager_id = self.user_mut(manager)?.id.clone();
                 let u = self.user_mut(user)?;
-                u.other
-                    .insert("manager".into(), serde_json::json!({ "id": manager_id }));
+                u.other.insert(
+                    "manager".into(),
+                    serde_json::json!({ "id": manager_id }).into(),
+                );
                 Ok(Outcome::Done)
             }
             Op::AddMember { group, user } => self.add_member(group, user, false),
@@ -419,10 +422,8 @@ fn set_property(user: &mut User, name: &str, value: Option<&str>) {
         "accountEnabled" => user.account_enabled = value != Some("false"),
         "userType" => user.user_type = value.map(str::to_owned),
         _ => {
-            user.other.insert(
-                name.to_owned(),
-                value.map_or(Value::Null, |v| Value::String(v.to_owned())),
-            );
+            user.other
+                .insert(name.to_owned(), value.map_or(Json::Null, Json::from));
         }
     }
 }

@@ -117,7 +117,7 @@ impl<V> Fields<V> {
     }
 
     /// Sorts by key, keeping the last of equal keys, and trims the capacity.
-    fn settle(mut entries: Vec<(CompactString, V)>) -> Self {
+    pub(crate) fn from_entries(mut entries: Vec<(CompactString, V)>) -> Self {
         // A stable sort keeps equal keys in arrival order; keep the last of each run.
         entries.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
         let mut out: Vec<(CompactString, V)> = Vec::with_capacity(entries.len());
@@ -134,7 +134,7 @@ impl<V> Fields<V> {
 
 impl<V> FromIterator<(String, V)> for Fields<V> {
     fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
-        Self::settle(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
+        Self::from_entries(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 
@@ -207,7 +207,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Fields<V> {
                 while let Some(key) = access.next_key_seed(KeySeed)? {
                     entries.push((key, access.next_value()?));
                 }
-                Ok(Fields::settle(entries))
+                Ok(Fields::from_entries(entries))
             }
         }
 
@@ -216,7 +216,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Fields<V> {
 }
 
 /// Reads a key straight into a `CompactString` (no heap copy for short keys).
-struct KeySeed;
+pub(crate) struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = CompactString;

@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::fields::Fields;
+use super::json::Json;
 use super::{ObjectId, ServicePlanId, SkuId};
 
 /// A Graph `user`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// Directory object id.
@@ -19,7 +20,6 @@ pub struct User {
     /// Sign-in name.
     pub user_principal_name: String,
     /// Whether sign-in is allowed.
-    #[serde(default = "default_true")]
     pub account_enabled: bool,
     /// `Member` or `Guest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,12 +35,20 @@ pub struct User {
     pub on_premises_extension_attributes: Option<Fields<Option<String>>>,
     /// Every other property (displayName, mail, usageLocation, directory extensions, …).
     #[serde(flatten)]
-    pub other: Fields<Value>,
+    pub other: Fields<Json>,
 }
 
-fn default_true() -> bool {
-    true
-}
+super::de::vendor_object!(User, "a Microsoft Graph user",
+    required: { id: "id", user_principal_name: "userPrincipalName" },
+    optional: {
+        account_enabled: "accountEnabled" => true,
+        user_type: "userType" => None,
+        assigned_licenses: "assignedLicenses" => Vec::new(),
+        license_assignment_states: "licenseAssignmentStates" => Vec::new(),
+        on_premises_extension_attributes: "onPremisesExtensionAttributes" => None,
+    },
+    rest: other,
+);
 
 impl User {
     /// A string property by its Graph name, typed or not.
@@ -50,8 +58,8 @@ impl User {
             "accountEnabled" => Some(self.account_enabled.to_string()),
             "userType" => self.user_type.clone(),
             _ => match self.other.get(name)? {
-                Value::String(s) => Some(s.clone()),
-                Value::Null => None,
+                Json::String(s) => Some(s.to_string()),
+                Json::Null => None,
                 other => Some(other.to_string()),
             },
         }
@@ -99,7 +107,7 @@ pub struct AssignedLicense {
 }
 
 /// An entry of `licenseAssignmentStates`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseAssignmentState {
     /// The SKU.
@@ -118,8 +126,19 @@ pub struct LicenseAssignmentState {
     pub error: Option<String>,
     /// Every other property.
     #[serde(flatten)]
-    pub other: Fields<Value>,
+    pub other: Fields<Json>,
 }
+
+super::de::vendor_object!(LicenseAssignmentState, "a licence assignment state",
+    required: { sku_id: "skuId" },
+    optional: {
+        assigned_by_group: "assignedByGroup" => None,
+        disabled_plans: "disabledPlans" => Vec::new(),
+        state: "state" => None,
+        error: "error" => None,
+    },
+    rest: other,
+);
 
 /// A Graph `group`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -3,8 +3,10 @@
 //!
 //! Pure data: nothing here does I/O or reads a clock.
 
+mod de;
 pub mod fields;
 pub mod graph;
+pub mod json;
 pub mod okta;
 pub mod state;
 

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::fields::Fields;
+use super::json::Json;
 use super::{OktaGroupId, OktaUserId};
 
 /// An Okta user (`components/schemas/User`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user's id.
@@ -27,31 +28,31 @@ pub struct User {
     pub last_updated: Option<String>,
     /// Profile attributes, custom ones included, as Okta sends them.
     #[serde(default)]
-    pub profile: Fields<Value>,
+    pub profile: Fields<Json>,
     /// Every other field, kept untouched.
     #[serde(flatten)]
-    pub other: Fields<Value>,
+    pub other: Fields<Json>,
 }
+
+super::de::vendor_object!(User, "an Okta user",
+    required: { id: "id", status: "status" },
+    optional: {
+        status_changed: "statusChanged" => None,
+        last_updated: "lastUpdated" => None,
+        profile: "profile" => Fields::new(),
+    },
+    rest: other,
+);
 
 impl User {
     /// A profile attribute as a string, if it is set to a scalar.
     pub fn profile_str(&self, name: &str) -> Option<String> {
-        scalar_string(self.profile.get(name)?)
+        self.profile.get(name)?.scalar_string()
     }
 
     /// The user's login (`profile.login`).
     pub fn login(&self) -> Option<String> {
         self.profile_str("login")
-    }
-}
-
-/// Renders a JSON scalar as a string; `None` for null, arrays and objects.
-pub fn scalar_string(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }
 

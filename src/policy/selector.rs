@@ -7,7 +7,8 @@ use jiff::civil::Date;
 use regex::Regex;
 
 use super::types::{AttributeTest, Selector};
-use crate::model::okta::{User, UserStatus, scalar_string};
+use crate::model::json::Json;
+use crate::model::okta::{User, UserStatus};
 
 /// What a selector can see of one Okta user.
 pub struct Facts<'a> {
@@ -95,7 +96,7 @@ impl Matcher {
             Self::GroupGlob(g) => facts.groups.iter().any(|name| g.is_match(name)),
             Self::Status(s) => s.contains(&facts.user.status),
             Self::Attribute(name, op) => {
-                op.matches(facts.user.profile.get(name).and_then(scalar_string))
+                op.matches(facts.user.profile.get(name).and_then(Json::scalar_string))
             }
             Self::Constant(b) => *b,
         }

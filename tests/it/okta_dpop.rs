@@ -140,7 +140,8 @@ async fn resource_nonce_challenges_rotation_and_token_renewal() {
 
     assert_eq!(state.users.len(), 2, "both pages read");
     assert_eq!(
-        state.users[0].profile["favourite"], 7,
+        state.users[0].profile["favourite"].to_string(),
+        "7",
         "custom attributes kept"
     );
     let s = script.lock().unwrap();
