@@ -244,7 +244,7 @@ mod tests {
                             Err(ApplyError::new("nope"))
                         }
                         Op::CreateUser { upn, .. } => {
-                            Ok(Outcome::Created(ObjectId(format!("id-{upn}"))))
+                            Ok(Outcome::Created(ObjectId::from(format!("id-{upn}"))))
                         }
                         _ => Ok(Outcome::Done),
                     }
@@ -324,7 +324,7 @@ mod tests {
         assert_eq!(report.results[2].1, ActionResult::Skipped { because_of: 0 });
         assert!(backend.ran.contains(&Op::EnableUser {
             user: UserRef {
-                id: Some(ObjectId("id-ok@x".into())),
+                id: Some(ObjectId::from("id-ok@x")),
                 upn: "ok@x".into()
             }
         }));

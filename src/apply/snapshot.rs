@@ -433,7 +433,7 @@ fn set_property(user: &mut User, name: &str, value: Option<&str>) {
 fn object_id(kind: &str, key: &str) -> ObjectId {
     let digest = Sha256::digest(format!("{kind}:{}", key.to_lowercase()));
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    ObjectId(format!(
+    ObjectId::from(format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
         &hex[8..12],
@@ -451,7 +451,7 @@ mod tests {
     fn backend() -> SnapshotBackend {
         let state = LiveState {
             skus: vec![SubscribedSku {
-                sku_id: SkuId("sku-e3".into()),
+                sku_id: SkuId::from("sku-e3"),
                 sku_part_number: "SPE_E3".into(),
                 consumed_units: 0,
                 prepaid_units: PrepaidUnits {
@@ -486,7 +486,7 @@ mod tests {
                 upn: upn.into(),
             },
             add: vec![LicenseAdd {
-                sku_id: SkuId("sku-e3".into()),
+                sku_id: SkuId::from("sku-e3"),
                 sku: "SPE_E3".into(),
                 disabled_plans: vec![],
                 disabled_plan_names: vec![],

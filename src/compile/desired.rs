@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::model::OktaUserId;
@@ -12,13 +13,16 @@ use crate::model::okta::UserStatus;
 use crate::plan::action::Reason;
 use crate::policy::types::{GroupKind, GuestLeave, TeamRole};
 
+/// The reasons behind one desired value: nearly always one, kept inline.
+pub type Reasons = smallvec::SmallVec<[Reason; 1]>;
+
 /// A value with the policy items that produced it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Sourced<T> {
     /// The value.
     pub value: T,
     /// Where it comes from.
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
 }
 
 impl<T> Sourced<T> {
@@ -26,7 +30,7 @@ impl<T> Sourced<T> {
     pub fn new(value: T, reason: Reason) -> Self {
         Self {
             value,
-            reasons: vec![reason],
+            reasons: smallvec::smallvec![reason],
         }
     }
 }
@@ -43,7 +47,7 @@ pub struct DesiredUser {
     /// Whether sign-in is allowed.
     pub enabled: Sourced<bool>,
     /// Graph property → value (`userPrincipalName` included).
-    pub attributes: Fields<Sourced<String>>,
+    pub attributes: Fields<Sourced<CompactString>>,
     /// SKU part number → disabled service plan names.
     pub licenses: Fields<Sourced<BTreeSet<String>>>,
     /// The manager, an Okta user (from the `manager` mapping).

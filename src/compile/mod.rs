@@ -6,10 +6,13 @@
 
 pub mod desired;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use compact_str::CompactString;
+use foldhash::{HashMap, HashMapExt};
 
 pub use desired::{
-    DesiredGroup, DesiredGuest, DesiredState, DesiredUser, LeaveReason, Leaver, Sourced,
+    DesiredGroup, DesiredGuest, DesiredState, DesiredUser, LeaveReason, Leaver, Reasons, Sourced,
 };
 
 use crate::model::fields::Fields;
@@ -57,7 +60,12 @@ impl GroupNames {
             source
                 .members
                 .keys()
-                .map(|id| (id.clone(), (id.0.to_lowercase(), names.get(id).cloned())))
+                .map(|id| {
+                    (
+                        id.clone(),
+                        (id.as_str().to_lowercase(), names.get(id).cloned()),
+                    )
+                })
                 .collect(),
         )
     }
@@ -103,7 +111,7 @@ impl Context for UserContext<'_> {
                 self.user.profile_str(attr).filter(|s| !s.is_empty())
             }
             [root, field] if root == "user" => match field.as_str() {
-                "id" => Some(self.user.id.0.clone()),
+                "id" => Some(self.user.id.0.to_string()),
                 "login" => self.user.login(),
                 "status" => Some(self.user.status.as_str().to_owned()),
                 _ => None,
@@ -138,7 +146,7 @@ impl Context for GroupContext<'_> {
         match path {
             [root, field] if root == "group" => match field.as_str() {
                 "name" => Some(self.group.profile.name.clone()),
-                "id" => Some(self.group.id.0.clone()),
+                "id" => Some(self.group.id.0.to_string()),
                 "description" => self.group.profile.description.clone(),
                 _ => None,
             },
@@ -220,7 +228,7 @@ impl<'a> Compiler<'a> {
             .source
             .groups
             .iter()
-            .flat_map(|g| [g.profile.name.to_lowercase(), g.id.0.to_lowercase()])
+            .flat_map(|g| [g.profile.name.to_lowercase(), g.id.as_str().to_lowercase()])
             .collect();
         for item in &self.checked.policy.rules {
             self.check_selector_groups(
@@ -298,7 +306,7 @@ impl<'a> Compiler<'a> {
         let empty = BTreeSet::new();
         for user in &self.source.users {
             self.state.okta_ids.insert(user.id.clone());
-            let login = user.login().unwrap_or_else(|| user.id.0.clone());
+            let login = user.login().unwrap_or_else(|| user.id.0.to_string());
             if user.status.is_leaver() {
                 let why = if user.status == UserStatus::Suspended {
                     LeaveReason::Suspended
@@ -389,7 +397,7 @@ impl<'a> Compiler<'a> {
                     for sku in skus.into_vec().into_iter().filter(|s| !s.is_empty()) {
                         let entry = licenses.get_or_insert_with(sku, || Sourced {
                             value: BTreeSet::new(),
-                            reasons: Vec::new(),
+                            reasons: Reasons::new(),
                         });
                         entry.value.extend(plans.iter().cloned());
                         entry.reasons.push(reason.clone());
@@ -442,7 +450,7 @@ impl<'a> Compiler<'a> {
             } else {
                 let default = Sourced {
                     value: true,
-                    reasons: Vec::new(),
+                    reasons: Reasons::new(),
                 };
                 let candidates = account
                     .into_iter()
@@ -492,7 +500,7 @@ impl<'a> Compiler<'a> {
         login: &str,
         name: &str,
         mut candidates: Vec<(String, i32, Reason)>,
-    ) -> Option<Sourced<String>> {
+    ) -> Option<Sourced<CompactString>> {
         let top = candidates.iter().map(|c| c.1).max()?;
         candidates.retain(|c| c.1 == top);
         let first = candidates[0].clone();
@@ -512,7 +520,7 @@ impl<'a> Compiler<'a> {
         }
         let reasons = candidates.into_iter().map(|c| c.2).collect();
         Some(Sourced {
-            value: first.0,
+            value: first.0.into(),
             reasons,
         })
     }
@@ -765,7 +773,7 @@ impl<'a> Compiler<'a> {
     fn managers(&mut self) {
         let mut index: BTreeMap<String, &OktaUserId> = BTreeMap::new();
         for u in &self.source.users {
-            index.insert(u.id.0.to_lowercase(), &u.id);
+            index.insert(u.id.as_str().to_lowercase(), &u.id);
             for field in ["login", "email", "employeeNumber"] {
                 if let Some(v) = u.profile_str(field).filter(|v| !v.is_empty()) {
                     index.entry(v.to_lowercase()).or_insert(&u.id);
@@ -777,7 +785,7 @@ impl<'a> Compiler<'a> {
             let Some(key) = user.attributes.remove("manager") else {
                 continue;
             };
-            match index.get(&key.value.to_lowercase()) {
+            match index.get(key.value.to_lowercase().as_str()) {
                 Some(&id) if id == &user.okta_id => {}
                 Some(&id) if accounts.contains(id) => {
                     user.manager = Some(Sourced {

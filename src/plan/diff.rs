@@ -6,7 +6,9 @@
 //! Only linked users, and groups the policy owns, are ever disabled, removed
 //! or deleted. Unmanaged objects are reported, never touched.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use serde::{Deserialize, Serialize};
 
@@ -235,7 +237,7 @@ impl<'a> Differ<'a> {
             }
             let old = current.map(|c| {
                 by_id
-                    .get(&ObjectId(c.to_owned()))
+                    .get(&ObjectId::from(c))
                     .map_or_else(|| c.to_owned(), |u| u.user_principal_name.clone())
             });
             self.push(
@@ -249,7 +251,7 @@ impl<'a> Differ<'a> {
                     old,
                     new: Some(boss.upn.clone()),
                 }],
-                manager.reasons.clone(),
+                manager.reasons.to_vec(),
             );
         }
     }
@@ -351,9 +353,9 @@ impl<'a> Differ<'a> {
                     let mut properties: BTreeMap<String, String> = want
                         .attributes
                         .iter()
-                        .map(|(k, v)| (k.to_owned(), v.value.clone()))
+                        .map(|(k, v)| (k.to_owned(), v.value.to_string()))
                         .collect();
-                    properties.insert(marker_prop.clone(), okta_id.0.clone());
+                    properties.insert(marker_prop.clone(), okta_id.0.to_string());
                     let mut changes: Vec<Change> = properties
                         .iter()
                         .map(|(k, v)| Change {
@@ -373,7 +375,7 @@ impl<'a> Differ<'a> {
                     self.push(
                         Op::CreateUser {
                             upn: upn.clone(),
-                            okta_id: okta_id.0.clone(),
+                            okta_id: okta_id.0.to_string(),
                             account_enabled: want.enabled.value,
                             properties,
                         },
@@ -429,21 +431,21 @@ impl<'a> Differ<'a> {
                             _ => old.as_deref() == Some(value.value.as_str()),
                         };
                         if !same {
-                            properties.insert(name.to_owned(), Some(value.value.clone()));
+                            properties.insert(name.to_owned(), Some(value.value.to_string()));
                             changes.push(Change {
                                 field: name.to_owned(),
                                 old,
-                                new: Some(value.value.clone()),
+                                new: Some(value.value.to_string()),
                             });
                             reasons.extend(value.reasons.iter().cloned());
                         }
                     }
                     if self.marker_of(live).is_none() {
-                        properties.insert(marker_prop.clone(), Some(okta_id.0.clone()));
+                        properties.insert(marker_prop.clone(), Some(okta_id.0.to_string()));
                         changes.push(Change {
                             field: marker_prop.clone(),
                             old: None,
-                            new: Some(okta_id.0.clone()),
+                            new: Some(okta_id.0.to_string()),
                         });
                         // Linking is done on behalf of the rules that select the user.
                         reasons.extend(all_reasons.iter().map(|r| Reason {
@@ -491,7 +493,7 @@ impl<'a> Differ<'a> {
                         let why = if want.enabled.reasons.is_empty() {
                             all_reasons.clone()
                         } else {
-                            want.enabled.reasons.clone()
+                            want.enabled.reasons.to_vec()
                         };
                         self.push(op, user_target(&user.upn), vec![change], why);
                     }
@@ -534,7 +536,7 @@ impl<'a> Differ<'a> {
             let group_name = self
                 .group_names
                 .get(group)
-                .map_or_else(|| group.0.clone(), |name| (*name).to_owned());
+                .map_or_else(|| group.0.to_string(), |name| (*name).to_owned());
             if !wanted.contains(state.sku_id.as_str()) {
                 self.out.diagnostics.push(
                     Diagnostic::warning(
@@ -550,7 +552,7 @@ impl<'a> Differ<'a> {
                     .iter()
                     .map(|id| {
                         sku.and_then(|s| s.service_plans.iter().find(|p| &p.service_plan_id == id))
-                            .map_or_else(|| id.0.clone(), |p| p.service_plan_name.clone())
+                            .map_or_else(|| id.0.to_string(), |p| p.service_plan_name.clone())
                     })
                     .collect();
                 if inherited != plans.value {
@@ -627,7 +629,7 @@ impl<'a> Differ<'a> {
                     sku.service_plans
                         .iter()
                         .find(|p| p.service_plan_name == *name)
-                        .map(|p| (p.service_plan_id.0.clone(), name.clone()))
+                        .map(|p| (p.service_plan_id.0.to_string(), name.clone()))
                 })
                 .collect();
             disabled.sort();
@@ -673,7 +675,7 @@ impl<'a> Differ<'a> {
                 sku: part.to_owned(),
                 disabled_plans: disabled
                     .iter()
-                    .map(|(id, _)| crate::model::ServicePlanId(id.clone()))
+                    .map(|(id, _)| crate::model::ServicePlanId::from(id.as_str()))
                     .collect(),
                 disabled_plan_names: names,
             });
@@ -692,7 +694,7 @@ impl<'a> Differ<'a> {
                 new: None,
             });
             remove.push(LicenseRemove {
-                sku_id: crate::model::SkuId((*sku_id).to_owned()),
+                sku_id: crate::model::SkuId::from(*sku_id),
                 sku: part,
             });
         }
@@ -731,7 +733,7 @@ impl<'a> Differ<'a> {
                         Op::InviteGuest {
                             mail: want.mail.clone(),
                             display_name: want.display_name.clone(),
-                            okta_id: okta_id.0.clone(),
+                            okta_id: okta_id.0.to_string(),
                             redirect_url: want.redirect_url.clone(),
                             send_invitation: want.send_invitation,
                         },
@@ -772,7 +774,7 @@ impl<'a> Differ<'a> {
                     }
                     if self.marker_of(live).is_none() {
                         let mut properties = BTreeMap::new();
-                        properties.insert(marker_prop.clone(), Some(okta_id.0.clone()));
+                        properties.insert(marker_prop.clone(), Some(okta_id.0.to_string()));
                         self.push(
                             Op::UpdateUser {
                                 user: user.clone(),
@@ -782,7 +784,7 @@ impl<'a> Differ<'a> {
                             vec![Change {
                                 field: marker_prop.clone(),
                                 old: None,
-                                new: Some(okta_id.0.clone()),
+                                new: Some(okta_id.0.to_string()),
                             }],
                             want.reasons.clone(),
                         );
@@ -812,7 +814,7 @@ impl<'a> Differ<'a> {
         // Managed users whose Okta user is a leaver, or gone from Okta entirely.
         let mut candidates: Vec<(&'a User, Leaver)> = Vec::new();
         for (okta_id, users) in &self.marker {
-            let okta_id = OktaUserId(okta_id.clone());
+            let okta_id = OktaUserId::from(okta_id.as_str());
             if desired.users.contains_key(&okta_id) || desired.guests.contains_key(&okta_id) {
                 continue;
             }
@@ -821,7 +823,7 @@ impl<'a> Differ<'a> {
                 None if desired.okta_ids.contains(&okta_id) => continue, // pending, waiting: not a leaver
                 None => Leaver {
                     okta_id: okta_id.clone(),
-                    login: okta_id.0.clone(),
+                    login: okta_id.0.to_string(),
                     why: LeaveReason::Deleted,
                     since: None,
                 },
@@ -1148,7 +1150,7 @@ impl<'a> Differ<'a> {
                     user,
                 }
             };
-            self.push(op, target, vec![change], role.reasons.clone());
+            self.push(op, target, vec![change], role.reasons.to_vec());
         }
         if !read {
             return; // members not read: fail closed, remove nothing
@@ -1217,7 +1219,7 @@ impl<'a> Differ<'a> {
     }
 
     fn why_not_member(&self, okta_id: &str) -> String {
-        let id = OktaUserId(okta_id.to_owned());
+        let id = OktaUserId::from(okta_id);
         match self.input.desired.leavers.get(&id) {
             Some(l) => format!("offboarding: {}", l.why.describe()),
             None if !self.input.desired.okta_ids.contains(&id) => {

@@ -123,6 +123,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
 
 /// Builds the plan from a desired state already compiled from `input` (and
 /// what compiling it found), for callers that show the desired state too.
+/// It reads nothing from `input.source`: the Okta state may be gone by now.
 pub fn build_from(
     input: &PlanInput,
     desired: &DesiredState,
@@ -167,7 +168,8 @@ pub fn build_from(
             );
         }
     }
-    diagnostics.extend(safety::fail_closed(&mut drafts, input.source.users.len()));
+    // Every Okta user read, of any status: none means the read failed.
+    diagnostics.extend(safety::fail_closed(&mut drafts, desired.okta_ids.len()));
     diagnostics.extend(teams::hold_back_ownerless(&mut drafts, input.live));
     diagnostics.extend(safety::removal_budget(
         &drafts,

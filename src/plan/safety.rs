@@ -187,11 +187,11 @@ fn count(drafts: &[Draft]) -> (BTreeMap<String, Vec<usize>>, BTreeMap<String, i6
                     .iter()
                     .any(|c| c.field == format!("license {}", a.sku) && c.old.is_none());
                 if is_new {
-                    added.entry(a.sku_id.0.clone()).or_default().push(i);
+                    added.entry(a.sku_id.0.to_string()).or_default().push(i);
                 }
             }
             for r in remove {
-                *removed.entry(r.sku_id.0.clone()).or_default() += 1;
+                *removed.entry(r.sku_id.0.to_string()).or_default() += 1;
             }
         }
     }

@@ -67,7 +67,7 @@ pub fn render(
         keys.push(guest.mail.to_lowercase());
         let reason = Sourced {
             value: (),
-            reasons: guest.reasons.clone(),
+            reasons: guest.reasons.iter().cloned().collect(),
         };
         rows.value(
             "guest",

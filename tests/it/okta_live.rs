@@ -381,7 +381,7 @@ async fn twenty_thousand_users_under_a_tight_bucket_lose_no_page_and_avoid_429s(
         41,
         "only the referenced groups' members"
     );
-    let engineering = okta365::model::OktaGroupId("00gEngineering0000001".into());
+    let engineering = okta365::model::OktaGroupId::from("00gEngineering0000001");
     assert_eq!(state.members[&engineering].len(), 6_667);
     let min_pages = 20_000_u64.div_ceil(200);
     let counts = emulator.request_counts();

@@ -201,7 +201,7 @@ impl GraphBackend {
                     .get_all(&url, "GroupMember.Read.All")
                     .await?;
                 Ok(match found.first().and_then(|g| g.get("id")?.as_str()) {
-                    Some(id) => Found::Ours(ObjectId(id.to_owned())),
+                    Some(id) => Found::Ours(ObjectId::from(id)),
                     None => Found::Missing,
                 })
             }
@@ -223,7 +223,7 @@ impl GraphBackend {
             .iter()
             .find(|u| u.get("userType").and_then(Value::as_str) == Some("Guest"))
             .and_then(|u| u.get("id")?.as_str())
-            .map(|id| ObjectId(id.to_owned())))
+            .map(|id| ObjectId::from(id)))
     }
 
     /// Invites a guest (or adopts the guest with that mail) and marks it.
@@ -258,7 +258,7 @@ impl GraphBackend {
                         .body
                         .pointer("/invitedUser/id")
                         .and_then(Value::as_str)
-                        .map(|id| ObjectId(id.to_owned()))
+                        .map(|id| ObjectId::from(id))
                         .ok_or_else(|| {
                             ApplyError::new(format!(
                                 "{}: the invitation has no `invitedUser.id`",
@@ -352,7 +352,7 @@ fn encode_key(s: &str) -> String {
 fn created_id(body: &Value) -> Option<ObjectId> {
     body.get("id")
         .and_then(Value::as_str)
-        .map(|id| ObjectId(id.to_owned()))
+        .map(|id| ObjectId::from(id))
 }
 
 /// Whether Graph refuses a second object with the same key, so that

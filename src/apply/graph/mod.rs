@@ -119,7 +119,7 @@ impl GraphBackend {
     }
 
     fn is_new(&self, id: &str) -> bool {
-        self.created.contains(&ObjectId(id.to_owned()))
+        self.created.contains(&ObjectId::from(id))
     }
 
     /// Runs steps (batched), retrying replication lag where allowed.

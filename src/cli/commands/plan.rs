@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use crate::cli::terminal::{Ui, phase, resident_mb};
 use crate::cli::{Cli, Failure, Workspace};
-use crate::model::state::LiveState;
+use crate::model::state::{LiveState, SourceState};
 use crate::plan::{Plan, PlanInput};
 
 /// Output formats of a plan.
@@ -108,8 +108,8 @@ pub async fn make(
     let mut settings = workspace.settings(choices.now, choices.allow_removals);
     settings.targets = choices.target.clone();
     // The fingerprint (a hash over both states) needs no plan: compute it on
-    // another core while this one plans.
-    let (plan, fingerprint) = std::thread::scope(|s| {
+    // another core while this one compiles.
+    let (compiled, fingerprint) = std::thread::scope(|s| {
         let fingerprint = s.spawn(|| {
             phase("fingerprint", || {
                 workspace.fingerprint(&source, &live, &settings)
@@ -122,12 +122,26 @@ pub async fn make(
             settings: &settings,
             fingerprint: String::new(),
         };
-        let plan = crate::plan::build(&input);
+        let compiled = tracing::info_span!("phase", phase = "compile")
+            .in_scope(|| crate::plan::desired(&input));
         let fingerprint = fingerprint
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (plan, fingerprint)
+        (compiled, fingerprint)
     });
+    // The diff needs the desired state, not the Okta state: free that first.
+    drop_in_background(source);
+    let (desired, diagnostics) = compiled;
+    let no_source = SourceState::default();
+    let input = PlanInput {
+        policy: &checked,
+        source: &no_source,
+        live: &live,
+        settings: &settings,
+        fingerprint: String::new(),
+    };
+    let plan = crate::plan::build_from(&input, &desired, diagnostics);
+    drop_in_background(desired);
     let mut plan = plan.map_err(Failure::Diagnostics)?;
     plan.fingerprint = fingerprint;
     tracing::info!(
@@ -136,6 +150,13 @@ pub async fn make(
         "planned"
     );
     Ok((plan, live))
+}
+
+/// Frees a large value on another thread: at 100 000 users, freeing the
+/// desired state or the Okta state takes longer than rendering the plan, and
+/// the process may exit before it is done (the system frees it all then).
+fn drop_in_background<T: Send + 'static>(value: T) {
+    std::thread::spawn(move || drop(value));
 }
 
 /// Writes the plan as JSON, atomically.

@@ -237,7 +237,7 @@ impl GraphClient {
                         .get("id")
                         .and_then(Value::as_str)
                         .ok_or_else(|| GraphError::unexpected(&what, "a member without an `id`"))?;
-                    ids.push(ObjectId(id.to_owned()));
+                    ids.push(ObjectId::from(id));
                 }
                 if let Some(link) = link {
                     next.push((key, link));
