@@ -223,7 +223,7 @@ impl GraphBackend {
             .iter()
             .find(|u| u.get("userType").and_then(Value::as_str) == Some("Guest"))
             .and_then(|u| u.get("id")?.as_str())
-            .map(|id| ObjectId::from(id)))
+            .map(ObjectId::from))
     }
 
     /// Invites a guest (or adopts the guest with that mail) and marks it.
@@ -258,7 +258,7 @@ impl GraphBackend {
                         .body
                         .pointer("/invitedUser/id")
                         .and_then(Value::as_str)
-                        .map(|id| ObjectId::from(id))
+                        .map(ObjectId::from)
                         .ok_or_else(|| {
                             ApplyError::new(format!(
                                 "{}: the invitation has no `invitedUser.id`",
@@ -350,9 +350,7 @@ fn encode_key(s: &str) -> String {
 }
 
 fn created_id(body: &Value) -> Option<ObjectId> {
-    body.get("id")
-        .and_then(Value::as_str)
-        .map(|id| ObjectId::from(id))
+    body.get("id").and_then(Value::as_str).map(ObjectId::from)
 }
 
 /// Whether Graph refuses a second object with the same key, so that
