@@ -37,9 +37,11 @@ pub fn compile(
     let names = GroupNames::new(source);
     let mut c = Compiler::new(checked, source, &names);
     c.check_okta_groups();
+    // Groups first (definitions and mirrors), so that the users' rules can
+    // add their memberships as they go.
+    c.mirrors();
     c.users();
     c.managers();
-    c.mirrors();
     c.memberships();
     c.check_licenses(skus);
     c.finish()
@@ -82,8 +84,6 @@ struct Compiler<'a> {
     reported: BTreeSet<(usize, String, String)>,
     /// Render failures per template location: (message, users).
     render_failures: BTreeMap<(usize, String), (String, Vec<String>)>,
-    /// Group memberships asked for by rules: (group name, template location) → members.
-    requested: Vec<Request<'a>>,
     /// The reason of each policy rule and guest rule, made once and shared.
     rule_reasons: Vec<Reason>,
     guest_reasons: Vec<Reason>,
@@ -180,7 +180,6 @@ impl<'a> Compiler<'a> {
             diagnostics: Vec::new(),
             reported: BTreeSet::new(),
             render_failures: BTreeMap::new(),
-            requested: Vec::new(),
             rule_reasons: checked
                 .policy
                 .rules
@@ -408,7 +407,7 @@ impl<'a> Compiler<'a> {
                         continue;
                     };
                     for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                        self.requested.push(Request {
+                        self.request(Request {
                             group,
                             okta_id: &user.id,
                             role: TeamRole::Member,
@@ -424,7 +423,7 @@ impl<'a> Compiler<'a> {
                         continue;
                     };
                     for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                        self.requested.push(Request {
+                        self.request(Request {
                             group,
                             okta_id: &user.id,
                             role: *role,
@@ -542,7 +541,7 @@ impl<'a> Compiler<'a> {
         for t in &g.groups {
             if let Some(names) = self.render(t, ctx, login) {
                 for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                    self.requested.push(Request {
+                    self.request(Request {
                         group,
                         okta_id: &user.id,
                         role: TeamRole::Member,
@@ -557,7 +556,7 @@ impl<'a> Compiler<'a> {
         for t in &g.teams {
             if let Some(names) = self.render(t, ctx, login) {
                 for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                    self.requested.push(Request {
+                    self.request(Request {
                         group,
                         okta_id: &user.id,
                         role: TeamRole::Member,
@@ -659,43 +658,44 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn memberships(&mut self) {
-        let requests = std::mem::take(&mut self.requested);
-        for r in requests {
-            let key = r.group.to_lowercase();
-            match self.state.groups.get_mut(&key) {
-                Some(group) if r.want_team && !group.team => {
-                    let at = self.checked.policy.location(r.file, r.pointer);
-                    let d = Diagnostic::error(Some(at), format!("group `{}` has no Team", r.group))
-                        .with_hint("set `team: true` on the group, or list it under `groups:`");
-                    self.report_once(d, r.file, r.pointer);
-                }
-                Some(group) => merge_member(
-                    &mut group.members,
-                    r.okta_id.clone(),
-                    Sourced::new(r.role, r.reason),
-                ),
-                None => {
-                    let at = self.checked.policy.location(r.file, r.pointer);
-                    let names: Vec<String> = self
-                        .state
-                        .groups
-                        .values()
-                        .map(|g| g.mail_nickname.clone())
-                        .collect();
-                    let hint = match did_you_mean(&r.group, names.iter().map(String::as_str)) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => {
-                            "define it under `groups:` (or check the lookup table that produced it)"
-                                .to_owned()
-                        }
-                    };
-                    let d = Diagnostic::error(Some(at), format!("unknown group `{}`", r.group))
-                        .with_hint(hint);
-                    self.report_once(d, r.file, r.pointer);
-                }
+    /// Adds a membership a rule asks for to its group, or reports why it cannot.
+    fn request(&mut self, r: Request) {
+        let key = r.group.to_lowercase();
+        match self.state.groups.get_mut(&key) {
+            Some(group) if r.want_team && !group.team => {
+                let at = self.checked.policy.location(r.file, r.pointer);
+                let d = Diagnostic::error(Some(at), format!("group `{}` has no Team", r.group))
+                    .with_hint("set `team: true` on the group, or list it under `groups:`");
+                self.report_once(d, r.file, r.pointer);
+            }
+            Some(group) => merge_member(
+                &mut group.members,
+                r.okta_id.clone(),
+                Sourced::new(r.role, r.reason),
+            ),
+            None => {
+                let at = self.checked.policy.location(r.file, r.pointer);
+                let names: Vec<String> = self
+                    .state
+                    .groups
+                    .values()
+                    .map(|g| g.mail_nickname.clone())
+                    .collect();
+                let hint = match did_you_mean(&r.group, names.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => {
+                        "define it under `groups:` (or check the lookup table that produced it)"
+                            .to_owned()
+                    }
+                };
+                let d = Diagnostic::error(Some(at), format!("unknown group `{}`", r.group))
+                    .with_hint(hint);
+                self.report_once(d, r.file, r.pointer);
             }
         }
+    }
+
+    fn memberships(&mut self) {
         // Members must have an account: drop Okta members that are neither users nor guests.
         for group in self.state.groups.values_mut() {
             group.members.retain(|id, _| {
