@@ -357,7 +357,8 @@ impl<'a> Compiler<'a> {
                 }
                 continue;
             }
-            let mut attributes: BTreeMap<String, Vec<(String, i32, Reason)>> = BTreeMap::new();
+            // (attribute, value, priority, reason) from every matching rule.
+            let mut attributes: Vec<(&str, String, i32, Reason)> = Vec::new();
             let mut account: Vec<(bool, i32, Reason)> = Vec::new();
             let mut licenses: Fields<Sourced<BTreeSet<String>>> = Fields::new();
             for rule in matched {
@@ -372,11 +373,9 @@ impl<'a> Compiler<'a> {
                         match v {
                             // Empty means "not set": Graph rejects empty strings for most properties.
                             Rendered::One(v) if v.trim().is_empty() => {}
-                            Rendered::One(v) => attributes.entry(name.clone()).or_default().push((
-                                v,
-                                priority,
-                                reason.clone(),
-                            )),
+                            Rendered::One(v) => {
+                                attributes.push((name.as_str(), v, priority, reason.clone()))
+                            }
                             Rendered::Many(_) => {
                                 self.render_failures
                                     .entry((t.file, t.pointer.clone()))
@@ -435,12 +434,17 @@ impl<'a> Compiler<'a> {
                     }
                 }
             }
-            let mut resolved = Fields::new();
-            for (name, candidates) in attributes {
-                if let Some(v) = self.settle(&login, &name, candidates) {
-                    resolved.insert(name, v);
+            // Stable: each attribute's candidates stay in rule order.
+            attributes.sort_by(|a, b| a.0.cmp(b.0));
+            let mut resolved = Vec::new();
+            for candidates in attributes.chunk_by(|a, b| a.0 == b.0) {
+                let name = candidates[0].0;
+                let candidates = candidates.iter().map(|(_, v, p, r)| (v.as_str(), *p, r));
+                if let Some(v) = self.settle(&login, name, candidates) {
+                    resolved.push((name.into(), v));
                 }
             }
+            let resolved = Fields::from_entries(resolved);
             let enabled = if pending {
                 Sourced {
                     value: false,
@@ -452,10 +456,9 @@ impl<'a> Compiler<'a> {
                     reasons: Reasons::new(),
                 };
                 let candidates = account
-                    .into_iter()
-                    .map(|(b, p, r)| (b.to_string(), p, r))
-                    .collect::<Vec<_>>();
-                if candidates.is_empty() {
+                    .iter()
+                    .map(|(b, p, r)| (if *b { "true" } else { "false" }, *p, r));
+                if account.is_empty() {
                     default
                 } else {
                     self.settle(&login, "accountEnabled", candidates)
@@ -493,31 +496,35 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// Picks one value from what several rules want, or reports the conflict.
-    fn settle(
+    /// Picks one value from what several rules want (value, priority,
+    /// reason), or reports the conflict.
+    fn settle<'v>(
         &mut self,
         login: &str,
         name: &str,
-        mut candidates: Vec<(String, i32, Reason)>,
+        candidates: impl Iterator<Item = (&'v str, i32, &'v Reason)> + Clone,
     ) -> Option<Sourced<CompactString>> {
-        let top = candidates.iter().map(|c| c.1).max()?;
-        candidates.retain(|c| c.1 == top);
-        let first = candidates[0].clone();
-        if let Some(other) = candidates.iter().find(|c| c.0 != first.0) {
-            let (a, b) = (&first.2, &other.2);
-            self.diagnostics.push(
-                Diagnostic::error(
-                    Some(crate::policy::Location { file: b.file.to_string(), line: b.line, col: 5 }),
-                    format!(
-                        "rules `{}` ({}:{}) and `{}` ({}:{}) set `{name}` of `{login}` to different values: `{}` and `{}`",
-                        a.rule, a.file, a.line, b.rule, b.file, b.line, first.0, other.0
-                    ),
-                )
-                .with_hint("give one rule a higher `priority`, or narrow their `when`"),
-            );
-            return None;
+        let top = candidates.clone().map(|c| c.1).max()?;
+        let mut winners = candidates.filter(|c| c.1 == top);
+        let first = winners.next()?;
+        let mut reasons: Reasons = smallvec::smallvec![first.2.clone()];
+        for other in winners {
+            if other.0 != first.0 {
+                let (a, b) = (first.2, other.2);
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        Some(crate::policy::Location { file: b.file.to_string(), line: b.line, col: 5 }),
+                        format!(
+                            "rules `{}` ({}:{}) and `{}` ({}:{}) set `{name}` of `{login}` to different values: `{}` and `{}`",
+                            a.rule, a.file, a.line, b.rule, b.file, b.line, first.0, other.0
+                        ),
+                    )
+                    .with_hint("give one rule a higher `priority`, or narrow their `when`"),
+                );
+                return None;
+            }
+            reasons.push(other.2.clone());
         }
-        let reasons = candidates.into_iter().map(|c| c.2).collect();
         Some(Sourced {
             value: first.0.into(),
             reasons,
@@ -697,10 +704,11 @@ impl<'a> Compiler<'a> {
 
     fn memberships(&mut self) {
         // Members must have an account: drop Okta members that are neither users nor guests.
+        let accounts: foldhash::HashSet<&OktaUserId> = (self.state.users.keys())
+            .chain(self.state.guests.keys())
+            .collect();
         for group in self.state.groups.values_mut() {
-            group.members.retain(|id, _| {
-                self.state.users.contains_key(id) || self.state.guests.contains_key(id)
-            });
+            group.members.retain(|id, _| accounts.contains(id));
         }
     }
 
