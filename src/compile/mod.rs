@@ -894,3 +894,73 @@ fn suggest<'a>(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::load::{PolicySource, load};
+
+    fn compile_text(text: &str, users: &str) -> (DesiredState, Vec<String>) {
+        let (policy, d) = load(&[PolicySource {
+            path: "p.yaml".into(),
+            text: text.into(),
+        }]);
+        assert!(d.is_empty(), "{d:?}");
+        let (checked, d) = crate::policy::check::check(policy.unwrap());
+        assert!(d.is_empty(), "{d:?}");
+        let source = SourceState {
+            users: serde_json::from_str(users).unwrap(),
+            ..Default::default()
+        };
+        let (state, d) = compile(&checked.unwrap(), &source, &[]);
+        (state, d.iter().map(Diagnostic::render_plain).collect())
+    }
+
+    const USER: &str =
+        r#"[{"id":"00u1","status":"ACTIVE","profile":{"login":"a@x.example","title":"Dev"}}]"#;
+
+    #[test]
+    fn the_higher_priority_wins_and_agreeing_rules_share_the_value() {
+        let (state, d) = compile_text(
+            concat!(
+                "rules:\n",
+                "  - name: base\n    when: { everyone: true }\n    attributes:\n",
+                "      userPrincipalName: \"{{ profile.login }}\"\n      jobTitle: Staff\n      department: Eng\n",
+                "  - name: titles\n    priority: 10\n    when: { everyone: true }\n",
+                "    attributes: { jobTitle: \"{{ profile.title }}\", department: Eng }\n",
+            ),
+            USER,
+        );
+        assert!(d.is_empty(), "{d:#?}");
+        let user = &state.users[&OktaUserId::from("00u1")];
+        assert_eq!(user.attributes["jobTitle"].value, "Dev");
+        assert_eq!(user.attributes["jobTitle"].reasons.len(), 1);
+        let department = &user.attributes["department"];
+        assert_eq!(department.value, "Eng");
+        let rules: Vec<&str> = department.reasons.iter().map(|r| &*r.rule).collect();
+        assert_eq!(rules, ["titles"], "only the higher priority's rule counts");
+    }
+
+    #[test]
+    fn equal_priorities_that_disagree_are_an_error_naming_both_rules() {
+        let (state, d) = compile_text(
+            concat!(
+                "rules:\n",
+                "  - name: one\n    when: { everyone: true }\n    attributes:\n",
+                "      userPrincipalName: \"{{ profile.login }}\"\n      jobTitle: Staff\n",
+                "  - name: two\n    when: { everyone: true }\n    attributes: { jobTitle: Lead }\n",
+            ),
+            USER,
+        );
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert!(
+            d[0].contains("rules `one` (p.yaml:2) and `two` (p.yaml:7) set `jobTitle` of `a@x.example` to different values: `Staff` and `Lead`"),
+            "{d:#?}"
+        );
+        let user = &state.users[&OktaUserId::from("00u1")];
+        assert!(
+            !user.attributes.contains_key("jobTitle"),
+            "no value is picked"
+        );
+    }
+}
