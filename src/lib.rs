@@ -22,6 +22,7 @@ pub mod generate;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod progress;
 pub mod providers;
 pub mod render;
 pub mod report;

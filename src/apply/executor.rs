@@ -91,6 +91,7 @@ pub async fn execute<B: Backend>(
 ) -> Report {
     let mut results: BTreeMap<usize, ActionResult> = BTreeMap::new();
     let mut created: BTreeMap<String, ObjectId> = BTreeMap::new();
+    crate::progress::set("apply", 0, Some(plan.actions.len()));
     for wave in waves(&plan.actions) {
         let mut runnable: Vec<(usize, Op)> = Vec::new();
         for i in wave {
@@ -129,6 +130,7 @@ pub async fn execute<B: Backend>(
             audit.record(&AuditRecord::new(now(), plan, action, &result));
             results.insert(action.id, result);
         }
+        crate::progress::set("apply", results.len(), Some(plan.actions.len()));
     }
     Report {
         results: plan

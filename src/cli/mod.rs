@@ -3,6 +3,7 @@
 //! 2 "changes present" (only with `plan --detailed-exitcode`).
 
 mod commands;
+mod progress;
 mod terminal;
 mod workspace;
 

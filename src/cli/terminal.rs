@@ -85,9 +85,12 @@ pub fn confirm(question: &str) -> Result<bool, Failure> {
 
 /// Logs to stderr, filtered by `OKTA365_LOG` when set. Otherwise warnings,
 /// plus progress (each phase's span, closed with its time) when stderr is a
-/// terminal or the format is JSON, unless `quiet`.
+/// terminal or the format is JSON, unless `quiet`. On a terminal (human
+/// format, not `quiet`) long reads and applies also draw progress bars.
 pub fn init_tracing(format: LogFormat, quiet: bool, color: ColorChoice) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::fmt::format::FmtSpan;
+    use tracing_subscriber::prelude::*;
     let terminal = std::io::stderr().is_terminal();
     let progress = !quiet && (format == LogFormat::Json || terminal);
     let ansi = match color {
@@ -102,20 +105,42 @@ pub fn init_tracing(format: LogFormat, quiet: bool, color: ColorChoice) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OKTA365_LOG")
         .unwrap_or_else(|_| default.into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi && format == LogFormat::Human)
-        .with_span_events(FmtSpan::CLOSE);
-    let _ = match format {
-        LogFormat::Human => builder.with_target(false).try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+    let bars = (!quiet && terminal && format == LogFormat::Human).then(|| {
+        indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr())
+    });
+    let writer = bars.clone().map(super::progress::BarsWriter);
+    let bars_layer = bars.map(|multi| {
+        super::progress::BarsLayer::new(multi)
+            .with_filter(Targets::new().with_target(crate::progress::TARGET, LevelFilter::TRACE))
+    });
+    let (human, json) = match format {
+        LogFormat::Human => {
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(ansi)
+                .with_target(false)
+                .with_span_events(FmtSpan::CLOSE);
+            let layer = match writer {
+                Some(w) => layer.with_writer(w).boxed(),
+                None => layer.with_writer(std::io::stderr).boxed(),
+            };
+            (Some(layer), None)
+        }
+        LogFormat::Json => {
+            let layer = tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_span_events(FmtSpan::CLOSE)
+                .with_writer(std::io::stderr);
+            (None, Some(layer))
+        }
     };
+    let _ = tracing_subscriber::registry()
+        .with(human.with_filter(filter.clone()))
+        .with(json.with_filter(filter))
+        .with(bars_layer)
+        .try_init();
 }
 
 /// Runs `f` inside the span of one phase (`load`, `read`, `render`, …): the

@@ -72,6 +72,13 @@ fn apply_then_plan_shows_no_changes() {
     let (code, stdout, stderr) = scratch.run(&["apply", "--auto-approve", "--now", NOW]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains(" 0 failed, 0 skipped."), "{stdout}");
+    let done = stdout.lines().filter(|l| l.starts_with("done ")).count();
+    let summary = stderr.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("Applied in ")
+            && summary.ends_with(&format!(" s: {done} done, 0 failed, 0 skipped.")),
+        "one summary line on stderr: {stderr}"
+    );
     let (code, stdout, stderr) = scratch.run(&["plan", "--now", NOW, "--detailed-exitcode"]);
     assert_eq!(code, 0, "second plan must be empty:\n{stdout}\n{stderr}");
     assert!(stdout.starts_with("No changes."), "{stdout}");

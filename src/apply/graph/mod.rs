@@ -182,11 +182,15 @@ impl Backend for GraphBackend {
                 _ => simple.push(i),
             }
         }
+        // Progress within the wave (the executor sets the exact count after it).
         self.run_creates(ops, &creates, &mut out).await;
+        crate::progress::add("apply", creates.len());
         for i in invites {
             out[i] = Some(self.invite(&ops[i]).await);
+            crate::progress::add("apply", 1);
         }
         self.run_member_adds(ops, &adds, &mut out).await;
+        crate::progress::add("apply", adds.len());
         self.run_simple(ops, &simple, &mut out).await;
         tracing::info!(
             ops = ops.len(),

@@ -70,6 +70,7 @@ pub(crate) async fn carry_out(
         ))
     })?;
     let marker = workspace.config.ownership.okta_id_attribute.clone();
+    let started = std::time::Instant::now();
     let (report, stored) = match workspace.m365_snapshot() {
         Some(target) => {
             let mut backend = SnapshotBackend::new(live, Some(target), marker);
@@ -96,12 +97,19 @@ pub(crate) async fn carry_out(
             "{e}; the snapshot was left as it was"
         )));
     }
+    // One line for the log: what was done, what it cost, how long it took.
+    let (done, failed, skipped) = report.counts();
+    let mut summary = format!(
+        "Applied in {:.1} s: {done} done, {failed} failed, {skipped} skipped",
+        started.elapsed().as_secs_f64()
+    );
     if workspace.m365_snapshot().is_none() {
         let (requests, retries, throttled) = workspace.graph()?.stats();
-        eprintln!(
-            "Microsoft Graph: {requests} requests ({retries} retried, {throttled} throttled)."
-        );
+        summary.push_str(&format!(
+            "; Microsoft Graph: {requests} requests ({retries} retried, {throttled} throttled)"
+        ));
     }
+    eprintln!("{summary}.");
     Ok(if report.all_done() {
         ExitCode::SUCCESS
     } else {

@@ -204,6 +204,8 @@ impl GraphClient {
         // Each round reads one more page of every list not finished; a list
         // of N pages takes N rounds, and nextLinks that never end are an error.
         let mut rounds = 0usize;
+        let (total, mut done) = (pending.len(), 0);
+        crate::progress::set("Graph member lists", 0, Some(total));
         while !pending.is_empty() {
             rounds += 1;
             if rounds > MAX_PAGES {
@@ -239,10 +241,12 @@ impl GraphClient {
                         .ok_or_else(|| GraphError::unexpected(&what, "a member without an `id`"))?;
                     ids.push(ObjectId::from(id));
                 }
-                if let Some(link) = link {
-                    next.push((key, link));
+                match link {
+                    Some(link) => next.push((key, link)),
+                    None => done += 1,
                 }
             }
+            crate::progress::set("Graph member lists", done, Some(total));
             pending = next;
         }
         let mut members = BTreeMap::new();

@@ -62,8 +62,8 @@ pub async fn read_source(http: &Arc<Http>, scope: &SourceScope) -> Result<Source
         .append_pair("limit", &USERS_PAGE.to_string());
     let groups_url = http.url(&format!("/api/v1/groups?limit={GROUPS_PAGE}"))?;
     let (users, groups) = tokio::try_join!(
-        list::<User>(http, users_url, "users"),
-        list::<Group>(http, groups_url, "groups"),
+        list_counting::<User>(http, users_url, "users", Some("Okta users")),
+        list_counting::<Group>(http, groups_url, "groups", Some("Okta groups")),
     )?;
     let mut reads = JoinSet::new();
     for group in groups
@@ -83,11 +83,14 @@ pub async fn read_source(http: &Arc<Http>, scope: &SourceScope) -> Result<Source
         });
     }
     let mut members: BTreeMap<OktaGroupId, Vec<OktaUserId>> = BTreeMap::new();
+    let lists = reads.len();
+    crate::progress::set("Okta member lists", 0, Some(lists));
     while let Some(joined) = reads.join_next().await {
         // Dropping `reads` on an early return aborts the reads still running.
         let (id, ids) =
             joined.map_err(|e| OktaError::fatal(format!("a group read stopped: {e}")))??;
         members.insert(id, ids);
+        crate::progress::set("Okta member lists", members.len(), Some(lists));
     }
     Ok(SourceState {
         users,
@@ -102,6 +105,16 @@ pub async fn list<T: DeserializeOwned>(
     first: reqwest::Url,
     what: &str,
 ) -> Result<Vec<T>, OktaError> {
+    list_counting(http, first, what, None).await
+}
+
+/// [`list`], reporting the items read so far as the progress of `task`.
+async fn list_counting<T: DeserializeOwned>(
+    http: &Http,
+    first: reqwest::Url,
+    what: &str,
+    task: Option<&'static str>,
+) -> Result<Vec<T>, OktaError> {
     let mut items = Vec::new();
     let mut url = first;
     for page in 1..=MAX_PAGES {
@@ -115,6 +128,9 @@ pub async fn list<T: DeserializeOwned>(
         }
         let batch: Vec<T> = decode(&got.body, what, page)?;
         items.extend(batch);
+        if let Some(task) = task {
+            crate::progress::set(task, items.len(), None);
+        }
         match got.next {
             Some(next) if next == url => {
                 return Err(OktaError::fatal(format!(
