@@ -34,8 +34,23 @@ pub fn compile(
     source: &SourceState,
     skus: &[SubscribedSku],
 ) -> (DesiredState, Vec<Diagnostic>) {
+    compile_in_shares(checked, source, skus, PARALLEL_FROM)
+}
+
+/// From this many Okta users on, the users are compiled in two shares on two
+/// threads (below it a thread costs more than it saves).
+const PARALLEL_FROM: usize = 20_000;
+
+/// [`compile`], splitting the users in two from `parallel_from` users on.
+fn compile_in_shares(
+    checked: &Checked,
+    source: &SourceState,
+    skus: &[SubscribedSku],
+    parallel_from: usize,
+) -> (DesiredState, Vec<Diagnostic>) {
     let names = GroupNames::new(source);
     let mut c = Compiler::new(checked, source, &names);
+    c.parallel_from = parallel_from;
     c.check_okta_groups();
     // Groups first (definitions and mirrors), so that the users' rules can
     // add their memberships as they go.
@@ -87,6 +102,8 @@ struct Compiler<'a> {
     /// The reason of each policy rule and guest rule, made once and shared.
     rule_reasons: Vec<Reason>,
     guest_reasons: Vec<Reason>,
+    /// From how many users on [`Compiler::users`] splits them in two.
+    parallel_from: usize,
 }
 
 struct Request<'a> {
@@ -192,6 +209,7 @@ impl<'a> Compiler<'a> {
                 .iter()
                 .map(|g| reason_at(checked, g.file, &g.pointer, &g.value.name))
                 .collect(),
+            parallel_from: PARALLEL_FROM,
         }
     }
 
@@ -209,17 +227,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn render(&mut self, t: &Located<Template>, ctx: &dyn Context, who: &str) -> Option<Rendered> {
-        match t.value.render(ctx) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                let entry = self
-                    .render_failures
-                    .entry((t.file, t.pointer.clone()))
-                    .or_insert_with(|| (describe_render_error(&e), Vec::new()));
-                entry.1.push(who.to_owned());
-                None
-            }
-        }
+        render_or_record(&mut self.render_failures, t, ctx, who)
     }
 
     fn check_okta_groups(&mut self) {
@@ -294,299 +302,60 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// Users in at most two shares, compiled in parallel when there are
+    /// enough of them to pay for a thread, then merged in Okta order.
     fn users(&mut self) {
-        let checked = self.checked;
-        let lifecycle = checked.policy.lifecycle();
-        let lifecycle_reason = checked
-            .policy
-            .lifecycle
-            .as_ref()
-            .map(|l| self.reason(l.file, &l.pointer, "lifecycle"));
-        let empty = BTreeSet::new();
-        for user in &self.source.users {
-            self.state.okta_ids.insert(user.id.clone());
-            let login = user.login().unwrap_or_else(|| user.id.0.to_string());
-            if user.status.is_leaver() {
-                let why = if user.status == UserStatus::Suspended {
-                    LeaveReason::Suspended
-                } else {
-                    LeaveReason::Deprovisioned
-                };
-                let since = user.status_changed.as_deref().and_then(|s| s.parse().ok());
-                self.state.leavers.insert(
-                    user.id.clone(),
-                    Leaver {
-                        okta_id: user.id.clone(),
-                        login,
-                        why,
-                        since,
-                    },
-                );
-                continue;
-            }
-            let pending = matches!(user.status, UserStatus::Staged | UserStatus::Provisioned);
-            if pending && lifecycle.pending_users == PendingUsers::Wait {
-                continue;
-            }
-            let groups = self.user_groups.get(&user.id).unwrap_or(&empty);
-            let facts = Facts { user, groups };
-            let ctx = UserContext {
-                user,
-                lookups: &checked.policy.lookups,
-            };
-            let matched: Vec<_> = checked
-                .rules
-                .iter()
-                .filter(|r| r.matcher.matches(&facts))
-                .collect();
-            if matched.is_empty() {
-                let guest = checked.guests.iter().find(|g| g.matcher.matches(&facts));
-                match guest {
-                    Some(g) => self.guest(user, g, &ctx, &login),
-                    None => {
-                        self.state.leavers.insert(
-                            user.id.clone(),
-                            Leaver {
-                                okta_id: user.id.clone(),
-                                login,
-                                why: LeaveReason::OutOfScope,
-                                since: None,
-                            },
-                        );
-                    }
-                }
-                continue;
-            }
-            // (attribute, value, priority, reason) from every matching rule.
-            let mut attributes: Vec<(&str, String, i32, Reason)> = Vec::new();
-            let mut account: Vec<(bool, i32, Reason)> = Vec::new();
-            let mut licenses: Fields<Sourced<BTreeSet<String>>> = Fields::new();
-            for rule in matched {
-                let item = &checked.policy.rules[rule.index];
-                let reason = self.rule_reasons[rule.index].clone();
-                let priority = item.value.priority;
-                if let Some(state) = rule.account {
-                    account.push((state == AccountState::Enabled, priority, reason.clone()));
-                }
-                for (name, t) in &rule.attributes {
-                    if let Some(v) = self.render(t, &ctx, &login) {
-                        match v {
-                            // Empty means "not set": Graph rejects empty strings for most properties.
-                            Rendered::One(v) if v.trim().is_empty() => {}
-                            Rendered::One(v) => {
-                                attributes.push((name.as_str(), v, priority, reason.clone()))
-                            }
-                            Rendered::Many(_) => {
-                                self.render_failures
-                                    .entry((t.file, t.pointer.clone()))
-                                    .or_insert_with(|| {
-                                        ("a single-valued attribute got a list".into(), Vec::new())
-                                    })
-                                    .1
-                                    .push(login.clone());
-                            }
-                        }
-                    }
-                }
-                for (t, plans) in &rule.licenses {
-                    let Some(skus) = self.render(t, &ctx, &login) else {
-                        continue;
-                    };
-                    for sku in skus.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                        let entry = licenses.get_or_insert_with(sku, || Sourced {
-                            value: BTreeSet::new(),
-                            reasons: Reasons::new(),
-                        });
-                        entry.value.extend(plans.iter().cloned());
-                        entry.reasons.push(reason.clone());
-                    }
-                }
-                for t in &rule.groups {
-                    let Some(names) = self.render(t, &ctx, &login) else {
-                        continue;
-                    };
-                    for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                        self.request(Request {
-                            group,
-                            okta_id: &user.id,
-                            role: TeamRole::Member,
-                            want_team: false,
-                            reason: reason.clone(),
-                            file: t.file,
-                            pointer: &t.pointer,
-                        });
-                    }
-                }
-                for (t, role) in &rule.teams {
-                    let Some(names) = self.render(t, &ctx, &login) else {
-                        continue;
-                    };
-                    for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                        self.request(Request {
-                            group,
-                            okta_id: &user.id,
-                            role: *role,
-                            want_team: true,
-                            reason: reason.clone(),
-                            file: t.file,
-                            pointer: &t.pointer,
-                        });
-                    }
-                }
-            }
-            // Stable: each attribute's candidates stay in rule order.
-            attributes.sort_by(|a, b| a.0.cmp(b.0));
-            let mut resolved = Vec::new();
-            for candidates in attributes.chunk_by(|a, b| a.0 == b.0) {
-                let name = candidates[0].0;
-                let candidates = candidates.iter().map(|(_, v, p, r)| (v.as_str(), *p, r));
-                if let Some(v) = self.settle(&login, name, candidates) {
-                    resolved.push((name.into(), v));
-                }
-            }
-            let resolved = Fields::from_entries(resolved);
-            let enabled = if pending {
-                Sourced {
-                    value: false,
-                    reasons: lifecycle_reason.iter().cloned().collect(),
-                }
-            } else {
-                let default = Sourced {
-                    value: true,
-                    reasons: Reasons::new(),
-                };
-                let candidates = account
-                    .iter()
-                    .map(|(b, p, r)| (if *b { "true" } else { "false" }, *p, r));
-                if account.is_empty() {
-                    default
-                } else {
-                    self.settle(&login, "accountEnabled", candidates)
-                        .map(|s| Sourced {
-                            value: s.value == "true",
-                            reasons: s.reasons,
-                        })
-                        .unwrap_or(default)
-                }
-            };
-            if !resolved.contains_key("userPrincipalName") {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        None,
-                        format!("no rule sets `userPrincipalName` for Okta user `{login}`"),
-                    )
-                    .with_hint(
-                        "add a `userPrincipalName` attribute to a rule that selects this user",
-                    ),
-                );
-                continue;
-            }
-            self.state.users.insert(
-                user.id.clone(),
-                DesiredUser {
-                    okta_id: user.id.clone(),
-                    login,
-                    status: user.status,
-                    enabled,
-                    attributes: resolved,
-                    licenses,
-                    manager: None,
-                },
-            );
-        }
-    }
-
-    /// Picks one value from what several rules want (value, priority,
-    /// reason), or reports the conflict.
-    fn settle<'v>(
-        &mut self,
-        login: &str,
-        name: &str,
-        candidates: impl Iterator<Item = (&'v str, i32, &'v Reason)> + Clone,
-    ) -> Option<Sourced<CompactString>> {
-        let top = candidates.clone().map(|c| c.1).max()?;
-        let mut winners = candidates.filter(|c| c.1 == top);
-        let first = winners.next()?;
-        let mut reasons: Reasons = smallvec::smallvec![first.2.clone()];
-        for other in winners {
-            if other.0 != first.0 {
-                let (a, b) = (first.2, other.2);
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        Some(crate::policy::Location { file: b.file.to_string(), line: b.line, col: 5 }),
-                        format!(
-                            "rules `{}` ({}:{}) and `{}` ({}:{}) set `{name}` of `{login}` to different values: `{}` and `{}`",
-                            a.rule, a.file, a.line, b.rule, b.file, b.line, first.0, other.0
-                        ),
-                    )
-                    .with_hint("give one rule a higher `priority`, or narrow their `when`"),
-                );
-                return None;
-            }
-            reasons.push(other.2.clone());
-        }
-        Some(Sourced {
-            value: first.0.into(),
-            reasons,
-        })
-    }
-
-    fn guest(
-        &mut self,
-        user: &'a okta::User,
-        g: &'a crate::policy::check::CheckedGuest,
-        ctx: &UserContext,
-        login: &str,
-    ) {
-        let item = &self.checked.policy.guests[g.index];
-        let reason = self.guest_reasons[g.index].clone();
-        let mail = self.render(&g.mail, ctx, login);
-        let display = self.render(&g.display_name, ctx, login);
-        let (Some(Rendered::One(mail)), Some(Rendered::One(display_name))) = (mail, display) else {
-            return;
+        let users: &'a [okta::User] = &self.source.users;
+        let split = if users.len() >= self.parallel_from {
+            users.len().div_ceil(2)
+        } else {
+            users.len()
         };
-        for t in &g.groups {
-            if let Some(names) = self.render(t, ctx, login) {
-                for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                    self.request(Request {
-                        group,
-                        okta_id: &user.id,
-                        role: TeamRole::Member,
-                        want_team: false,
-                        reason: reason.clone(),
-                        file: t.file,
-                        pointer: &t.pointer,
-                    });
-                }
+        let (first, second) = users.split_at(split);
+        let passes = std::thread::scope(|s| {
+            let this = &*self;
+            let second = (!second.is_empty()).then(|| {
+                s.spawn(move || {
+                    let mut pass = UserPass::new(this);
+                    pass.run(second);
+                    pass.finish()
+                })
+            });
+            let mut pass = UserPass::new(this);
+            pass.run(first);
+            let mut passes = vec![pass.finish()];
+            if let Some(second) = second {
+                passes.push(
+                    second
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
             }
+            passes
+        });
+        for pass in passes {
+            self.absorb(pass);
         }
-        for t in &g.teams {
-            if let Some(names) = self.render(t, ctx, login) {
-                for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
-                    self.request(Request {
-                        group,
-                        okta_id: &user.id,
-                        role: TeamRole::Member,
-                        want_team: true,
-                        reason: reason.clone(),
-                        file: t.file,
-                        pointer: &t.pointer,
-                    });
-                }
-            }
+    }
+
+    /// Merges a share's results, as if its users had been compiled here.
+    fn absorb(&mut self, pass: PassResult<'a>) {
+        let mut state = pass.state;
+        self.state.users.append(&mut state.users);
+        self.state.guests.append(&mut state.guests);
+        self.state.leavers.append(&mut state.leavers);
+        self.state.okta_ids.append(&mut state.okta_ids);
+        self.diagnostics.extend(pass.diagnostics);
+        for (at, (message, users)) in pass.render_failures {
+            self.render_failures
+                .entry(at)
+                .or_insert_with(|| (message, Vec::new()))
+                .1
+                .extend(users);
         }
-        self.state.guests.insert(
-            user.id.clone(),
-            DesiredGuest {
-                okta_id: user.id.clone(),
-                mail: mail.to_lowercase(),
-                display_name,
-                redirect_url: item.value.redirect_url.clone(),
-                send_invitation: item.value.send_invitation,
-                on_leave: item.value.on_leave,
-                reasons: vec![reason],
-            },
-        );
+        for request in pass.requests {
+            self.request(request);
+        }
     }
 
     fn mirrors(&mut self) {
@@ -840,6 +609,376 @@ impl<'a> Compiler<'a> {
     }
 }
 
+/// One share of the users, compiled on its own (on its own thread when the
+/// users are many): what it finds is merged into the [`Compiler`] in Okta
+/// order, so the result does not depend on how the users were shared out.
+struct UserPass<'a, 'c> {
+    checked: &'a Checked,
+    /// Okta user id → lowercased names and ids of the user's groups.
+    user_groups: &'c HashMap<&'a OktaUserId, BTreeSet<&'a str>>,
+    rule_reasons: &'c [Reason],
+    guest_reasons: &'c [Reason],
+    /// Users, guests, leavers and Okta ids of this share (no groups).
+    state: DesiredState,
+    diagnostics: Vec<Diagnostic>,
+    render_failures: BTreeMap<(usize, String), (String, Vec<String>)>,
+    /// Memberships the rules asked for, in order.
+    requests: Vec<Request<'a>>,
+}
+
+impl<'a, 'c> UserPass<'a, 'c> {
+    fn new(c: &'c Compiler<'a>) -> Self {
+        Self {
+            checked: c.checked,
+            user_groups: &c.user_groups,
+            rule_reasons: &c.rule_reasons,
+            guest_reasons: &c.guest_reasons,
+            state: DesiredState::default(),
+            diagnostics: Vec::new(),
+            render_failures: BTreeMap::new(),
+            requests: Vec::new(),
+        }
+    }
+
+    fn render(&mut self, t: &Located<Template>, ctx: &dyn Context, who: &str) -> Option<Rendered> {
+        render_or_record(&mut self.render_failures, t, ctx, who)
+    }
+
+    fn finish(self) -> PassResult<'a> {
+        PassResult {
+            state: self.state,
+            diagnostics: self.diagnostics,
+            render_failures: self.render_failures,
+            requests: self.requests,
+        }
+    }
+
+    /// Compiles `users` (a slice of the Okta users) into this pass.
+    fn run(&mut self, users: &'a [okta::User]) {
+        let checked = self.checked;
+        let lifecycle = checked.policy.lifecycle();
+        let lifecycle_reason = checked
+            .policy
+            .lifecycle
+            .as_ref()
+            .map(|l| reason_at(checked, l.file, &l.pointer, "lifecycle"));
+        let empty = BTreeSet::new();
+        for user in users {
+            self.state.okta_ids.insert(user.id.clone());
+            let login = user.login().unwrap_or_else(|| user.id.0.to_string());
+            if user.status.is_leaver() {
+                let why = if user.status == UserStatus::Suspended {
+                    LeaveReason::Suspended
+                } else {
+                    LeaveReason::Deprovisioned
+                };
+                let since = user.status_changed.as_deref().and_then(|s| s.parse().ok());
+                self.state.leavers.insert(
+                    user.id.clone(),
+                    Leaver {
+                        okta_id: user.id.clone(),
+                        login,
+                        why,
+                        since,
+                    },
+                );
+                continue;
+            }
+            let pending = matches!(user.status, UserStatus::Staged | UserStatus::Provisioned);
+            if pending && lifecycle.pending_users == PendingUsers::Wait {
+                continue;
+            }
+            let groups = self.user_groups.get(&user.id).unwrap_or(&empty);
+            let facts = Facts { user, groups };
+            let ctx = UserContext {
+                user,
+                lookups: &checked.policy.lookups,
+            };
+            let matched: Vec<_> = checked
+                .rules
+                .iter()
+                .filter(|r| r.matcher.matches(&facts))
+                .collect();
+            if matched.is_empty() {
+                let guest = checked.guests.iter().find(|g| g.matcher.matches(&facts));
+                match guest {
+                    Some(g) => self.guest(user, g, &ctx, &login),
+                    None => {
+                        self.state.leavers.insert(
+                            user.id.clone(),
+                            Leaver {
+                                okta_id: user.id.clone(),
+                                login,
+                                why: LeaveReason::OutOfScope,
+                                since: None,
+                            },
+                        );
+                    }
+                }
+                continue;
+            }
+            // (attribute, value, priority, reason) from every matching rule.
+            let mut attributes: Vec<(&str, String, i32, Reason)> = Vec::new();
+            let mut account: Vec<(bool, i32, Reason)> = Vec::new();
+            let mut licenses: Fields<Sourced<BTreeSet<String>>> = Fields::new();
+            for rule in matched {
+                let item = &checked.policy.rules[rule.index];
+                let reason = self.rule_reasons[rule.index].clone();
+                let priority = item.value.priority;
+                if let Some(state) = rule.account {
+                    account.push((state == AccountState::Enabled, priority, reason.clone()));
+                }
+                for (name, t) in &rule.attributes {
+                    if let Some(v) = self.render(t, &ctx, &login) {
+                        match v {
+                            // Empty means "not set": Graph rejects empty strings for most properties.
+                            Rendered::One(v) if v.trim().is_empty() => {}
+                            Rendered::One(v) => {
+                                attributes.push((name.as_str(), v, priority, reason.clone()))
+                            }
+                            Rendered::Many(_) => {
+                                self.render_failures
+                                    .entry((t.file, t.pointer.clone()))
+                                    .or_insert_with(|| {
+                                        ("a single-valued attribute got a list".into(), Vec::new())
+                                    })
+                                    .1
+                                    .push(login.clone());
+                            }
+                        }
+                    }
+                }
+                for (t, plans) in &rule.licenses {
+                    let Some(skus) = self.render(t, &ctx, &login) else {
+                        continue;
+                    };
+                    for sku in skus.into_vec().into_iter().filter(|s| !s.is_empty()) {
+                        let entry = licenses.get_or_insert_with(sku, || Sourced {
+                            value: BTreeSet::new(),
+                            reasons: Reasons::new(),
+                        });
+                        entry.value.extend(plans.iter().cloned());
+                        entry.reasons.push(reason.clone());
+                    }
+                }
+                for t in &rule.groups {
+                    let Some(names) = self.render(t, &ctx, &login) else {
+                        continue;
+                    };
+                    for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
+                        self.requests.push(Request {
+                            group,
+                            okta_id: &user.id,
+                            role: TeamRole::Member,
+                            want_team: false,
+                            reason: reason.clone(),
+                            file: t.file,
+                            pointer: &t.pointer,
+                        });
+                    }
+                }
+                for (t, role) in &rule.teams {
+                    let Some(names) = self.render(t, &ctx, &login) else {
+                        continue;
+                    };
+                    for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
+                        self.requests.push(Request {
+                            group,
+                            okta_id: &user.id,
+                            role: *role,
+                            want_team: true,
+                            reason: reason.clone(),
+                            file: t.file,
+                            pointer: &t.pointer,
+                        });
+                    }
+                }
+            }
+            // Stable: each attribute's candidates stay in rule order.
+            attributes.sort_by(|a, b| a.0.cmp(b.0));
+            let mut resolved = Vec::new();
+            for candidates in attributes.chunk_by(|a, b| a.0 == b.0) {
+                let name = candidates[0].0;
+                let candidates = candidates.iter().map(|(_, v, p, r)| (v.as_str(), *p, r));
+                if let Some(v) = self.settle(&login, name, candidates) {
+                    resolved.push((name.into(), v));
+                }
+            }
+            let resolved = Fields::from_entries(resolved);
+            let enabled = if pending {
+                Sourced {
+                    value: false,
+                    reasons: lifecycle_reason.iter().cloned().collect(),
+                }
+            } else {
+                let default = Sourced {
+                    value: true,
+                    reasons: Reasons::new(),
+                };
+                let candidates = account
+                    .iter()
+                    .map(|(b, p, r)| (if *b { "true" } else { "false" }, *p, r));
+                if account.is_empty() {
+                    default
+                } else {
+                    self.settle(&login, "accountEnabled", candidates)
+                        .map(|s| Sourced {
+                            value: s.value == "true",
+                            reasons: s.reasons,
+                        })
+                        .unwrap_or(default)
+                }
+            };
+            if !resolved.contains_key("userPrincipalName") {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        None,
+                        format!("no rule sets `userPrincipalName` for Okta user `{login}`"),
+                    )
+                    .with_hint(
+                        "add a `userPrincipalName` attribute to a rule that selects this user",
+                    ),
+                );
+                continue;
+            }
+            self.state.users.insert(
+                user.id.clone(),
+                DesiredUser {
+                    okta_id: user.id.clone(),
+                    login,
+                    status: user.status,
+                    enabled,
+                    attributes: resolved,
+                    licenses,
+                    manager: None,
+                },
+            );
+        }
+    }
+
+    /// Picks one value from what several rules want (value, priority,
+    /// reason), or reports the conflict.
+    fn settle<'v>(
+        &mut self,
+        login: &str,
+        name: &str,
+        candidates: impl Iterator<Item = (&'v str, i32, &'v Reason)> + Clone,
+    ) -> Option<Sourced<CompactString>> {
+        let top = candidates.clone().map(|c| c.1).max()?;
+        let mut winners = candidates.filter(|c| c.1 == top);
+        let first = winners.next()?;
+        let mut reasons: Reasons = smallvec::smallvec![first.2.clone()];
+        for other in winners {
+            if other.0 != first.0 {
+                let (a, b) = (first.2, other.2);
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        Some(crate::policy::Location { file: b.file.to_string(), line: b.line, col: 5 }),
+                        format!(
+                            "rules `{}` ({}:{}) and `{}` ({}:{}) set `{name}` of `{login}` to different values: `{}` and `{}`",
+                            a.rule, a.file, a.line, b.rule, b.file, b.line, first.0, other.0
+                        ),
+                    )
+                    .with_hint("give one rule a higher `priority`, or narrow their `when`"),
+                );
+                return None;
+            }
+            reasons.push(other.2.clone());
+        }
+        Some(Sourced {
+            value: first.0.into(),
+            reasons,
+        })
+    }
+
+    fn guest(
+        &mut self,
+        user: &'a okta::User,
+        g: &'a crate::policy::check::CheckedGuest,
+        ctx: &UserContext,
+        login: &str,
+    ) {
+        let item = &self.checked.policy.guests[g.index];
+        let reason = self.guest_reasons[g.index].clone();
+        let mail = self.render(&g.mail, ctx, login);
+        let display = self.render(&g.display_name, ctx, login);
+        let (Some(Rendered::One(mail)), Some(Rendered::One(display_name))) = (mail, display) else {
+            return;
+        };
+        for t in &g.groups {
+            if let Some(names) = self.render(t, ctx, login) {
+                for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
+                    self.requests.push(Request {
+                        group,
+                        okta_id: &user.id,
+                        role: TeamRole::Member,
+                        want_team: false,
+                        reason: reason.clone(),
+                        file: t.file,
+                        pointer: &t.pointer,
+                    });
+                }
+            }
+        }
+        for t in &g.teams {
+            if let Some(names) = self.render(t, ctx, login) {
+                for group in names.into_vec().into_iter().filter(|s| !s.is_empty()) {
+                    self.requests.push(Request {
+                        group,
+                        okta_id: &user.id,
+                        role: TeamRole::Member,
+                        want_team: true,
+                        reason: reason.clone(),
+                        file: t.file,
+                        pointer: &t.pointer,
+                    });
+                }
+            }
+        }
+        self.state.guests.insert(
+            user.id.clone(),
+            DesiredGuest {
+                okta_id: user.id.clone(),
+                mail: mail.to_lowercase(),
+                display_name,
+                redirect_url: item.value.redirect_url.clone(),
+                send_invitation: item.value.send_invitation,
+                on_leave: item.value.on_leave,
+                reasons: vec![reason],
+            },
+        );
+    }
+
+}
+
+/// Renders `t`, or records who it failed for (reported once per template).
+fn render_or_record(
+    failures: &mut BTreeMap<(usize, String), (String, Vec<String>)>,
+    t: &Located<Template>,
+    ctx: &dyn Context,
+    who: &str,
+) -> Option<Rendered> {
+    match t.value.render(ctx) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            failures
+                .entry((t.file, t.pointer.clone()))
+                .or_insert_with(|| (describe_render_error(&e), Vec::new()))
+                .1
+                .push(who.to_owned());
+            None
+        }
+    }
+}
+
+/// What a [`UserPass`] found, without its borrows of the compiler.
+struct PassResult<'a> {
+    state: DesiredState,
+    diagnostics: Vec<Diagnostic>,
+    render_failures: BTreeMap<(usize, String), (String, Vec<String>)>,
+    requests: Vec<Request<'a>>,
+}
+
 fn reason_at(checked: &Checked, file: usize, pointer: &str, rule: &str) -> Reason {
     let at = checked.policy.location(file, pointer);
     Reason {
@@ -939,6 +1078,42 @@ mod tests {
         assert_eq!(department.value, "Eng");
         let rules: Vec<&str> = department.reasons.iter().map(|r| &*r.rule).collect();
         assert_eq!(rules, ["titles"], "only the higher priority's rule counts");
+    }
+
+    #[test]
+    fn two_shares_compile_exactly_what_one_does() {
+        use crate::generate::{Params, generate};
+        let files = generate(&Params {
+            users: 800,
+            groups: 40,
+            seed: 7,
+        });
+        let file = |name: &str| -> &[u8] {
+            &files.iter().find(|(path, _)| path == name).expect(name).1
+        };
+        let sources: Vec<PolicySource> = files
+            .iter()
+            .filter(|(path, _)| path.starts_with("policies/"))
+            .map(|(path, text)| PolicySource {
+                path: path.into(),
+                text: String::from_utf8(text.clone()).unwrap(),
+            })
+            .collect();
+        let (policy, _) = load(&sources);
+        let (checked, _) = crate::policy::check::check(policy.unwrap());
+        let checked = checked.unwrap();
+        let source = SourceState {
+            users: serde_json::from_slice(file("okta/users.json")).unwrap(),
+            groups: serde_json::from_slice(file("okta/groups.json")).unwrap(),
+            members: serde_json::from_slice(file("okta/group-members.json")).unwrap(),
+        };
+        let skus: Vec<SubscribedSku> =
+            serde_json::from_slice(file("m365/subscribedSkus.json")).unwrap();
+        let one = compile_in_shares(&checked, &source, &skus, usize::MAX);
+        let two = compile_in_shares(&checked, &source, &skus, 1);
+        assert!(one.0.users.len() > 500, "a real amount of work");
+        assert!(one.0.groups.values().any(|g| !g.members.is_empty()));
+        assert!(one == two, "the shares change nothing");
     }
 
     #[test]
