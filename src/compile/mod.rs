@@ -548,7 +548,8 @@ impl<'a> Compiler<'a> {
     /// number) into the manager's Okta user. A manager without an account is
     /// a warning: the relationship is set once they have one.
     fn managers(&mut self) {
-        let mut index: BTreeMap<String, &OktaUserId> = BTreeMap::new();
+        let mut index: HashMap<String, &OktaUserId> =
+            HashMap::with_capacity(self.source.users.len() * 4);
         for u in &self.source.users {
             index.insert(u.id.as_str().to_lowercase(), &u.id);
             for field in ["login", "email", "employeeNumber"] {
@@ -557,7 +558,7 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        let accounts: BTreeSet<OktaUserId> = self.state.users.keys().cloned().collect();
+        let accounts: foldhash::HashSet<OktaUserId> = self.state.users.keys().cloned().collect();
         for user in self.state.users.values_mut() {
             let Some(key) = user.attributes.remove("manager") else {
                 continue;
@@ -948,7 +949,6 @@ impl<'a, 'c> UserPass<'a, 'c> {
             },
         );
     }
-
 }
 
 /// Renders `t`, or records who it failed for (reported once per template).
@@ -1088,9 +1088,8 @@ mod tests {
             groups: 40,
             seed: 7,
         });
-        let file = |name: &str| -> &[u8] {
-            &files.iter().find(|(path, _)| path == name).expect(name).1
-        };
+        let file =
+            |name: &str| -> &[u8] { &files.iter().find(|(path, _)| path == name).expect(name).1 };
         let sources: Vec<PolicySource> = files
             .iter()
             .filter(|(path, _)| path.starts_with("policies/"))
