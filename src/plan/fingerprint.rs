@@ -7,10 +7,10 @@ use sha2::{Digest, Sha256};
 
 /// Hashes the inputs. Each part is serialised to JSON (maps are ordered), so
 /// the same inputs give the same fingerprint on any machine; each part is
-/// preceded by its length in bytes.
+/// followed by its length in bytes, which keeps the parts apart (read from
+/// the end, the lengths split the hashed bytes back into the parts).
 ///
-/// The JSON is streamed into the hash, never held in memory: one pass
-/// counts the bytes (the length comes first), a second one hashes them.
+/// The JSON is streamed into the hash in one pass, never held in memory.
 pub fn fingerprint<P: Serialize, S: Serialize, L: Serialize, T: Serialize>(
     policies: &P,
     source: &S,
@@ -31,31 +31,26 @@ pub fn fingerprint<P: Serialize, S: Serialize, L: Serialize, T: Serialize>(
 }
 
 fn add<T: Serialize>(hasher: &mut Sha256, value: &T) {
-    let mut counted = Counter(0);
-    serde_json::to_writer(&mut counted, value).expect("inputs serialise");
-    hasher.update(counted.0.to_le_bytes());
-    serde_json::to_writer(Hashing(hasher), value).expect("inputs serialise");
+    let mut sink = Hashing { hasher, len: 0 };
+    // serde_json writes token by token: hash 64 KiB at a time instead.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut sink);
+    serde_json::to_writer(&mut buffered, value).expect("inputs serialise");
+    std::io::Write::flush(&mut buffered).expect("hashing cannot fail");
+    drop(buffered);
+    let len = sink.len;
+    hasher.update(len.to_le_bytes());
 }
 
-/// A sink that only counts bytes.
-struct Counter(u64);
-
-impl std::io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// A sink that feeds the hash and counts the bytes.
+struct Hashing<'a> {
+    hasher: &'a mut Sha256,
+    len: u64,
 }
-
-/// A sink that feeds the hash.
-struct Hashing<'a>(&'a mut Sha256);
 
 impl std::io::Write for Hashing<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
+        self.hasher.update(buf);
+        self.len += buf.len() as u64;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -73,11 +68,11 @@ mod tests {
         assert_eq!(a, fingerprint(&["p"], &[1], &[2], &"s"));
         assert_ne!(a, fingerprint(&["p"], &[1], &[3], &"s"));
         assert!(a.starts_with("sha256:") && a.len() == 7 + 64);
-        // The streamed hash is the hash of length-prefixed JSON texts.
+        // The streamed hash is the hash of the JSON texts, each followed by its length.
         let mut expected = Sha256::new();
         for text in [r#"["p"]"#, "[1]", "[2]", r#""s""#] {
-            expected.update((text.len() as u64).to_le_bytes());
             expected.update(text.as_bytes());
+            expected.update((text.len() as u64).to_le_bytes());
         }
         let hex: String = expected
             .finalize()
