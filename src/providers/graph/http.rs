@@ -339,6 +339,18 @@ impl Http {
         first: &str,
         permission: &'static str,
     ) -> Result<Vec<Value>, GraphError> {
+        self.get_all_with(first, permission, Ok).await
+    }
+
+    /// [`get_all`](Self::get_all), turning each page's items into `T` as it
+    /// arrives (`convert` gets them with their index in the whole list), so
+    /// only one page is ever held as JSON values.
+    pub async fn get_all_with<T>(
+        &self,
+        first: &str,
+        permission: &'static str,
+        mut convert: impl FnMut(Value) -> Result<T, GraphError>,
+    ) -> Result<Vec<T>, GraphError> {
         let mut items = Vec::new();
         let mut next = Some(first.to_owned());
         let mut pages = 0usize;
@@ -354,7 +366,10 @@ impl Http {
             let (values, link) = split_page(page.body).map_err(|e| {
                 GraphError::unexpected(Request::get(first, permission).describe(), e)
             })?;
-            items.extend(values);
+            items.reserve(values.len());
+            for value in values {
+                items.push(convert(value)?);
+            }
             next = link;
         }
         Ok(items)

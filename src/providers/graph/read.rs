@@ -91,7 +91,6 @@ impl GraphClient {
                 .get_all("/subscribedSkus", "Organization.Read.All"),
         );
         let ((users, users_tracked), (groups, groups_tracked)) = (users?, groups?);
-        let users: Vec<User> = parse_all(users, "GET /users")?;
         let groups: Vec<Group> = parse_all(groups, "GET /groups")?;
         let skus: Vec<SubscribedSku> = parse_all(skus?, "GET /subscribedSkus")?;
         let wanted: Vec<&Group> = groups.iter().filter(|g| scope.wants(g)).collect();
@@ -130,20 +129,30 @@ impl GraphClient {
         &self,
         scope: &LiveScope,
         tracked: Option<Option<Tracked>>,
-    ) -> Result<(Vec<Value>, Option<Tracked>), GraphError> {
+    ) -> Result<(Vec<User>, Option<Tracked>), GraphError> {
         let select = user_select(&scope.user_properties);
         match tracked {
             Some(tracked) if !scope.managers => {
                 let (users, t) =
                     delta::refresh(&self.http, "/users", &select, tracked, "User.Read.All").await?;
-                Ok((users, Some(t)))
+                Ok((parse_all(users, "GET /users")?, Some(t)))
             }
             _ => {
                 let mut url = format!("/users?$select={select}&$top=999");
                 if scope.managers {
                     url.push_str("&$expand=manager($select=id)");
                 }
-                Ok((self.http.get_all(&url, "User.Read.All").await?, None))
+                // Parsed page by page: at 100 000 users the whole list as
+                // JSON values would be most of the read's memory.
+                let mut index = 0;
+                let users = self
+                    .http
+                    .get_all_with(&url, "User.Read.All", |value| {
+                        index += 1;
+                        parse_one(value, index - 1, "GET /users")
+                    })
+                    .await?;
+                Ok((users, None))
             }
         }
     }
@@ -298,6 +307,17 @@ fn drop_null_lists(value: &mut Value) {
     }
 }
 
+/// Item `i` of a list read by `what`, in the model's shape.
+fn parse_one<T: serde::de::DeserializeOwned>(
+    mut value: Value,
+    i: usize,
+    what: &str,
+) -> Result<T, GraphError> {
+    drop_null_lists(&mut value);
+    serde_json::from_value(value)
+        .map_err(|e| GraphError::unexpected(what, format!("item {i} has an unexpected shape: {e}")))
+}
+
 fn parse_all<T: serde::de::DeserializeOwned>(
     values: Vec<Value>,
     what: &str,
@@ -305,12 +325,7 @@ fn parse_all<T: serde::de::DeserializeOwned>(
     values
         .into_iter()
         .enumerate()
-        .map(|(i, mut v)| {
-            drop_null_lists(&mut v);
-            serde_json::from_value(v).map_err(|e| {
-                GraphError::unexpected(what, format!("item {i} has an unexpected shape: {e}"))
-            })
-        })
+        .map(|(i, v)| parse_one(v, i, what))
         .collect()
 }
 
