@@ -64,10 +64,24 @@ pub struct OktaSide {
     #[serde(default = "default_okta_concurrency")]
     #[schemars(range(min = 1, max = 32))]
     pub concurrency: usize,
+    /// A folder where okta365 keeps the last Okta read, so later reads fetch
+    /// only the users and group memberships changed since (incremental reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental_state: Option<PathBuf>,
+    /// With `incremental_state`: read everything afresh when the last full
+    /// read is older than this many hours (it catches what the incremental
+    /// reads cannot see, such as deleted users).
+    #[serde(default = "default_full_read_hours")]
+    #[schemars(range(min = 1))]
+    pub full_read_every_hours: u32,
 }
 
 fn default_okta_concurrency() -> usize {
     4
+}
+
+fn default_full_read_hours() -> u32 {
+    24
 }
 
 /// Okta credentials: an API token (`token_env` or `token_file`), or an OAuth
@@ -107,7 +121,11 @@ impl OktaSide {
         let auth_paths = auth
             .into_iter()
             .flat_map(|a| [a.token_file.as_mut(), a.private_key_file.as_mut()]);
-        for p in self.snapshot.iter_mut().chain(auth_paths.flatten()) {
+        let paths = self
+            .snapshot
+            .iter_mut()
+            .chain(self.incremental_state.as_mut());
+        for p in paths.chain(auth_paths.flatten()) {
             if p.is_relative() {
                 *p = base.join(&*p);
             }

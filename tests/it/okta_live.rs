@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use okta365::model::OktaGroupId;
 use okta365::model::state::SourceScope;
 use okta365::providers::okta::OktaClient;
 use okta365::providers::okta::auth::Credentials;
@@ -979,4 +980,147 @@ fn an_api_token_can_come_from_a_file() {
         stderr.contains("`OKTA365_TEST_UNSET_VARIABLE` is not set"),
         "{stderr}"
     );
+}
+
+/// Sorts and compares two reads of the same org.
+fn same_source(a: &okta365::model::state::SourceState, b: &okta365::model::state::SourceState) {
+    let users = |s: &okta365::model::state::SourceState| {
+        let mut users = s.users.clone();
+        users.sort_by(|x, y| x.id.cmp(&y.id));
+        users
+    };
+    assert_eq!(users(a), users(b), "users");
+    assert_eq!(a.groups, b.groups, "groups");
+    assert_eq!(a.members, b.members, "member lists");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_read_fetches_only_the_changes_and_equals_a_full_read() {
+    let scratch = Scratch::new();
+    let emulator = OktaEmulator::start(seeded(&scratch)).await.unwrap();
+    let state_dir = scratch.path(".okta365/okta");
+    let client = |incremental: bool| {
+        let client = OktaClient::new(
+            emulator.url().parse().unwrap(),
+            Credentials::ApiToken(Secret::new(TOKEN)),
+            4,
+        )
+        .unwrap();
+        if incremental {
+            client.with_incremental_state(state_dir.clone(), jiff::SignedDuration::from_hours(24))
+        } else {
+            client
+        }
+    };
+    let scope = SourceScope {
+        names: [
+            "Employees".to_owned(),
+            "Contractors".to_owned(),
+            "O365Guest".to_owned(),
+        ]
+        .into(),
+        patterns: ["eng-*".to_owned()].into(),
+    };
+    let member_pages = || {
+        emulator
+            .request_counts()
+            .get("GET /api/v1/groups/{id}/users")
+            .copied()
+            .unwrap_or(0)
+    };
+    // The first read is full, and keeps its result.
+    let first = client(true).read_source(&scope).await.unwrap();
+    let full_pages = member_pages();
+    assert_eq!(
+        full_pages, 6,
+        "Employees, Contractors, O365Guest and three eng-* groups"
+    );
+    assert!(okta365::providers::okta::incremental::state_file(&state_dir).exists());
+    same_source(&first, &client(false).read_source(&scope).await.unwrap());
+
+    // Changes: a joiner in Employees, a leaver, a title change, a mover out of eng-mobile.
+    let employees = "00glTPGDwuuaTr2Sx4x7";
+    let eng_mobile = "00gsDPXY0dp7h1XfJ4x7";
+    let joiner = emulator.add_user(json!({
+        "status": "ACTIVE",
+        "profile": {"login": "new.joiner@example.com", "firstName": "New", "lastName": "Joiner"},
+    }));
+    emulator.add_member(employees, &joiner);
+    let leaver = first.members[&OktaGroupId::from(employees)][3].to_string();
+    emulator.set_status(&leaver, "SUSPENDED");
+    let retitled = first.members[&OktaGroupId::from(employees)][5].to_string();
+    emulator.update_profile(&retitled, json!({"title": "Principal Engineer"}));
+    let mover = first.members[&OktaGroupId::from(eng_mobile)][0].to_string();
+    emulator.remove_member(eng_mobile, &mover);
+
+    let before = member_pages();
+    let users_before = emulator
+        .request_counts()
+        .get("GET /api/v1/users")
+        .copied()
+        .unwrap_or(0);
+    let incremental = client(true).read_source(&scope).await.unwrap();
+    let reread = member_pages() - before;
+    let user_pages = emulator.request_counts()["GET /api/v1/users"] - users_before;
+    assert_eq!(reread, 2, "only Employees and eng-mobile changed members");
+    assert_eq!(user_pages, 1, "the changed users fit one page");
+    let fresh = client(false).read_source(&scope).await.unwrap();
+    same_source(&incremental, &fresh);
+    let find = |id: &str| {
+        incremental
+            .users
+            .iter()
+            .find(|u| u.id.as_str() == id)
+            .unwrap()
+    };
+    assert_eq!(find(&leaver).status.as_str(), "SUSPENDED");
+    assert_eq!(
+        find(&retitled).profile_str("title").as_deref(),
+        Some("Principal Engineer")
+    );
+    assert!(
+        incremental.members[&OktaGroupId::from(employees)]
+            .iter()
+            .any(|m| m.as_str() == joiner)
+    );
+    assert!(
+        !incremental.members[&OktaGroupId::from(eng_mobile)]
+            .iter()
+            .any(|m| m.as_str() == mover)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_or_foreign_okta_state_means_a_full_read() {
+    let scratch = Scratch::new();
+    let emulator = OktaEmulator::start(seeded(&scratch)).await.unwrap();
+    let state_dir = scratch.path(".okta365/okta");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let file = okta365::providers::okta::incremental::state_file(&state_dir);
+    std::fs::write(&file, "{ not json").unwrap();
+    let client = OktaClient::new(
+        emulator.url().parse().unwrap(),
+        Credentials::ApiToken(Secret::new(TOKEN)),
+        4,
+    )
+    .unwrap()
+    .with_incremental_state(state_dir.clone(), jiff::SignedDuration::from_hours(24));
+    let scope = SourceScope {
+        names: ["Employees".to_owned()].into(),
+        patterns: BTreeSet::new(),
+    };
+    let state = client.read_source(&scope).await.unwrap();
+    assert_eq!(state.users.len(), 61, "everything read afresh");
+    // The state is rewritten whole; one from another org is not used.
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        kept["org"].as_str(),
+        Some(format!("{}/", emulator.url().trim_end_matches('/')).as_str())
+    );
+    let mut foreign = kept.clone();
+    foreign["org"] = json!("https://other.okta.com/");
+    foreign["state"]["users"] = json!([]);
+    std::fs::write(&file, foreign.to_string()).unwrap();
+    let state = client.read_source(&scope).await.unwrap();
+    assert_eq!(state.users.len(), 61, "another org's state is not merged");
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod dpop;
 pub mod error;
 pub mod http;
+pub mod incremental;
 pub mod keys;
 pub mod logs;
 pub mod ratelimit;
@@ -36,6 +37,8 @@ use keys::SigningKey;
 #[derive(Clone)]
 pub struct OktaClient {
     http: Arc<Http>,
+    /// `okta.incremental_state` and how old a full read may be.
+    incremental: Option<(std::path::PathBuf, jiff::SignedDuration)>,
 }
 
 impl OktaClient {
@@ -49,17 +52,34 @@ impl OktaClient {
         let org = Url::parse(org_url)
             .map_err(|e| OktaError::fatal(format!("`okta.org_url` `{org_url}`: {e}")))?;
         let credentials = credentials(&org, auth)?;
-        Self::new(org, credentials, side.concurrency)
+        let mut client = Self::new(org, credentials, side.concurrency)?;
+        client.incremental = side.incremental_state.clone().map(|dir| {
+            let hours = i64::from(side.full_read_every_hours);
+            (dir, jiff::SignedDuration::from_hours(hours))
+        });
+        Ok(client)
     }
 
     /// A client for `org` with these credentials.
     pub fn new(org: Url, credentials: Credentials, concurrency: usize) -> Result<Self, OktaError> {
         Ok(Self {
             http: Arc::new(Http::new(org, credentials, concurrency)?),
+            incremental: None,
         })
     }
 
     /// The HTTP layer (for the System Log reader).
+    /// Reads incrementally, keeping the last read in `dir` and reading
+    /// everything afresh when the last full read is older than `full_every`.
+    pub fn with_incremental_state(
+        mut self,
+        dir: std::path::PathBuf,
+        full_every: jiff::SignedDuration,
+    ) -> Self {
+        self.incremental = Some((dir, full_every));
+        self
+    }
+
     pub fn http(&self) -> &Http {
         &self.http
     }
@@ -79,9 +99,23 @@ impl OktaClient {
             elapsed_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = read::read_source(&self.http, scope)
-            .instrument(span.clone())
-            .await;
+        let result = match &self.incremental {
+            Some((dir, full_every)) => {
+                let now = jiff::Timestamp::now();
+                incremental::read_source(&self.http, scope, dir, now, *full_every)
+                    .instrument(span.clone())
+                    .await
+                    .map(|(state, kind)| {
+                        span.in_scope(|| tracing::info!(kind = ?kind, "okta read kind"));
+                        state
+                    })
+            }
+            None => {
+                read::read_source(&self.http, scope)
+                    .instrument(span.clone())
+                    .await
+            }
+        };
         let stats = &self.http.stats;
         span.record("requests", stats.requests.load(Ordering::Relaxed));
         span.record("retries", stats.retries.load(Ordering::Relaxed));

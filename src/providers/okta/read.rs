@@ -65,11 +65,25 @@ pub async fn read_source(http: &Arc<Http>, scope: &SourceScope) -> Result<Source
         list_counting::<User>(http, users_url, "users", Some("Okta users")),
         list_counting::<Group>(http, groups_url, "groups", Some("Okta groups")),
     )?;
-    let mut reads = JoinSet::new();
-    for group in groups
+    let wanted: Vec<&Group> = groups
         .iter()
         .filter(|g| scope.wants(&g.id.0, &g.profile.name))
-    {
+        .collect();
+    let members = read_members(http, &wanted).await?;
+    Ok(SourceState {
+        users,
+        groups,
+        members,
+    })
+}
+
+/// Reads the member lists of `groups`, several at once.
+pub async fn read_members(
+    http: &Arc<Http>,
+    groups: &[&Group],
+) -> Result<BTreeMap<OktaGroupId, Vec<OktaUserId>>, OktaError> {
+    let mut reads = JoinSet::new();
+    for group in groups {
         let http = Arc::clone(http);
         let id = group.id.clone();
         let url = http.url(&format!(
@@ -92,11 +106,7 @@ pub async fn read_source(http: &Arc<Http>, scope: &SourceScope) -> Result<Source
         members.insert(id, ids);
         crate::progress::set("Okta member lists", members.len(), Some(lists));
     }
-    Ok(SourceState {
-        users,
-        groups,
-        members,
-    })
+    Ok(members)
 }
 
 /// Reads every page of a list starting at `first`.
@@ -109,7 +119,7 @@ pub async fn list<T: DeserializeOwned>(
 }
 
 /// [`list`], reporting the items read so far as the progress of `task`.
-async fn list_counting<T: DeserializeOwned>(
+pub async fn list_counting<T: DeserializeOwned>(
     http: &Http,
     first: reqwest::Url,
     what: &str,
