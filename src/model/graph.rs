@@ -2,6 +2,7 @@
 //! `subscribedSku`), with the properties the planner reads typed and every
 //! other property kept in `other`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -53,14 +54,19 @@ super::de::vendor_object!(User, "a Microsoft Graph user",
 impl User {
     /// A string property by its Graph name, typed or not.
     pub fn property(&self, name: &str) -> Option<String> {
+        self.property_text(name).map(Cow::into_owned)
+    }
+
+    /// [`property`](Self::property), borrowed when it is a string.
+    pub fn property_text(&self, name: &str) -> Option<Cow<'_, str>> {
         match name {
-            "userPrincipalName" => Some(self.user_principal_name.clone()),
-            "accountEnabled" => Some(self.account_enabled.to_string()),
-            "userType" => self.user_type.clone(),
+            "userPrincipalName" => Some(Cow::Borrowed(&self.user_principal_name)),
+            "accountEnabled" => Some(Cow::Owned(self.account_enabled.to_string())),
+            "userType" => self.user_type.as_deref().map(Cow::Borrowed),
             _ => match self.other.get(name)? {
-                Json::String(s) => Some(s.to_string()),
+                Json::String(s) => Some(Cow::Borrowed(s)),
                 Json::Null => None,
-                other => Some(other.to_string()),
+                other => Some(Cow::Owned(other.to_string())),
             },
         }
     }

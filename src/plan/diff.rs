@@ -94,7 +94,7 @@ pub struct DiffInput<'a> {
 struct Differ<'a> {
     input: &'a DiffInput<'a>,
     live: &'a LiveState,
-    marker: BTreeMap<String, Vec<&'a User>>,
+    marker: BTreeMap<&'a str, Vec<&'a User>>,
     /// Property name → lowercased value → user, for correlation.
     by_property: BTreeMap<String, HashMap<String, &'a User>>,
     protected: BTreeSet<&'a ObjectId>,
@@ -139,12 +139,12 @@ impl<'a> Differ<'a> {
     fn new(input: &'a DiffInput<'a>) -> Self {
         let live = input.live;
         let settings = input.settings;
-        let mut marker: BTreeMap<String, Vec<&User>> = BTreeMap::new();
+        let mut marker: BTreeMap<&str, Vec<&User>> = BTreeMap::new();
         let mut by_property: BTreeMap<String, HashMap<String, &User>> = BTreeMap::new();
         let mut properties: BTreeSet<&str> = settings.match_by.iter().map(String::as_str).collect();
         properties.insert("mail"); // guests are always found by mail
         for u in &live.users {
-            if let Some(id) = settings.okta_id_attribute.get(u) {
+            if let Some(id) = settings.okta_id_attribute.get_str(u) {
                 marker.entry(id).or_default().push(u);
             }
             for p in &properties {
@@ -161,7 +161,7 @@ impl<'a> Differ<'a> {
         let managed_users = live
             .users
             .iter()
-            .filter(|u| settings.okta_id_attribute.get(u).is_some())
+            .filter(|u| settings.okta_id_attribute.get_str(u).is_some())
             .count();
         Self {
             input,
@@ -256,8 +256,8 @@ impl<'a> Differ<'a> {
         }
     }
 
-    fn marker_of(&self, u: &User) -> Option<String> {
-        self.input.settings.okta_id_attribute.get(u)
+    fn marker_of<'u>(&self, u: &'u User) -> Option<&'u str> {
+        self.input.settings.okta_id_attribute.get_str(u)
     }
 
     /// Finds the live user of an Okta user: by marker, then by the keys given.
@@ -299,7 +299,7 @@ impl<'a> Differ<'a> {
                 .and_then(|index| index.get(&lower(key)))
                 .copied();
             if let Some(u) = found {
-                if let Some(other) = self.marker_of(u).filter(|m| m != okta_id.as_str()) {
+                if let Some(other) = self.marker_of(u).filter(|m| *m != okta_id.as_str()) {
                     self.out.diagnostics.push(
                         Diagnostic::error(
                             None,
@@ -423,14 +423,17 @@ impl<'a> Differ<'a> {
                     let mut changes = Vec::new();
                     let mut reasons = Vec::new();
                     for (name, value) in &want.attributes {
-                        let old = live.property(name);
-                        let same = match name {
-                            "userPrincipalName" | "mail" => {
-                                old.as_deref().map(lower) == Some(lower(&value.value))
+                        let old = live.property_text(name);
+                        let same = match (name, old.as_deref()) {
+                            (_, None) => false,
+                            ("userPrincipalName" | "mail", Some(old)) => {
+                                old.eq_ignore_ascii_case(&value.value)
+                                    || lower(old) == lower(&value.value)
                             }
-                            _ => old.as_deref() == Some(value.value.as_str()),
+                            (_, Some(old)) => old == value.value.as_str(),
                         };
                         if !same {
+                            let old = old.map(std::borrow::Cow::into_owned);
                             properties.insert(name.to_owned(), Some(value.value.to_string()));
                             changes.push(Change {
                                 field: name.to_owned(),
@@ -814,7 +817,7 @@ impl<'a> Differ<'a> {
         // Managed users whose Okta user is a leaver, or gone from Okta entirely.
         let mut candidates: Vec<(&'a User, Leaver)> = Vec::new();
         for (okta_id, users) in &self.marker {
-            let okta_id = OktaUserId::from(okta_id.as_str());
+            let okta_id = OktaUserId::from(*okta_id);
             if desired.users.contains_key(&okta_id) || desired.guests.contains_key(&okta_id) {
                 continue;
             }
@@ -1016,7 +1019,7 @@ impl<'a> Differ<'a> {
             .iter()
             .filter_map(|g| Some((lower(g.mail_nickname.as_deref()?), g)))
             .collect();
-        let managed_ids: HashMap<&ObjectId, String> = self
+        let managed_ids: HashMap<&ObjectId, &str> = self
             .live
             .users
             .iter()
@@ -1083,7 +1086,7 @@ impl<'a> Differ<'a> {
         want: &DesiredGroup,
         live: Option<&'a crate::model::graph::Group>,
         group: &GroupRef,
-        managed: &HashMap<&ObjectId, String>,
+        managed: &HashMap<&ObjectId, &str>,
     ) {
         let team = want.team;
         let (members, owners, read) = match live {

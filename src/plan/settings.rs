@@ -17,18 +17,42 @@ pub enum Marker {
     DirectoryExtension(String),
 }
 
+/// `extensionAttribute1` … `extensionAttribute15`.
+const EXTENSION_ATTRIBUTES: [&str; 15] = [
+    "extensionAttribute1",
+    "extensionAttribute2",
+    "extensionAttribute3",
+    "extensionAttribute4",
+    "extensionAttribute5",
+    "extensionAttribute6",
+    "extensionAttribute7",
+    "extensionAttribute8",
+    "extensionAttribute9",
+    "extensionAttribute10",
+    "extensionAttribute11",
+    "extensionAttribute12",
+    "extensionAttribute13",
+    "extensionAttribute14",
+    "extensionAttribute15",
+];
+
 impl Marker {
-    /// The value on a user, if set.
+    /// The value on a user, if set (a string that is not empty).
     pub fn get(&self, user: &User) -> Option<String> {
-        match self {
+        self.get_str(user).map(str::to_owned)
+    }
+
+    /// [`get`](Self::get), borrowed from the user.
+    pub fn get_str<'u>(&self, user: &'u User) -> Option<&'u str> {
+        let value = match self {
             Self::ExtensionAttribute(n) => user
                 .on_premises_extension_attributes
                 .as_ref()?
-                .get(&format!("extensionAttribute{n}"))?
-                .clone()
-                .filter(|s| !s.is_empty()),
-            Self::DirectoryExtension(name) => user.property(name).filter(|s| !s.is_empty()),
-        }
+                .get(EXTENSION_ATTRIBUTES[usize::from(*n) - 1])?
+                .as_deref(),
+            Self::DirectoryExtension(name) => user.other.get(name)?.as_str(),
+        };
+        value.filter(|s| !s.is_empty())
     }
 
     /// The property path used in create/update operations.
