@@ -981,11 +981,7 @@ struct PassResult<'a> {
 
 fn reason_at(checked: &Checked, file: usize, pointer: &str, rule: &str) -> Reason {
     let at = checked.policy.location(file, pointer);
-    Reason {
-        file: at.file.into(),
-        line: at.line,
-        rule: rule.into(),
-    }
+    Reason::new(at.file, at.line, rule)
 }
 
 fn merge_member(

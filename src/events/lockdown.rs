@@ -101,11 +101,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
                 "Okta user {user} ({event_type}): no Office 365 account okta365 manages"
             ));
         }
-        let reason = Reason {
-            file: source.into(),
-            line: 0,
-            rule: format!("lockdown: {event_type}, event {event}").into(),
-        };
+        let reason = Reason::new(source, 0, format!("lockdown: {event_type}, event {event}"));
         for account in accounts {
             if protected.contains(&account.id) {
                 skipped.push(format!(

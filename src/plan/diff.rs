@@ -451,10 +451,11 @@ impl<'a> Differ<'a> {
                             new: Some(okta_id.0.to_string()),
                         });
                         // Linking is done on behalf of the rules that select the user.
-                        reasons.extend(all_reasons.iter().map(|r| Reason {
-                            rule: format!("{}: link existing account", r.rule).into(),
-                            ..r.clone()
-                        }));
+                        reasons.extend(
+                            all_reasons
+                                .iter()
+                                .map(|r| r.with_rule(format!("{}: link existing account", r.rule))),
+                        );
                     }
                     // A returning leaver: clear the offboarding stamp so a later
                     // departure counts its grace period afresh.
@@ -466,10 +467,11 @@ impl<'a> Differ<'a> {
                             old: Some(stamp),
                             new: None,
                         });
-                        reasons.extend(all_reasons.iter().map(|r| Reason {
-                            rule: format!("{}: selected again", r.rule).into(),
-                            ..r.clone()
-                        }));
+                        reasons.extend(
+                            all_reasons
+                                .iter()
+                                .map(|r| r.with_rule(format!("{}: selected again", r.rule))),
+                        );
                     }
                     if !properties.is_empty() {
                         self.push(
@@ -863,12 +865,9 @@ impl<'a> Differ<'a> {
                 upn: live.user_principal_name.clone(),
             };
             let why = leaver.why.describe();
-            let mut reasons = vec![Reason {
-                rule: format!("offboarding: {why}").into(),
-                ..reason.clone()
-            }];
+            let mut reasons = vec![reason.with_rule(format!("offboarding: {why}"))];
             if live.is_guest() {
-                reasons[0].rule = format!("guest offboarding: {why}").into();
+                reasons[0] = reason.with_rule(format!("guest offboarding: {why}"));
                 match guest_leave {
                     GuestLeave::Remove => self.push(
                         Op::RemoveGuest { user: user.clone() },
@@ -980,11 +979,10 @@ impl<'a> Differ<'a> {
                         })
                         .collect();
                     let mut why = reasons.clone();
-                    why[0].rule = format!(
+                    why[0] = why[0].with_rule(format!(
                         "{} (day {days} ≥ {})",
                         why[0].rule, offboarding.reclaim_licenses_after_days
-                    )
-                    .into();
+                    ));
                     self.push(
                         Op::AssignLicenses {
                             user: user.clone(),
@@ -1001,7 +999,7 @@ impl<'a> Differ<'a> {
                 && days >= i64::from(after)
             {
                 let mut why = reasons.clone();
-                why[0].rule = format!("{} (day {days} ≥ {after})", why[0].rule).into();
+                why[0] = why[0].with_rule(format!("{} (day {days} ≥ {after})", why[0].rule));
                 self.push(
                     Op::DeleteUser { user: user.clone() },
                     user_target(&user.upn),
@@ -1201,10 +1199,7 @@ impl<'a> Differ<'a> {
                 old: Some(format!("{role:?}").to_lowercase()),
                 new: None,
             };
-            let reasons = vec![Reason {
-                rule: why.into(),
-                ..want.reasons[0].clone()
-            }];
+            let reasons = vec![want.reasons[0].with_rule(why)];
             let op = if team {
                 Op::RemoveTeamMember {
                     group: group.clone(),

@@ -133,17 +133,9 @@ pub fn build_from(
     let lifecycle_reason = match &input.policy.policy.lifecycle {
         Some(l) => {
             let at = input.policy.policy.item_location(l);
-            Reason {
-                file: at.file.into(),
-                line: at.line,
-                rule: "offboarding".into(),
-            }
+            Reason::new(at.file, at.line, "offboarding")
         }
-        None => Reason {
-            file: "(default)".into(),
-            line: 0,
-            rule: "offboarding".into(),
-        },
+        None => Reason::new("(default)", 0, "offboarding"),
     };
     let diff_span = tracing::info_span!("phase", phase = "diff").entered();
     let out = diff::diff(&diff::DiffInput {
