@@ -411,7 +411,7 @@ async fn a_concurrency_429_lowers_the_requests_in_flight() {
         concurrency: 2,
         // Two member reads hang for a while, holding the org's two slots.
         faults: Faults {
-            timeout: Duration::from_millis(400),
+            timeout: Duration::from_millis(1_000),
             scripted: (0..2)
                 .map(|t| ScriptedFault {
                     path: format!("/api/v1/groups/00gTeam{t:014}/users"),
