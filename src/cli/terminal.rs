@@ -113,32 +113,28 @@ pub fn init_tracing(format: LogFormat, quiet: bool, color: ColorChoice) {
         super::progress::BarsLayer::new(multi)
             .with_filter(Targets::new().with_target(crate::progress::TARGET, LevelFilter::TRACE))
     });
-    let (human, json) = match format {
+    let logs = match format {
         LogFormat::Human => {
             let layer = tracing_subscriber::fmt::layer()
                 .with_ansi(ansi)
                 .with_target(false)
                 .with_span_events(FmtSpan::CLOSE);
-            let layer = match writer {
+            match writer {
                 Some(w) => layer.with_writer(w).boxed(),
                 None => layer.with_writer(std::io::stderr).boxed(),
-            };
-            (Some(layer), None)
+            }
         }
-        LogFormat::Json => {
-            let layer = tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
-                .with_span_events(FmtSpan::CLOSE)
-                .with_writer(std::io::stderr);
-            (None, Some(layer))
-        }
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_span_events(FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
     let _ = tracing_subscriber::registry()
-        .with(human.with_filter(filter.clone()))
-        .with(json.with_filter(filter))
+        .with(logs.with_filter(filter))
         .with(bars_layer)
         .try_init();
 }
