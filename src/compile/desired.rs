@@ -8,9 +8,9 @@ use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::model::OktaUserId;
+use crate::model::Reason;
 use crate::model::fields::Fields;
 use crate::model::okta::UserStatus;
-use crate::plan::action::Reason;
 use crate::policy::types::{GroupKind, GuestLeave, TeamRole};
 
 /// The reasons behind one desired value: nearly always one, kept inline.

@@ -15,12 +15,12 @@ pub use desired::{
     DesiredGroup, DesiredGuest, DesiredState, DesiredUser, LeaveReason, Leaver, Reasons, Sourced,
 };
 
+use crate::model::Reason;
 use crate::model::fields::Fields;
 use crate::model::graph::SubscribedSku;
 use crate::model::okta::{self, UserStatus};
 use crate::model::state::SourceState;
 use crate::model::{OktaGroupId, OktaUserId};
-use crate::plan::action::Reason;
 use crate::policy::check::{Checked, Located};
 use crate::policy::diagnostic::{Diagnostic, did_you_mean};
 use crate::policy::selector::Facts;
