@@ -52,6 +52,9 @@ pub struct DesiredUser {
     pub licenses: Fields<Sourced<BTreeSet<String>>>,
     /// The manager, an Okta user (from the `manager` mapping).
     pub manager: Option<Sourced<OktaUserId>>,
+    /// The Okta profile values unlinked accounts are matched by, in the
+    /// order of the match keys (`None`: not set in Okta).
+    pub match_values: smallvec::SmallVec<[Option<CompactString>; 2]>,
 }
 
 impl DesiredUser {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::model::reason::{Reason, ReasonData};
-use crate::model::{ObjectId, SkuId};
+use crate::model::{ObjectId, OktaUserId, SkuId};
 use crate::policy::types::{GroupKind, TeamRole};
 
 /// A user, by id once it exists, and always by UPN.
@@ -21,6 +21,12 @@ pub struct UserRef {
     pub id: Option<ObjectId>,
     /// User principal name (for guests: the invited mail until redemption).
     pub upn: String,
+    /// The Okta user this account belongs to, when it belongs to one: the
+    /// executor binds the action to that person (a failed create skips its
+    /// dependents instead of re-targeting them), and apply re-checks that the
+    /// account's ownership marker still names them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub okta_id: Option<OktaUserId>,
 }
 
 /// A group, by id once it exists, and always by mail nickname.

@@ -165,6 +165,7 @@ impl<'a> Differ<'a> {
             let user = UserRef {
                 id: Some(member.clone()),
                 upn: u.user_principal_name.clone(),
+                okta_id: Some(OktaUserId::from(*okta_id)),
             };
             let why = self.why_not_member(okta_id);
             let target = format!(

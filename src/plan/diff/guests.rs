@@ -40,6 +40,7 @@ impl<'a> Differ<'a> {
                         UserRef {
                             id: None,
                             upn: want.mail.clone(),
+                            okta_id: Some(okta_id.clone()),
                         },
                     );
                 }
@@ -50,6 +51,7 @@ impl<'a> Differ<'a> {
                     let user = UserRef {
                         id: Some(live.id.clone()),
                         upn: live.user_principal_name.clone(),
+                        okta_id: Some(okta_id.clone()),
                     };
                     self.resolved.insert(okta_id.clone(), user.clone());
                     if self.protected.contains(&live.id) {

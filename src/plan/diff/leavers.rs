@@ -55,6 +55,7 @@ impl<'a> Differ<'a> {
             let user = UserRef {
                 id: Some(live.id.clone()),
                 upn: live.user_principal_name.clone(),
+                okta_id: Some(leaver.okta_id.clone()),
             };
             let why = leaver.why.describe();
             let mut reasons = vec![reason.with_rule(format!("offboarding: {why}"))];

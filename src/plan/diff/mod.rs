@@ -148,8 +148,10 @@ impl<'a> Differ<'a> {
         let settings = input.settings;
         let mut marker: BTreeMap<&str, Vec<&User>> = BTreeMap::new();
         let mut by_property: BTreeMap<String, HashMap<String, &User>> = BTreeMap::new();
-        let mut properties: BTreeSet<&str> = settings.match_by.iter().map(String::as_str).collect();
-        properties.insert("mail"); // guests are always found by mail
+        let mut properties: BTreeSet<&str> =
+            settings.match_by.iter().map(|p| p.graph.as_str()).collect();
+        // Guests are found by mail; these must stay unique (disputes).
+        properties.extend(["mail", "userPrincipalName", "mailNickname"]);
         for u in &live.users {
             if let Some(id) = settings.okta_id_attribute.get_str(u) {
                 marker.entry(id).or_default().push(u);
