@@ -156,4 +156,9 @@ pub struct DesiredState {
     pub leavers: BTreeMap<OktaUserId, Leaver>,
     /// Every Okta user id read (any status).
     pub okta_ids: BTreeSet<OktaUserId>,
+    /// The SKUs (part numbers) the policies govern, with the declarations
+    /// that govern each (the rules naming it, or `licensing.governed_skus`):
+    /// okta365 adds and removes direct assignments of these only (see
+    /// `compile::licences`).
+    pub governed_skus: BTreeMap<String, Vec<Reason>>,
 }

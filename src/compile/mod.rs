@@ -5,6 +5,7 @@
 //! (attributes, account state) must agree unless priorities settle it.
 
 pub mod desired;
+pub mod licences;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,6 +87,7 @@ fn compile_in_shares(
     c.managers();
     c.memberships();
     c.check_licenses(skus);
+    c.governed_skus();
     c.finish()
 }
 
@@ -513,6 +515,36 @@ impl<'a> Compiler<'a> {
         for group in self.state.groups.values_mut() {
             group.members.retain(|id, _| accounts.contains(id));
         }
+    }
+
+    /// Settles which SKUs the policies govern (declared, or named by rules
+    /// and granted to users), and checks a declared list covers every grant.
+    fn governed_skus(&mut self) {
+        let checked = self.checked;
+        let governed = licences::governed_skus(checked);
+        self.diagnostics.extend(governed.warnings(checked));
+        let mut granted: BTreeMap<&str, &Reason> = BTreeMap::new();
+        for user in self.state.users.values() {
+            for (sku, plans) in &user.licenses {
+                granted.entry(sku).or_insert(&plans.reasons[0]);
+            }
+        }
+        let template_of = |reason: &Reason| {
+            checked
+                .rules
+                .iter()
+                .find(|r| *checked.policy.rules[r.index].value.name == *reason.rule)
+                .and_then(|r| r.licenses.first().map(|(t, _)| (t.file, t.pointer.clone())))
+                .unwrap_or_default()
+        };
+        let errors = governed.undeclared(
+            granted
+                .iter()
+                .map(|(sku, reason)| (*sku, template_of(reason))),
+            checked,
+        );
+        self.diagnostics.extend(errors);
+        self.state.governed_skus = governed.resolve(granted, &self.rule_reasons);
     }
 
     fn check_licenses(&mut self, skus: &[SubscribedSku]) {

@@ -56,6 +56,13 @@ pub struct Licensing {
     /// order of UPN, and list who waits.
     #[serde(default)]
     pub on_seat_shortage: SeatShortage,
+    /// The SKUs okta365 governs on active users (part numbers): it adds and
+    /// removes direct assignments of these only. Absent (the default): the
+    /// SKUs the rules name (literals, and every value of a lookup table a
+    /// licence template reads). List them to reclaim a SKU from everyone no
+    /// rule grants it to, or when a licence template reads a profile value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governed_skus: Option<Vec<String>>,
 }
 
 /// What to do when seats run short.
@@ -407,6 +414,12 @@ pub struct Offboarding {
     /// 0 = at once). Keeping the licence keeps the mailbox.
     #[serde(default = "thirty")]
     pub reclaim_licenses_after_days: u32,
+    /// Which direct licences a leaver loses at that point: `all_direct`
+    /// (default: every directly assigned SKU, which is what frees the seats)
+    /// or `governed` (only the SKUs the policies govern). Licences inherited
+    /// from a group go when the membership of that group goes.
+    #[serde(default)]
+    pub reclaim_licenses: ReclaimLicenses,
     /// Days after leaving to delete the account (soft delete, restorable for
     /// 30 days). Absent = never: deletion is opt-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -423,6 +436,17 @@ pub struct Offboarding {
     /// step with the Exchange Online PowerShell command.
     #[serde(default, skip_serializing_if = "is_false")]
     pub litigation_hold: bool,
+}
+
+/// Which direct licences offboarding reclaims.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReclaimLicenses {
+    /// Every directly assigned SKU (frees the seats).
+    #[default]
+    AllDirect,
+    /// Only the SKUs the policies govern.
+    Governed,
 }
 
 /// What to do with a leaver's mailbox.
@@ -442,6 +466,7 @@ impl Default for Offboarding {
             revoke_sessions: true,
             remove_memberships: true,
             reclaim_licenses_after_days: 30,
+            reclaim_licenses: ReclaimLicenses::AllDirect,
             delete_after_days: None,
             mailbox: MailboxOnLeave::Keep,
             litigation_hold: false,

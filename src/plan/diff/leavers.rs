@@ -1,6 +1,7 @@
 //! Leavers: offboarding stages for managed accounts whose Okta user left.
 
 use super::*;
+use crate::policy::types::ReclaimLicenses;
 
 impl<'a> Differ<'a> {
     pub(super) fn leavers(&mut self) {
@@ -154,6 +155,7 @@ impl<'a> Differ<'a> {
                 self.keep_memberships.insert(live.id.clone());
             }
             if days >= i64::from(offboarding.reclaim_licenses_after_days) {
+                let only_governed = offboarding.reclaim_licenses == ReclaimLicenses::Governed;
                 let remove: Vec<LicenseRemove> = live
                     .direct_skus()
                     .into_iter()
@@ -161,6 +163,7 @@ impl<'a> Differ<'a> {
                         sku_id: id.clone(),
                         sku: self.sku_name(id.as_str()),
                     })
+                    .filter(|r| !only_governed || desired.governed_skus.contains_key(&r.sku))
                     .collect();
                 if !remove.is_empty() {
                     let changes = remove

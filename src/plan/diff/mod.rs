@@ -116,6 +116,9 @@ struct Differ<'a> {
     users_by_id: HashMap<&'a ObjectId, &'a User>,
     /// Live group display names by object id.
     group_names: HashMap<&'a ObjectId, &'a str>,
+    /// SKU part number → active managed users holding it directly, for SKUs
+    /// no policy governs (left alone, and listed so).
+    ungoverned_licences: BTreeMap<String, usize>,
     out: DiffOutput,
 }
 
@@ -193,6 +196,7 @@ impl<'a> Differ<'a> {
                 .rev()
                 .map(|g| (&g.id, g.display_name.as_str()))
                 .collect(),
+            ungoverned_licences: BTreeMap::new(),
             out: DiffOutput {
                 managed_users,
                 ..Default::default()
@@ -247,6 +251,23 @@ impl<'a> Differ<'a> {
                 name: g.display_name.clone(),
                 id: g.id.clone(),
                 note: "not in policy".into(),
+            });
+        }
+        for (part, holders) in std::mem::take(&mut self.ungoverned_licences) {
+            let id = self.skus.get(part.as_str()).map_or_else(
+                || ObjectId::from(part.as_str()),
+                |s| ObjectId::from(s.sku_id.as_str()),
+            );
+            let people = if holders == 1 {
+                "1 user who holds".to_owned()
+            } else {
+                format!("{holders} users who hold")
+            };
+            self.out.unmanaged.push(Unmanaged {
+                kind: "licence".into(),
+                name: part,
+                id,
+                note: format!("not governed by the policies: kept by {people} it directly"),
             });
         }
         self.out.unmanaged.sort();
