@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::Reason;
 use crate::policy::Diagnostic;
 use crate::policy::check::Checked;
-use crate::policy::types::LookupValue;
 
 /// The SKUs (part numbers) the policies govern, before any user is compiled.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,19 +29,7 @@ pub struct GovernedSkus {
 /// Works out the governed SKUs from the checked policy.
 pub fn governed_skus(checked: &Checked) -> GovernedSkus {
     let policy = &checked.policy;
-    let table = |name: &str| -> Option<Vec<String>> {
-        let table = policy.lookups.get(name)?;
-        Some(
-            table
-                .value
-                .values()
-                .flat_map(|v| match v {
-                    LookupValue::One(s) => vec![s.clone()],
-                    LookupValue::Many(v) => v.clone(),
-                })
-                .collect(),
-        )
-    };
+    let table = |name: &str| super::lookup_values(checked, name);
     let mut out = GovernedSkus::default();
     for rule in &checked.rules {
         for (t, _) in &rule.licenses {

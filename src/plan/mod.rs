@@ -133,13 +133,10 @@ pub fn build_from(
     mut diagnostics: Vec<Diagnostic>,
 ) -> Result<Plan, Vec<Diagnostic>> {
     let lifecycle = input.policy.policy.lifecycle();
-    let lifecycle_reason = match &input.policy.policy.lifecycle {
-        Some(l) => {
-            let at = input.policy.policy.item_location(l);
-            Reason::new(at.file, at.line, "offboarding")
-        }
-        None => Reason::new("(default)", 0, "offboarding"),
-    };
+    let lifecycle_reason = input.policy.policy.lifecycle.as_ref().map(|l| {
+        let at = input.policy.policy.item_location(l);
+        Reason::new(at.file, at.line, "offboarding")
+    });
     let diff_span = tracing::info_span!("phase", phase = "diff").entered();
     let out = diff::diff(&diff::DiffInput {
         desired,

@@ -7,6 +7,7 @@
 //!   owner to create a Team), then the Team is created, then its members;
 //! * attribute updates (`usageLocation`) come before licence changes;
 //! * sign-in is blocked before sessions are revoked;
+//! * a group's new owners are added before its old owners are removed;
 //! * a user is deleted only after every other change to them.
 
 use std::cmp::Reverse;
@@ -52,9 +53,12 @@ fn keys(op: &Op) -> (Option<String>, Option<String>) {
         | Op::AssignLicenses { user, .. }
         | Op::DeleteUser { user }
         | Op::RemoveGuest { user }
+        | Op::ClearManager { user }
         | Op::SetManager { user, .. } => (Some(user_key(user)), None),
         Op::AddMember { group, user }
         | Op::RemoveMember { group, user }
+        | Op::AddOwner { group, user }
+        | Op::RemoveOwner { group, user }
         | Op::AddTeamMember { group, user, .. }
         | Op::RemoveTeamMember { group, user, .. } => {
             (Some(user_key(user)), Some(group_key(group)))
@@ -73,11 +77,35 @@ fn rank(op: &Op) -> u8 {
         Op::RevokeSessions { .. } => 4,
         Op::AssignLicenses { .. } => 5,
         Op::CreateTeam { .. } => 6,
-        Op::AddMember { .. } | Op::AddTeamMember { .. } => 7,
-        Op::RemoveMember { .. } | Op::RemoveTeamMember { .. } => 8,
-        Op::SetManager { .. } => 7,
+        Op::AddMember { .. } | Op::AddTeamMember { .. } | Op::AddOwner { .. } => 7,
+        Op::RemoveMember { .. } | Op::RemoveTeamMember { .. } | Op::RemoveOwner { .. } => 8,
+        Op::SetManager { .. } | Op::ClearManager { .. } => 7,
         Op::RemoveGuest { .. } | Op::DeleteUser { .. } => 9,
     }
+}
+
+/// Whether the op makes someone an owner of a group.
+fn is_owner_add(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::AddOwner { .. }
+            | Op::AddTeamMember {
+                role: TeamRole::Owner,
+                ..
+            }
+    )
+}
+
+/// Whether the op takes an ownership away.
+fn is_owner_removal(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::RemoveOwner { .. }
+            | Op::RemoveTeamMember {
+                role: TeamRole::Owner,
+                ..
+            }
+    )
 }
 
 /// A dependency cycle, named by the targets in it.
@@ -93,8 +121,14 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
     let mut creates_group: BTreeMap<String, usize> = BTreeMap::new();
     let mut teams: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut owner_adds: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, d) in drafts.iter().enumerate() {
         let (user, group) = keys(&d.op);
+        if is_owner_add(&d.op)
+            && let Some(g) = &group
+        {
+            owner_adds.entry(g.clone()).or_default().push(i);
+        }
         match &d.op {
             Op::CreateUser { .. } | Op::InviteGuest { .. } => {
                 creates_user.insert(user.clone().expect("creates have a key"), i);
@@ -133,17 +167,27 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
         {
             edge(c, i);
         }
-        if let (Op::AddTeamMember { .. } | Op::RemoveTeamMember { .. }, Some(g)) = (&d.op, &group)
+        if let (
+            Op::AddTeamMember { .. } | Op::RemoveTeamMember { .. } | Op::AddOwner { .. },
+            Some(g),
+        ) = (&d.op, &group)
             && let Some(&t) = teams.get(g)
         {
             // Graph creates a Team only on a group that has an owner, so
             // owners are added (to the group) first; members come after.
-            match &d.op {
-                Op::AddTeamMember {
-                    role: TeamRole::Owner,
-                    ..
-                } => edge(i, t),
-                _ => edge(t, i),
+            if is_owner_add(&d.op) {
+                edge(i, t);
+            } else {
+                edge(t, i);
+            }
+        }
+        // A group never goes without an owner: new owners first, then the
+        // removals of the old ones (a hand-over).
+        if is_owner_removal(&d.op)
+            && let Some(g) = &group
+        {
+            for &j in owner_adds.get(g).into_iter().flatten() {
+                edge(j, i);
             }
         }
         if let Some(u) = &user {
@@ -295,6 +339,7 @@ mod tests {
                     display_name: "M".into(),
                     description: None,
                     kind: GroupKind::Unified,
+                    visibility: None,
                 },
                 "group eng-mobile",
             ),

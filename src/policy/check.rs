@@ -118,6 +118,8 @@ pub struct Checked {
     pub mirrors: Vec<CheckedMirror>,
     /// Defined groups by lowercased name.
     pub groups: BTreeMap<String, Item<GroupDef>>,
+    /// Which members and owners each group and mirror governs.
+    pub governance: super::governance::Governance,
 }
 
 struct Checker<'a> {
@@ -167,6 +169,8 @@ pub fn check(policy: Policy) -> (Option<Checked>, Vec<Diagnostic>) {
             ),
         );
     }
+    let (governance, governance_diagnostics) = super::governance::check(&policy);
+    c.diagnostics.extend(governance_diagnostics);
     let diagnostics = c.diagnostics;
     let ok = !diagnostics.iter().any(Diagnostic::is_error);
     let checked = ok.then(|| Checked {
@@ -174,6 +178,7 @@ pub fn check(policy: Policy) -> (Option<Checked>, Vec<Diagnostic>) {
         guests: guests.into_iter().flatten().collect(),
         mirrors: mirrors.into_iter().flatten().collect(),
         groups,
+        governance,
         policy,
     });
     (checked, diagnostics)

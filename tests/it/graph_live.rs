@@ -870,6 +870,7 @@ async fn writes_whose_answer_was_lost_are_neither_duplicated_nor_reported() {
                 display_name: "Ops on call".into(),
                 description: None,
                 kind: GroupKind::Security,
+                visibility: None,
             },
             Op::InviteGuest {
                 mail: "pat@partner.example".into(),

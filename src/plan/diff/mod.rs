@@ -26,6 +26,7 @@ mod groups;
 mod guests;
 mod leavers;
 mod licenses;
+mod owners;
 mod users;
 
 /// An operation with what people need to review it; ordering comes later.
@@ -92,8 +93,9 @@ pub struct DiffInput<'a> {
     pub protected: &'a Protected,
     /// Offboarding stages.
     pub lifecycle: &'a Lifecycle,
-    /// Where lifecycle was declared (reason of offboarding actions).
-    pub lifecycle_reason: Reason,
+    /// Where lifecycle was declared (reason of offboarding actions); `None`
+    /// when no policy has a `lifecycle` section: then nothing is offboarded.
+    pub lifecycle_reason: Option<Reason>,
     /// Settings.
     pub settings: &'a PlanSettings,
 }
@@ -116,6 +118,12 @@ struct Differ<'a> {
     users_by_id: HashMap<&'a ObjectId, &'a User>,
     /// Live group display names by object id.
     group_names: HashMap<&'a ObjectId, &'a str>,
+    /// Live groups by object id.
+    groups_by_id: HashMap<&'a ObjectId, &'a crate::model::graph::Group>,
+    /// Live groups by lowercased mail nickname.
+    live_groups: HashMap<String, &'a crate::model::graph::Group>,
+    /// What group declarations leave alone.
+    left_alone: groups::LeftAlone,
     /// SKU part number → active managed users holding it directly, for SKUs
     /// no policy governs (left alone, and listed so).
     ungoverned_licences: BTreeMap<String, usize>,
@@ -133,6 +141,7 @@ pub fn diff(input: &DiffInput) -> DiffOutput {
         d.leavers();
     }
     d.groups();
+    d.keep_groups_owned();
     d.unmanaged();
     d.out
 }
@@ -197,6 +206,14 @@ impl<'a> Differ<'a> {
                 .map(|g| (&g.id, g.display_name.as_str()))
                 .collect(),
             ungoverned_licences: BTreeMap::new(),
+            groups_by_id: live.groups.iter().rev().map(|g| (&g.id, g)).collect(),
+            live_groups: live
+                .groups
+                .iter()
+                .rev()
+                .filter_map(|g| Some((lower(g.mail_nickname.as_deref()?), g)))
+                .collect(),
+            left_alone: groups::LeftAlone::default(),
             out: DiffOutput {
                 managed_users,
                 ..Default::default()

@@ -119,6 +119,7 @@ impl GraphClient {
             groups,
             members,
             owners,
+            member_of: BTreeMap::new(),
             skus,
         })
     }
