@@ -52,6 +52,9 @@ pub struct DesiredUser {
     pub licenses: Fields<Sourced<BTreeSet<String>>>,
     /// The manager, an Okta user (from the `manager` mapping).
     pub manager: Option<Sourced<OktaUserId>>,
+    /// The rule whose `manager` mapping gave no manager for this user (Okta
+    /// has none); with `manager.when_unset: clear` the reference is removed.
+    pub manager_unset: Option<Reason>,
     /// The Okta profile values unlinked accounts are matched by, in the
     /// order of the match keys (`None`: not set in Okta).
     pub match_values: smallvec::SmallVec<[Option<CompactString>; 2]>,
@@ -212,4 +215,7 @@ pub struct DesiredState {
     pub scopes: BTreeMap<ScopeKey, BTreeSet<OktaUserId>>,
     /// Each guest rule's reason and what happens to its guests on leaving.
     pub guest_rules: Vec<(Reason, GuestLeave)>,
+    /// Where `manager.when_unset: clear` was declared, when it was: managers
+    /// Okta does not back are then removed.
+    pub clear_unset_managers: Option<Reason>,
 }

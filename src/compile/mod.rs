@@ -89,6 +89,16 @@ fn compile_in_shares(
     c.memberships();
     c.check_licenses(skus);
     c.governed_skus();
+    c.state.clear_unset_managers = checked.policy.manager.as_ref().and_then(|m| {
+        (m.value.when_unset == crate::policy::types::ManagerWhenUnset::Clear).then(|| {
+            reason_at(
+                checked,
+                m.file,
+                &format!("{}/when_unset", m.pointer),
+                "manager: when_unset: clear",
+            )
+        })
+    });
     c.state.guest_rules = checked
         .guests
         .iter()
@@ -968,6 +978,8 @@ impl<'a, 'c> UserPass<'a, 'c> {
             let mut attributes: Vec<(&str, String, i32, Reason)> = Vec::new();
             let mut account: Vec<(bool, i32, Reason)> = Vec::new();
             let mut licenses: Fields<Sourced<BTreeSet<String>>> = Fields::new();
+            // The rule whose `manager` mapping gave nothing (Okta has no manager).
+            let mut manager_unset: Option<Reason> = None;
             for rule in matched {
                 let item = &checked.policy.rules[rule.index];
                 let reason = self.rule_reasons[rule.index].clone();
@@ -979,7 +991,11 @@ impl<'a, 'c> UserPass<'a, 'c> {
                     if let Some(v) = self.render(t, &ctx, &login) {
                         match v {
                             // Empty means "not set": Graph rejects empty strings for most properties.
-                            Rendered::One(v) if v.trim().is_empty() => {}
+                            Rendered::One(v) if v.trim().is_empty() => {
+                                if name == "manager" {
+                                    manager_unset.get_or_insert_with(|| reason.clone());
+                                }
+                            }
                             Rendered::One(v) => {
                                 attributes.push((name.as_str(), v, priority, reason.clone()))
                             }
@@ -1098,6 +1114,8 @@ impl<'a, 'c> UserPass<'a, 'c> {
                     attributes: resolved,
                     licenses,
                     manager: None,
+                    manager_unset: manager_unset
+                        .filter(|_| !attributes.iter().any(|(n, ..)| *n == "manager")),
                     match_values: self
                         .options
                         .match_attributes

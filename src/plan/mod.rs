@@ -177,7 +177,21 @@ pub fn build_from(
         .unwrap_or_default();
     let (licenses, seat_errors) = safety::seats(&mut drafts, &input.live.skus, shortage);
     diagnostics.extend(seat_errors);
-    let actions = match order::order(drafts) {
+    // SKUs whose free seats do not cover what the plan assigns: apply must
+    // free them (reclaims, swaps) before it assigns them.
+    let seat_limited: std::collections::BTreeSet<crate::model::SkuId> = licenses
+        .iter()
+        .filter(|s| s.added > 0 && s.total - s.used_before < s.added)
+        .filter_map(|s| {
+            input
+                .live
+                .skus
+                .iter()
+                .find(|k| k.sku_part_number == s.sku)
+                .map(|k| k.sku_id.clone())
+        })
+        .collect();
+    let actions = match order::order(drafts, &seat_limited) {
         Ok(a) => a,
         Err(cycle) => {
             diagnostics.push(

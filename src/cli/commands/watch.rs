@@ -58,6 +58,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             ]
             .into(),
             managers: false,
+            offboard: None,
         }
     };
     let mut feed = LineFeed::open(&args.events)
