@@ -8,15 +8,20 @@ use crate::compile::{ScopeOf, Sourced};
 use crate::model::graph::Group;
 use crate::policy::types::{GovernanceMode, GroupKind};
 
-/// What a declaration leaves alone, counted for the plan's "left alone" list.
+/// What a group declaration leaves alone, counted for the plan's "left
+/// alone" list: managed members no rule names, kept because the group is
+/// additive, because the declaration's scope does not cover them, or
+/// because they are owners and owners are not governed there.
 #[derive(Debug, Default)]
 pub(super) struct LeftAlone {
-    /// Members kept because the group is additive.
-    pub additive: usize,
-    /// Members kept because the declaration does not govern them.
-    pub out_of_scope: usize,
-    /// Owners kept because owners are not governed here.
-    pub owners: usize,
+    /// By group mail nickname: (additive, out of scope, owners).
+    pub groups: BTreeMap<String, [usize; 3]>,
+}
+
+impl LeftAlone {
+    fn count(&mut self, group: &str, which: usize) {
+        self.groups.entry(group.to_owned()).or_default()[which] += 1;
+    }
 }
 
 impl<'a> Differ<'a> {
@@ -112,6 +117,9 @@ impl<'a> Differ<'a> {
             }
             self.add_member(want, group, &user, role, &members, &owners);
         }
+        if owners.is_empty() && wanted_owners.is_empty() && !self.wants_owner(want) {
+            self.fallback_owner(want, group);
+        }
         if !read {
             return; // members not read: fail closed, remove nothing
         }
@@ -133,16 +141,16 @@ impl<'a> Differ<'a> {
                 continue; // the leaver pass takes them out of every group
             }
             if want.members_mode == GovernanceMode::Additive {
-                self.left_alone.additive += 1;
+                self.left_alone.count(&want.mail_nickname, 0);
                 continue;
             }
             if !self.in_scope(want, u, okta_id) {
-                self.left_alone.out_of_scope += 1;
+                self.left_alone.count(&want.mail_nickname, 1);
                 continue;
             }
             let is_owner = owners.contains(member);
             if is_owner && !owners_governed {
-                self.left_alone.owners += 1;
+                self.left_alone.count(&want.mail_nickname, 2);
                 continue; // owners are governed only where owners are declared
             }
             let reason = self.not_granted(want, u);
@@ -240,6 +248,68 @@ impl<'a> Differ<'a> {
                 reasons,
             );
         }
+    }
+
+    /// Whether any desired owner of `want` has (or gets) an account.
+    fn wants_owner(&self, want: &DesiredGroup) -> bool {
+        want.members.iter().any(|(okta_id, role)| {
+            role.value == TeamRole::Owner && self.resolved.contains_key(okta_id)
+        })
+    }
+
+    /// A group with an owners declaration that would have no owner at all
+    /// (no live owner, none of its declared owners has an account) gets
+    /// its `fallback` account as owner, so a new mirrored group can carry
+    /// its Team.
+    fn fallback_owner(&mut self, want: &DesiredGroup, group: &GroupRef) {
+        let Some(owners) = &want.owners else {
+            return;
+        };
+        let Some(fallback) = &owners.fallback else {
+            return;
+        };
+        let Some(heir) = self
+            .live
+            .users
+            .iter()
+            .find(|u| u.user_principal_name.eq_ignore_ascii_case(fallback))
+        else {
+            self.out.diagnostics.push(
+                Diagnostic::warning(
+                    None,
+                    format!(
+                        "fallback owner `{fallback}` of `{}` has no account",
+                        want.mail_nickname
+                    ),
+                )
+                .with_hint(format!(
+                    "the fallback is declared at {}:{}; give an existing UPN",
+                    owners.reason.file, owners.reason.line
+                )),
+            );
+            return;
+        };
+        if self.protected.contains(&heir.id) || !heir.account_enabled {
+            return;
+        }
+        let user = UserRef {
+            id: Some(heir.id.clone()),
+            upn: heir.user_principal_name.clone(),
+            okta_id: self.marker_of(heir).map(OktaUserId::from),
+        };
+        let reason = owners.reason.with_rule(format!(
+            "{}: no declared owner has an account; the fallback owns it",
+            owners.reason.rule
+        ));
+        let role = Sourced::new(TeamRole::Owner, reason);
+        // A Team's owners are its members too; a group's fallback owner
+        // only owns it (no access through membership).
+        let members: BTreeSet<&ObjectId> = if want.team {
+            BTreeSet::new()
+        } else {
+            [&heir.id].into()
+        };
+        self.add_member(want, group, &user, &role, &members, &BTreeSet::new());
     }
 
     /// Removes a governed member (and their ownership, where owners are governed).

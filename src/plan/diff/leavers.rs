@@ -315,7 +315,11 @@ impl<'a> Differ<'a> {
                     .unwrap_or_else(|| g.display_name.clone()),
             };
             if let Some(kind) = read_only(g) {
-                self.read_only_step(g, kind, live, member, owner, reasons);
+                // A dynamic rule keeps a disabled account unless it excludes
+                // them: say so once, when the account is first disabled.
+                if kind != ReadOnly::Dynamic || live.account_enabled {
+                    self.read_only_step(g, kind, live, member, owner, reasons);
+                }
                 continue;
             }
             let inherited: Vec<Change> = live

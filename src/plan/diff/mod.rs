@@ -19,7 +19,9 @@ use crate::model::graph::{SubscribedSku, User};
 use crate::model::state::LiveState;
 use crate::model::{ObjectId, OktaUserId};
 use crate::policy::Diagnostic;
-use crate::policy::types::{GuestLeave, Lifecycle, MailboxOnLeave, Protected, TeamRole};
+use crate::policy::types::{
+    GuestLeave, Lifecycle, MailboxOnLeave, MembershipScope, Protected, TeamRole,
+};
 
 mod correlate;
 mod groups;
@@ -256,6 +258,10 @@ impl<'a> Differ<'a> {
                 note: note.into(),
             });
         }
+        let offboarding = &self.input.lifecycle.offboarding;
+        let leavers_leave = self.input.lifecycle_reason.is_some()
+            && offboarding.remove_memberships
+            && offboarding.remove_memberships_from == MembershipScope::AllGroups;
         for g in &self.live.groups {
             if g.mail_nickname
                 .as_deref()
@@ -263,11 +269,47 @@ impl<'a> Differ<'a> {
             {
                 continue;
             }
+            let note = if leavers_leave {
+                "not in policy: only leavers are taken out of it"
+            } else {
+                "not in policy"
+            };
             self.out.unmanaged.push(Unmanaged {
                 kind: "group".into(),
                 name: g.display_name.clone(),
                 id: g.id.clone(),
-                note: "not in policy".into(),
+                note: note.into(),
+            });
+        }
+        for (nick, counts) in std::mem::take(&mut self.left_alone.groups) {
+            let Some(want) = self.input.desired.groups.get(&lower(&nick)) else {
+                continue;
+            };
+            let at = &want.reasons[0];
+            let why = [
+                "members are additive",
+                "outside `members.scope`",
+                "owners, not governed here",
+            ];
+            let notes: Vec<String> = counts
+                .iter()
+                .zip(why)
+                .filter(|(n, _)| **n > 0)
+                .map(|(n, why)| format!("{n} kept ({why})"))
+                .collect();
+            self.out.unmanaged.push(Unmanaged {
+                kind: "members of".into(),
+                name: nick.clone(),
+                id: self
+                    .live_groups
+                    .get(&lower(&nick))
+                    .map_or_else(|| ObjectId::from(nick.as_str()), |g| g.id.clone()),
+                note: format!(
+                    "managed members no rule names: {}, per {}:{}",
+                    notes.join("; "),
+                    at.file,
+                    at.line
+                ),
             });
         }
         for (part, holders) in std::mem::take(&mut self.ungoverned_licences) {

@@ -147,9 +147,11 @@ impl<'a> Differ<'a> {
                             if newcomers.len() > 1 { "either" } else { "them" }
                         ),
                     )
-                    .with_hint(
-                        "make the values distinct in Okta or in the rule's template; if the existing account is theirs, add a `match_by` key that links it",
-                    ),
+                    .with_hint(if holder.is_some() && incumbent.is_none() {
+                        "if the existing account is theirs, add a `match_by` key that links it; otherwise make the value distinct in Okta or in the rule's template"
+                    } else {
+                        "make the values distinct in Okta or in the rule's template"
+                    }),
                 );
                 disputed.extend(newcomers.iter().map(|&i| people[i].0));
             }
