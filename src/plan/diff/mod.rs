@@ -66,8 +66,9 @@ pub struct DiffOutput {
     pub unmanaged: Vec<Unmanaged>,
     /// Problems (errors stop the plan).
     pub diagnostics: Vec<Diagnostic>,
-    /// Number of live users okta365 manages (for the removal budget).
-    pub managed_users: usize,
+    /// How much of each removable kind okta365 governs (the removal budgets'
+    /// denominators).
+    pub governed: BTreeMap<super::budget::RemovalKind, usize>,
     /// Steps Graph cannot carry out, for a person to do.
     pub manual_steps: Vec<ManualStep>,
 }
@@ -181,11 +182,7 @@ impl<'a> Differ<'a> {
             }
         }
         let protected = super::protected::accounts(input.protected, live);
-        let managed_users = live
-            .users
-            .iter()
-            .filter(|u| settings.okta_id_attribute.get_str(u).is_some())
-            .count();
+        let governed = governed(live, settings);
         Self {
             input,
             live,
@@ -217,7 +214,7 @@ impl<'a> Differ<'a> {
                 .collect(),
             left_alone: groups::LeftAlone::default(),
             out: DiffOutput {
-                managed_users,
+                governed,
                 ..Default::default()
             },
         }
@@ -339,6 +336,53 @@ fn dedup(reasons: impl IntoIterator<Item = Reason>) -> Vec<Reason> {
         if !out.contains(&r) {
             out.push(r);
         }
+    }
+    out
+}
+
+/// How much of each removable kind okta365 governs: accounts and guests it
+/// manages, and their memberships, ownerships and direct licences.
+fn governed(
+    live: &LiveState,
+    settings: &PlanSettings,
+) -> BTreeMap<super::budget::RemovalKind, usize> {
+    use super::budget::RemovalKind as K;
+    let mut out: BTreeMap<K, usize> = BTreeMap::new();
+    let managed: HashSet<&ObjectId> = live
+        .users
+        .iter()
+        .filter(|u| settings.okta_id_attribute.get_str(u).is_some())
+        .map(|u| &u.id)
+        .collect();
+    for u in live.users.iter().filter(|u| managed.contains(&u.id)) {
+        *out.entry(if u.is_guest() { K::Guests } else { K::Accounts })
+            .or_default() += 1;
+        *out.entry(K::Licences).or_default() += u.direct_skus().len();
+    }
+    let teams: HashSet<&ObjectId> = live
+        .groups
+        .iter()
+        .filter(|g| g.has_team())
+        .map(|g| &g.id)
+        .collect();
+    for (g, ids) in &live.members {
+        let kind = if teams.contains(g) {
+            K::TeamMemberships
+        } else {
+            K::Memberships
+        };
+        *out.entry(kind).or_default() += ids.iter().filter(|id| managed.contains(id)).count();
+    }
+    for groups in live
+        .member_of
+        .iter()
+        .filter(|(u, _)| managed.contains(u))
+        .map(|(_, g)| g)
+    {
+        *out.entry(K::Memberships).or_default() += groups.len();
+    }
+    for ids in live.owners.values() {
+        *out.entry(K::Owners).or_default() += ids.iter().filter(|id| managed.contains(id)).count();
     }
     out
 }
