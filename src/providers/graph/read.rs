@@ -330,11 +330,12 @@ impl GraphClient {
         let index: BTreeMap<ObjectId, usize> =
             leavers.iter().map(|&i| (users[i].id.clone(), i)).collect();
         for ((user, list), values) in read {
-            let groups = values.into_iter().filter(|v| {
+            let is_group = |v: &Value| {
                 v.get("@odata.type")
                     .and_then(Value::as_str)
                     .is_none_or(|t| t == "#microsoft.graph.group")
-            });
+            };
+            let groups = values.iter().filter(|v| is_group(v)).cloned();
             match list {
                 0 => {
                     let ids = ids_of(groups.collect(), &format!("GET /users/{user}/memberOf"))?;
@@ -352,7 +353,7 @@ impl GraphClient {
                     &format!("GET /users/{user}/ownedObjects"),
                 )?),
                 _ => {
-                    if let Some(manager) = groups.into_iter().find_map(|v| v.get("id").cloned()) {
+                    if let Some(manager) = values.iter().find_map(|v| v.get("id").cloned()) {
                         users[index[&user]].other.insert(
                             "manager".into(),
                             serde_json::json!({ "id": manager }).into(),

@@ -188,6 +188,7 @@ pub(crate) fn endpoint_key(method: &str, path: &str) -> String {
         "restore",
         "directoryObjects",
         "memberOf",
+        "ownedObjects",
         "transitiveMembers",
         "operations",
         "oauth2",

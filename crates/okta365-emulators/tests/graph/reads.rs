@@ -27,7 +27,7 @@ async fn paging_returns_every_user_and_group_exactly_once() {
             .ends_with("/v1.0/$metadata#users")
     );
     let groups = t.all_pages("/groups?$top=4").await;
-    assert_eq!(groups.len(), 15);
+    assert_eq!(groups.len(), 16);
     let (status, body) = t.get("/users?$top=1000").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "Request_UnsupportedQuery");
