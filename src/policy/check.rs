@@ -563,11 +563,11 @@ pub fn referenced_okta_groups(checked: &Checked) -> (BTreeSet<String>, BTreeSet<
         match s {
             All(v) | Any(v) => v.iter().for_each(|s| walk(s, names, globs)),
             Not(s) => walk(s, names, globs),
-            Group(g) if g.contains(['*', '?', '[']) => {
-                globs.insert(g.clone());
+            Group(g) if g.is_glob() => {
+                globs.insert(g.name().to_owned());
             }
             Group(g) => {
-                names.insert(g.clone());
+                names.insert(g.name().to_owned());
             }
             _ => {}
         }
