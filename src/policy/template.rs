@@ -297,6 +297,50 @@ impl Template {
         Some(values)
     }
 
+    /// A glob every rendering of the template matches: its text, with `*`
+    /// for each expression (special characters escaped with a backslash).
+    pub fn pattern(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => {
+                    for c in t.chars() {
+                        if "*?[]{}\\".contains(c) {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
+                }
+                Part::Expr(_) => out.push('*'),
+            }
+        }
+        out
+    }
+
+    /// When the template is the variable `var` alone with at most `lower`,
+    /// `upper`, `trim` and `slug` filters (the value, up to case and
+    /// spacing): whether `slug` is among them.
+    pub fn is_variable_up_to_case(&self, var: &str) -> Option<bool> {
+        let [Part::Expr(e)] = self.parts.as_slice() else {
+            return None;
+        };
+        let Source::Variable(path, _) = &e.source else {
+            return None;
+        };
+        if path.join(".") != var {
+            return None;
+        }
+        let mut slugged = false;
+        for f in &e.filters {
+            match f {
+                Filter::Lower | Filter::Upper | Filter::Trim => {}
+                Filter::Slug => slugged = true,
+                _ => return None,
+            }
+        }
+        Some(slugged)
+    }
+
     /// Whether the template has no `{{ }}` at all.
     pub fn is_literal(&self) -> bool {
         self.exprs().next().is_none()
@@ -832,6 +876,37 @@ mod tests {
             t.profile_attributes(),
             vec![("a".into(), 3, true), ("b".into(), 30, false)]
         );
+    }
+
+    #[test]
+    fn patterns_cover_every_rendering() {
+        let t = Template::parse("squad-{{ group.name | slug }}*[x]").unwrap();
+        assert_eq!(t.pattern(), "squad-*\\*\\[x\\]");
+        assert_eq!(
+            Template::parse("{{ group.name | slug | lower }}")
+                .unwrap()
+                .is_variable_up_to_case("group.name"),
+            Some(true)
+        );
+        assert_eq!(
+            Template::parse("{{ group.name | trim }}")
+                .unwrap()
+                .is_variable_up_to_case("group.name"),
+            Some(false)
+        );
+        for other in [
+            "x-{{ group.name }}",
+            "{{ group.name | replace('a', 'b') }}",
+            "{{ group.id }}",
+        ] {
+            assert_eq!(
+                Template::parse(other)
+                    .unwrap()
+                    .is_variable_up_to_case("group.name"),
+                None,
+                "{other}"
+            );
+        }
     }
 
     #[test]

@@ -17,5 +17,6 @@ mod scenarios;
 mod schema;
 mod snapshots;
 mod target;
+mod typos;
 mod validate;
 mod watch;
