@@ -4,8 +4,10 @@
 //! multi-valued outcomes (licences, groups, Teams) add up, single-valued ones
 //! (attributes, account state) must agree unless priorities settle it.
 
+pub mod context;
 pub mod desired;
 pub mod licences;
+pub mod references;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,7 +29,8 @@ use crate::policy::check::{Checked, Located};
 use crate::policy::diagnostic::{Diagnostic, did_you_mean};
 use crate::policy::selector::Facts;
 use crate::policy::template::{Context, RenderError, Rendered, Template};
-use crate::policy::types::{AccountState, LookupValue, PendingUsers, TeamRole};
+use crate::policy::types::{AccountState, PendingUsers, TeamRole};
+use context::{GroupContext, UserContext};
 
 /// Compiles the desired state. `skus` (the tenant's subscribed SKUs) are used
 /// to check licence names; pass an empty slice to skip that check.
@@ -80,7 +83,7 @@ fn compile_in_shares(
     let names = GroupNames::new(source);
     let mut c = Compiler::new(checked, source, &names, options);
     c.parallel_from = parallel_from;
-    c.check_okta_groups();
+    c.diagnostics.extend(references::check(checked, source));
     // Groups first (definitions and mirrors), so that the users' rules can
     // add their memberships as they go.
     c.mirrors();
@@ -149,7 +152,7 @@ struct Compiler<'a> {
     /// (file, pointer, message) already reported, so a template problem is reported once.
     reported: BTreeSet<(usize, String, String)>,
     /// Render failures per template location: (message, users).
-    render_failures: BTreeMap<(usize, String), (String, Vec<String>)>,
+    render_failures: Failures,
     /// The reason of each policy rule and guest rule, made once and shared.
     rule_reasons: Vec<Reason>,
     guest_reasons: Vec<Reason>,
@@ -165,66 +168,6 @@ struct Request<'a> {
     reason: Reason,
     file: usize,
     pointer: &'a str,
-}
-
-struct UserContext<'a> {
-    user: &'a okta::User,
-    lookups: &'a BTreeMap<String, crate::policy::Item<BTreeMap<String, LookupValue>>>,
-}
-
-impl Context for UserContext<'_> {
-    fn variable(&self, path: &[String]) -> Option<String> {
-        match path {
-            [root, attr] if root == "profile" => {
-                self.user.profile_str(attr).filter(|s| !s.is_empty())
-            }
-            [root, field] if root == "user" => match field.as_str() {
-                "id" => Some(self.user.id.0.to_string()),
-                "login" => self.user.login(),
-                "status" => Some(self.user.status.as_str().to_owned()),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    fn lookup(&self, table: &str, key: &str) -> Option<Rendered> {
-        lookup(self.lookups, table, key)
-    }
-}
-
-fn lookup(
-    lookups: &BTreeMap<String, crate::policy::Item<BTreeMap<String, LookupValue>>>,
-    table: &str,
-    key: &str,
-) -> Option<Rendered> {
-    lookups.get(table)?.value.get(key).map(|v| match v {
-        LookupValue::One(s) => Rendered::One(s.clone()),
-        LookupValue::Many(v) => Rendered::Many(v.clone()),
-    })
-}
-
-struct GroupContext<'a> {
-    group: &'a okta::Group,
-    lookups: &'a BTreeMap<String, crate::policy::Item<BTreeMap<String, LookupValue>>>,
-}
-
-impl Context for GroupContext<'_> {
-    fn variable(&self, path: &[String]) -> Option<String> {
-        match path {
-            [root, field] if root == "group" => match field.as_str() {
-                "name" => Some(self.group.profile.name.clone()),
-                "id" => Some(self.group.id.0.to_string()),
-                "description" => self.group.profile.description.clone(),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    fn lookup(&self, table: &str, key: &str) -> Option<Rendered> {
-        lookup(self.lookups, table, key)
-    }
 }
 
 impl<'a> Compiler<'a> {
@@ -287,78 +230,6 @@ impl<'a> Compiler<'a> {
         render_or_record(&mut self.render_failures, t, ctx, who)
     }
 
-    fn check_okta_groups(&mut self) {
-        let known: BTreeSet<String> = self
-            .source
-            .groups
-            .iter()
-            .flat_map(|g| [g.profile.name.to_lowercase(), g.id.as_str().to_lowercase()])
-            .collect();
-        for item in &self.checked.policy.rules {
-            self.check_selector_groups(
-                &item.value.when,
-                item.file,
-                &format!("{}/when", item.pointer),
-                &known,
-            );
-        }
-        for item in &self.checked.policy.guests {
-            self.check_selector_groups(
-                &item.value.when,
-                item.file,
-                &format!("{}/when", item.pointer),
-                &known,
-            );
-        }
-    }
-
-    fn check_selector_groups(
-        &mut self,
-        s: &crate::policy::types::Selector,
-        file: usize,
-        pointer: &str,
-        known: &BTreeSet<String>,
-    ) {
-        use crate::policy::types::Selector::*;
-        match s {
-            All(v) => v.iter().enumerate().for_each(|(i, s)| {
-                self.check_selector_groups(s, file, &format!("{pointer}/all/{i}"), known)
-            }),
-            Any(v) => v.iter().enumerate().for_each(|(i, s)| {
-                self.check_selector_groups(s, file, &format!("{pointer}/any/{i}"), known)
-            }),
-            Not(s) => self.check_selector_groups(s, file, &format!("{pointer}/not"), known),
-            Group(g)
-                if !g.contains(['*', '?', '['])
-                    && !known.contains(&g.to_lowercase())
-                    && !self.source.groups.is_empty() =>
-            {
-                let at = self
-                    .checked
-                    .policy
-                    .location(file, &format!("{pointer}/group"));
-                let names: Vec<&str> = self
-                    .source
-                    .groups
-                    .iter()
-                    .map(|g| g.profile.name.as_str())
-                    .collect();
-                let hint = match did_you_mean(g, names) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => {
-                        "check the group's name in Okta; the rule matches no one until it exists"
-                            .to_owned()
-                    }
-                };
-                self.diagnostics.push(
-                    Diagnostic::warning(Some(at), format!("Okta group `{g}` does not exist"))
-                        .with_hint(hint),
-                );
-            }
-            _ => {}
-        }
-    }
-
     /// Users in at most two shares, compiled in parallel when there are
     /// enough of them to pay for a thread, then merged in Okta order.
     fn users(&mut self) {
@@ -406,12 +277,15 @@ impl<'a> Compiler<'a> {
             self.state.scopes.entry(key).or_default().append(&mut ids);
         }
         self.diagnostics.extend(pass.diagnostics);
-        for (at, (message, users)) in pass.render_failures {
-            self.render_failures
-                .entry(at)
-                .or_insert_with(|| (message, Vec::new()))
-                .1
-                .extend(users);
+        for (at, failed) in pass.render_failures {
+            match self.render_failures.entry(at) {
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    e.get_mut().users.extend(failed.users)
+                }
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(failed);
+                }
+            }
         }
         for request in pass.requests {
             self.request(request);
@@ -841,7 +715,12 @@ impl<'a> Compiler<'a> {
     }
 
     fn finish(mut self) -> (DesiredState, Vec<Diagnostic>) {
-        for ((file, pointer), (message, users)) in std::mem::take(&mut self.render_failures) {
+        for ((file, pointer), failed) in std::mem::take(&mut self.render_failures) {
+            let Failed {
+                message,
+                hint,
+                users,
+            } = failed;
             let at = self.checked.policy.location(file, &pointer);
             let shown: Vec<String> = users.iter().take(3).map(|u| format!("`{u}`")).collect();
             let more = if users.len() > 3 {
@@ -854,7 +733,7 @@ impl<'a> Compiler<'a> {
                     Some(at),
                     format!("{message} for {}{more}", shown.join(", ")),
                 )
-                .with_hint("add `| default('…')` to the template, or fix the data in Okta"),
+                .with_hint(hint),
             );
         }
         (self.state, self.diagnostics)
@@ -874,7 +753,7 @@ struct UserPass<'a, 'c> {
     /// Users, guests, leavers and Okta ids of this share (no groups).
     state: DesiredState,
     diagnostics: Vec<Diagnostic>,
-    render_failures: BTreeMap<(usize, String), (String, Vec<String>)>,
+    render_failures: Failures,
     /// Memberships the rules asked for, in order.
     requests: Vec<Request<'a>>,
 }
@@ -896,6 +775,32 @@ impl<'a, 'c> UserPass<'a, 'c> {
 
     fn render(&mut self, t: &Located<Template>, ctx: &dyn Context, who: &str) -> Option<Rendered> {
         render_or_record(&mut self.render_failures, t, ctx, who)
+    }
+
+    /// Renders a template that must give one value (`what` names it), or
+    /// records who it failed for; a list is a failure that suggests `join`.
+    fn render_one(
+        &mut self,
+        t: &Located<Template>,
+        ctx: &dyn Context,
+        who: &str,
+        what: &str,
+    ) -> Option<String> {
+        match self.render(t, ctx, who)? {
+            Rendered::One(v) => Some(v),
+            Rendered::Many(_) => {
+                self.render_failures
+                    .entry((t.file, t.pointer.clone()))
+                    .or_insert_with(|| Failed {
+                        message: format!("`{what}` takes one value, but its template gives a list"),
+                        hint: "join the list into one string with `| join(', ')`".to_owned(),
+                        users: Vec::new(),
+                    })
+                    .users
+                    .push(who.to_owned());
+                None
+            }
+        }
     }
 
     fn finish(self) -> PassResult<'a> {
@@ -988,27 +893,15 @@ impl<'a, 'c> UserPass<'a, 'c> {
                     account.push((state == AccountState::Enabled, priority, reason.clone()));
                 }
                 for (name, t) in &rule.attributes {
-                    if let Some(v) = self.render(t, &ctx, &login) {
-                        match v {
-                            // Empty means "not set": Graph rejects empty strings for most properties.
-                            Rendered::One(v) if v.trim().is_empty() => {
-                                if name == "manager" {
-                                    manager_unset.get_or_insert_with(|| reason.clone());
-                                }
-                            }
-                            Rendered::One(v) => {
-                                attributes.push((name.as_str(), v, priority, reason.clone()))
-                            }
-                            Rendered::Many(_) => {
-                                self.render_failures
-                                    .entry((t.file, t.pointer.clone()))
-                                    .or_insert_with(|| {
-                                        ("a single-valued attribute got a list".into(), Vec::new())
-                                    })
-                                    .1
-                                    .push(login.clone());
+                    // Empty means "not set": Graph rejects empty strings for most properties.
+                    match self.render_one(t, &ctx, &login, name) {
+                        Some(v) if v.trim().is_empty() => {
+                            if name == "manager" {
+                                manager_unset.get_or_insert_with(|| reason.clone());
                             }
                         }
+                        Some(v) => attributes.push((name.as_str(), v, priority, reason.clone())),
+                        None => {}
                     }
                 }
                 for (t, plans) in &rule.licenses {
@@ -1224,9 +1117,9 @@ impl<'a, 'c> UserPass<'a, 'c> {
     ) {
         let item = &self.checked.policy.guests[g.index];
         let reason = self.guest_reasons[g.index].clone();
-        let mail = self.render(&g.mail, ctx, login);
-        let display = self.render(&g.display_name, ctx, login);
-        let (Some(Rendered::One(mail)), Some(Rendered::One(display_name))) = (mail, display) else {
+        let mail = self.render_one(&g.mail, ctx, login, "mail");
+        let display = self.render_one(&g.display_name, ctx, login, "display_name");
+        let (Some(mail), Some(display_name)) = (mail, display) else {
             return;
         };
         for t in &g.groups {
@@ -1274,9 +1167,19 @@ impl<'a, 'c> UserPass<'a, 'c> {
     }
 }
 
+/// Templates that failed to render, by (file, pointer): reported once each.
+type Failures = BTreeMap<(usize, String), Failed>;
+
+/// Why a template failed, what to do, and for whom.
+struct Failed {
+    message: String,
+    hint: String,
+    users: Vec<String>,
+}
+
 /// Renders `t`, or records who it failed for (reported once per template).
 fn render_or_record(
-    failures: &mut BTreeMap<(usize, String), (String, Vec<String>)>,
+    failures: &mut Failures,
     t: &Located<Template>,
     ctx: &dyn Context,
     who: &str,
@@ -1286,8 +1189,12 @@ fn render_or_record(
         Err(e) => {
             failures
                 .entry((t.file, t.pointer.clone()))
-                .or_insert_with(|| (describe_render_error(&e), Vec::new()))
-                .1
+                .or_insert_with(|| Failed {
+                    message: describe_render_error(&e),
+                    hint: e.hint(),
+                    users: Vec::new(),
+                })
+                .users
                 .push(who.to_owned());
             None
         }
@@ -1298,7 +1205,7 @@ fn render_or_record(
 struct PassResult<'a> {
     state: DesiredState,
     diagnostics: Vec<Diagnostic>,
-    render_failures: BTreeMap<(usize, String), (String, Vec<String>)>,
+    render_failures: Failures,
     requests: Vec<Request<'a>>,
 }
 
@@ -1315,8 +1222,8 @@ fn lookup_values(checked: &Checked, table: &str) -> Option<Vec<String>> {
             .value
             .values()
             .flat_map(|v| match v {
-                LookupValue::One(s) => vec![s.clone()],
-                LookupValue::Many(v) => v.clone(),
+                crate::policy::types::LookupValue::One(s) => vec![s.clone()],
+                crate::policy::types::LookupValue::Many(v) => v.clone(),
             })
             .collect(),
     )

@@ -50,10 +50,77 @@ impl User {
         self.profile.get(name)?.scalar_string()
     }
 
+    /// A profile attribute's value: one string for a scalar, the non-empty
+    /// scalar elements for an array (`string[]`, `integer[]`…). `None` when
+    /// the attribute is absent, null, empty, or an empty array.
+    pub fn profile_value(&self, name: &str) -> Option<ProfileValue> {
+        let value = self.profile.get(name)?;
+        match value.as_array() {
+            Some(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .filter_map(Json::scalar_string)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                (!items.is_empty()).then_some(ProfileValue::Many(items))
+            }
+            None => value
+                .scalar_string()
+                .filter(|s| !s.is_empty())
+                .map(ProfileValue::One),
+        }
+    }
+
     /// The user's login (`profile.login`).
     pub fn login(&self) -> Option<String> {
         self.profile_str("login")
     }
+}
+
+/// The attributes of Okta's default user profile (the base schema every org
+/// has), custom attributes aside: valid names even when no user has a value.
+pub const BASE_PROFILE_ATTRIBUTES: [&str; 31] = [
+    "login",
+    "email",
+    "secondEmail",
+    "firstName",
+    "lastName",
+    "middleName",
+    "displayName",
+    "nickName",
+    "honorificPrefix",
+    "honorificSuffix",
+    "title",
+    "department",
+    "division",
+    "organization",
+    "costCenter",
+    "employeeNumber",
+    "manager",
+    "managerId",
+    "mobilePhone",
+    "primaryPhone",
+    "city",
+    "state",
+    "streetAddress",
+    "zipCode",
+    "countryCode",
+    "postalAddress",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "profileUrl",
+    "userType",
+];
+
+/// A profile attribute's value: Okta profile attributes are scalars or
+/// arrays of scalars (custom `string[]`, `number[]`, `integer[]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProfileValue {
+    /// A string, number or boolean, as text.
+    One(String),
+    /// An array's elements, as text (never empty).
+    Many(Vec<String>),
 }
 
 /// Okta's `UserStatus` enum.

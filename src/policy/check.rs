@@ -99,6 +99,10 @@ pub struct CheckedMirror {
     pub index: usize,
     /// Okta group name matcher.
     pub okta_groups: globset::GlobMatcher,
+    /// `okta_groups` as written.
+    pub pattern: String,
+    /// Whether each mirrored group carries a Team.
+    pub team: bool,
     /// Template of the mail nickname.
     pub group_name: Located<Template>,
     /// Template of the display name.
@@ -125,6 +129,15 @@ pub struct Checked {
 struct Checker<'a> {
     policy: &'a Policy,
     diagnostics: Vec<Diagnostic>,
+    /// Lookup entries (table, key, value) already reported as naming an
+    /// unknown group, so a table used by several rules is reported once.
+    reported_entries: BTreeSet<(String, String, String)>,
+}
+
+/// The groups the policies declare and the mirrors that make more.
+struct Declared<'a> {
+    groups: &'a BTreeMap<String, Item<GroupDef>>,
+    mirrors: &'a [Option<CheckedMirror>],
 }
 
 /// Runs every static check. Returns the checked policy when there was no error.
@@ -132,26 +145,31 @@ pub fn check(policy: Policy) -> (Option<Checked>, Vec<Diagnostic>) {
     let mut c = Checker {
         policy: &policy,
         diagnostics: Vec::new(),
+        reported_entries: BTreeSet::new(),
     };
     c.unique_names();
     let groups = c.groups();
-    let rules = policy
-        .rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| c.rule(i, r, &groups))
-        .collect::<Vec<_>>();
-    let guests = policy
-        .guests
-        .iter()
-        .enumerate()
-        .map(|(i, g)| c.guest(i, g, &groups))
-        .collect::<Vec<_>>();
     let mirrors = policy
         .mirrors
         .iter()
         .enumerate()
         .map(|(i, m)| c.mirror(i, m))
+        .collect::<Vec<_>>();
+    let declared = Declared {
+        groups: &groups,
+        mirrors: &mirrors,
+    };
+    let rules = policy
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| c.rule(i, r, &declared))
+        .collect::<Vec<_>>();
+    let guests = policy
+        .guests
+        .iter()
+        .enumerate()
+        .map(|(i, g)| c.guest(i, g, &declared))
         .collect::<Vec<_>>();
     if !policy.rules.is_empty()
         && !policy
@@ -367,49 +385,144 @@ impl Checker<'_> {
         }
     }
 
+    /// Checks the groups a group or Team template can name: its literal
+    /// text, or every value of the lookup table it goes through. Names
+    /// made from Okta data are checked when planning.
     fn group_ref(
         &mut self,
         file: usize,
         pointer: &str,
         template: &Template,
-        text: &str,
-        groups: &BTreeMap<String, Item<GroupDef>>,
+        declared: &Declared,
         want_team: bool,
     ) {
-        if !template.is_literal()
-            || !self.policy.mirrors.is_empty() && !groups.contains_key(&text.to_lowercase())
-        {
-            return; // resolved per user at compile time (mirrors create names from Okta data)
-        }
-        match groups.get(&text.to_lowercase()) {
-            None => {
-                let hint = match did_you_mean(text, groups.values().map(|g| g.value.name.as_str()))
-                {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "define it under `groups:`".to_owned(),
-                };
-                self.error(file, pointer, format!("unknown group `{text}`"), Some(hint));
+        if let Some(text) = template.literal() {
+            if let Some((message, hint)) = group_problem(&text, declared, want_team) {
+                self.error(file, pointer, message, Some(hint));
             }
-            Some(g) if want_team && !g.value.team => {
-                let at = self.policy.item_location(g).to_string();
-                self.error(
-                    file,
-                    pointer,
-                    format!("group `{text}` has no Team"),
-                    Some(format!(
-                        "set `team: true` on it ({at}) or list it under `groups:`"
+            return;
+        }
+        let Some((table, _)) = template.lookups().pop() else {
+            return;
+        };
+        let Some(values) = template.known_values(&|t| self.lookup_entries(t)) else {
+            return;
+        };
+        for (value, key) in values {
+            if value.is_empty() {
+                continue; // an empty name is skipped when planning
+            }
+            let Some((message, hint)) = group_problem(&value, declared, want_team) else {
+                continue;
+            };
+            match key {
+                Some(key) => {
+                    if !self
+                        .reported_entries
+                        .insert((table.clone(), key.clone(), value.clone()))
+                    {
+                        continue;
+                    }
+                    let item = &self.policy.lookups[&table];
+                    let at = format!("{}/{}", item.pointer, super::yaml::escape(&key));
+                    let used = self.policy.location(file, pointer);
+                    self.error(
+                        item.file,
+                        &at,
+                        format!("lookup table `{table}` entry `{key}`: {message}"),
+                        Some(format!("{hint} (the table names groups for {used})")),
+                    );
+                }
+                None => self.error(file, pointer, format!("the default: {message}"), Some(hint)),
+            }
+        }
+    }
+
+    /// Checks the SKU names a licence template can give (its literal text,
+    /// or the values of the lookup table it goes through) for their form:
+    /// which SKUs exist only the tenant knows, and `plan` checks that.
+    fn sku_ref(&mut self, file: usize, pointer: &str, template: &Template) {
+        if let Some(text) = template.literal() {
+            self.name_form(file, pointer, &text, "SKU");
+            return;
+        }
+        let Some((table, _)) = template.lookups().pop() else {
+            return;
+        };
+        let Some(values) = template.known_values(&|t| self.lookup_entries(t)) else {
+            return;
+        };
+        for (value, key) in values {
+            if value.is_empty() {
+                continue;
+            }
+            match key {
+                Some(key) => {
+                    if !self
+                        .reported_entries
+                        .insert((table.clone(), key.clone(), value.clone()))
+                    {
+                        continue;
+                    }
+                    let item = &self.policy.lookups[&table];
+                    let at = format!("{}/{}", item.pointer, super::yaml::escape(&key));
+                    self.name_form(item.file, &at, &value, "SKU");
+                }
+                None => self.name_form(file, pointer, &value, "SKU"),
+            }
+        }
+    }
+
+    /// A SKU part number or service plan name has the form Graph gives
+    /// them: no surrounding spaces or control characters (an error), and
+    /// not a product's display name (`Office 365 E3`, a warning: a few
+    /// real part numbers have spaces, none is only words).
+    fn name_form(&mut self, file: usize, pointer: &str, name: &str, what: &str) {
+        let at = Some(self.policy.location(file, pointer));
+        let example = if what == "SKU" {
+            "`SPE_E3`, `ENTERPRISEPACK`"
+        } else {
+            "`YAMMER_ENTERPRISE`, `SWAY`"
+        };
+        if name.trim() != name || name.chars().any(char::is_control) || name.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::error(at, format!("`{name}` is not a {what} name"))
+                    .with_hint(format!(
+                        "write the {what}'s name as Graph gives it, e.g. {example}, without spaces around it"
                     )),
-                );
-            }
-            Some(_) => {}
+            );
+        } else if name.contains(' ') && !name.contains('_') {
+            self.diagnostics.push(
+                Diagnostic::warning(at, format!("`{name}` looks like a product name, not a {what} name"))
+                    .with_hint(format!(
+                        "licences are named as `GET /subscribedSkus` gives them, e.g. {example}; `plan` checks the name against the tenant"
+                    )),
+            );
         }
+    }
+
+    /// A lookup table's entries as (key, values).
+    fn lookup_entries(&self, table: &str) -> Vec<super::template::LookupEntry> {
+        let Some(item) = self.policy.lookups.get(table) else {
+            return Vec::new();
+        };
+        item.value
+            .iter()
+            .map(|(k, v)| {
+                let values = match v {
+                    super::types::LookupValue::One(s) => vec![s.clone()],
+                    super::types::LookupValue::Many(v) => v.clone(),
+                };
+                (k.clone(), values)
+            })
+            .collect()
     }
 
     fn rule(
         &mut self,
         index: usize,
         item: &Item<super::types::Rule>,
-        groups: &BTreeMap<String, Item<GroupDef>>,
+        declared: &Declared,
     ) -> Option<CheckedRule> {
         let (file, base, rule) = (item.file, item.pointer.as_str(), &item.value);
         let matcher = self.matcher(file, &format!("{base}/when"), &rule.when);
@@ -434,20 +547,21 @@ impl Checker<'_> {
         }
         let mut licenses = Vec::new();
         for (i, grant) in rule.licenses.iter().enumerate() {
-            if let Some(t) = self.template(
-                file,
-                &format!("{base}/licenses/{i}/sku"),
-                &grant.sku,
-                RULE_VARIABLES,
-            ) {
+            let pointer = format!("{base}/licenses/{i}/sku");
+            if let Some(t) = self.template(file, &pointer, &grant.sku, RULE_VARIABLES) {
+                self.sku_ref(file, &pointer, &t.value);
                 licenses.push((t, grant.disabled_plans.clone()));
+            }
+            for (j, plan) in grant.disabled_plans.iter().enumerate() {
+                let at = format!("{base}/licenses/{i}/disabled_plans/{j}");
+                self.name_form(file, &at, plan, "service plan");
             }
         }
         let mut group_refs = Vec::new();
         for (i, text) in rule.groups.iter().enumerate() {
             let pointer = format!("{base}/groups/{i}");
             if let Some(t) = self.template(file, &pointer, text, RULE_VARIABLES) {
-                self.group_ref(file, &pointer, &t.value, text, groups, false);
+                self.group_ref(file, &pointer, &t.value, declared, false);
                 group_refs.push(t);
             }
         }
@@ -455,7 +569,7 @@ impl Checker<'_> {
         for (i, grant) in rule.teams.iter().enumerate() {
             let pointer = format!("{base}/teams/{i}/team");
             if let Some(t) = self.template(file, &pointer, &grant.team, RULE_VARIABLES) {
-                self.group_ref(file, &pointer, &t.value, &grant.team, groups, true);
+                self.group_ref(file, &pointer, &t.value, declared, true);
                 teams.push((t, grant.role));
             }
         }
@@ -474,7 +588,7 @@ impl Checker<'_> {
         &mut self,
         index: usize,
         item: &Item<super::types::GuestRule>,
-        groups: &BTreeMap<String, Item<GroupDef>>,
+        declared: &Declared,
     ) -> Option<CheckedGuest> {
         let (file, base, g) = (item.file, item.pointer.as_str(), &item.value);
         let matcher = self.matcher(file, &format!("{base}/when"), &g.when);
@@ -497,7 +611,7 @@ impl Checker<'_> {
         for (i, text) in g.groups.iter().enumerate() {
             let pointer = format!("{base}/groups/{i}");
             if let Some(t) = self.template(file, &pointer, text, RULE_VARIABLES) {
-                self.group_ref(file, &pointer, &t.value, text, groups, false);
+                self.group_ref(file, &pointer, &t.value, declared, false);
                 group_refs.push(t);
             }
         }
@@ -505,7 +619,7 @@ impl Checker<'_> {
         for (i, text) in g.teams.iter().enumerate() {
             let pointer = format!("{base}/teams/{i}");
             if let Some(t) = self.template(file, &pointer, text, RULE_VARIABLES) {
-                self.group_ref(file, &pointer, &t.value, text, groups, true);
+                self.group_ref(file, &pointer, &t.value, declared, true);
                 teams.push(t);
             }
         }
@@ -551,10 +665,80 @@ impl Checker<'_> {
         Some(CheckedMirror {
             index,
             okta_groups: okta_groups?,
+            pattern: m.okta_groups.clone(),
+            team: m.team,
             group_name: group_name?,
             display_name,
         })
     }
+}
+
+/// What is wrong with a group name a rule or guest rule uses, if anything:
+/// (message, hint). A name no group declares may still come from a mirror.
+fn group_problem(name: &str, declared: &Declared, want_team: bool) -> Option<(String, String)> {
+    match declared.groups.get(&name.to_lowercase()) {
+        Some(g) if want_team && !g.value.team => Some((
+            format!("group `{name}` has no Team"),
+            "set `team: true` on it, or list it under `groups:`".to_owned(),
+        )),
+        Some(_) => None,
+        None => {
+            let mirrored = declared
+                .mirrors
+                .iter()
+                .flatten()
+                .any(|m| (m.team || !want_team) && mirror_could_make(m, name));
+            if mirrored {
+                return None;
+            }
+            let names = declared.groups.values().map(|g| g.value.name.as_str());
+            let hint = match did_you_mean(name, names) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if declared.mirrors.is_empty() => "define it under `groups:`".to_owned(),
+                None => {
+                    "define it under `groups:`; no mirror makes a group by that name".to_owned()
+                }
+            };
+            Some((format!("unknown group `{name}`"), hint))
+        }
+    }
+}
+
+/// Whether a mirror could make a group with this mail nickname: its
+/// `group_name` template could render it and, when the template is the Okta
+/// group's name up to case and `slug`, the name fits `okta_groups`. When in
+/// doubt, yes (the plan checks the names it actually makes).
+fn mirror_could_make(m: &CheckedMirror, name: &str) -> bool {
+    let template = &m.group_name.value;
+    let pattern = globset::GlobBuilder::new(&template.pattern())
+        .case_insensitive(true)
+        .backslash_escape(true)
+        .build();
+    if pattern.is_ok_and(|p| !p.compile_matcher().is_match(name)) {
+        return false;
+    }
+    let Some(slugged) = template.is_variable_up_to_case("group.name") else {
+        return true;
+    };
+    if m.okta_groups.is_match(name) {
+        return true;
+    }
+    if !slugged {
+        return false;
+    }
+    // `slug` turns spaces into `-` and drops other punctuation: compare with
+    // the pattern treated the same way, unless it has punctuation slug drops.
+    let drops = |c: char| !(c.is_alphanumeric() || c.is_whitespace() || "._-*?[]!".contains(c));
+    if m.pattern.chars().any(drops) {
+        return true;
+    }
+    let slugged_pattern: String = m
+        .pattern
+        .trim()
+        .chars()
+        .map(|c| if c.is_whitespace() { '-' } else { c })
+        .collect();
+    super::selector::glob(&slugged_pattern).is_ok_and(|g| g.is_match(name))
 }
 
 /// Names of the Okta groups a checked policy refers to (for scoped reads).
@@ -568,11 +752,11 @@ pub fn referenced_okta_groups(checked: &Checked) -> (BTreeSet<String>, BTreeSet<
         match s {
             All(v) | Any(v) => v.iter().for_each(|s| walk(s, names, globs)),
             Not(s) => walk(s, names, globs),
-            Group(g) if g.contains(['*', '?', '[']) => {
-                globs.insert(g.clone());
+            Group(g) if g.is_glob() => {
+                globs.insert(g.name().to_owned());
             }
             Group(g) => {
-                names.insert(g.clone());
+                names.insert(g.name().to_owned());
             }
             _ => {}
         }
@@ -680,5 +864,74 @@ mod tests {
             "{joined}"
         );
         assert!(joined.contains("group `eng` has no Team"), "{joined}");
+    }
+
+    #[test]
+    fn group_names_resolve_through_declarations_mirrors_and_lookup_tables() {
+        let d = diagnostics(concat!(
+            "lookups:\n  dept_group:\n    Sales: sales\n    Finance: [finance, fnance]\n    Eng: Eng-Data\n    None: ''\n",
+            "groups:\n  - { name: sales, kind: unified }\n  - { name: finance, kind: unified }\n",
+            "mirrors:\n  - { name: squads, okta_groups: \"eng-*\", kind: unified }\n",
+            "  - { name: teams, okta_groups: \"Team *\", kind: unified, team: true, group_name: \"t-{{ group.name | slug }}\" }\n",
+            "rules:\n  - name: a\n    when: { everyone: true }\n    attributes: { userPrincipalName: \"{{ user.login }}\" }\n",
+            "    groups: [eng-platform, incident-responder, \"{{ profile.department | lookup('dept_group') | lower }}\"]\n",
+            "    teams: [{ team: t-team-blue }, { team: eng-platform }, { team: t-blue }]\n",
+            "  - name: b\n    when: { everyone: true }\n    groups: [\"{{ profile.department | lookup('dept_group') | default('sale') }}\"]\n",
+        ));
+        let joined = d.join("\n");
+        assert_eq!(d.len(), 4, "{joined}");
+        // A literal no group declares and no mirror makes.
+        assert!(
+            joined.contains("p.yaml:17:28: error: unknown group `incident-responder`\n  hint: define it under `groups:`; no mirror makes a group by that name"),
+            "{joined}"
+        );
+        // A lookup entry, reported at the entry, once for both rules.
+        assert!(
+            joined.contains("p.yaml:4:14: error: lookup table `dept_group` entry `Finance`: unknown group `fnance`\n  hint: did you mean `finance`? (the table names groups for p.yaml:17:48)"),
+            "{joined}"
+        );
+        assert_eq!(joined.matches("`fnance`").count(), 1, "{joined}");
+        // A default that names no group.
+        assert!(
+            joined.contains("p.yaml:21:14: error: the default: unknown group `sale`"),
+            "{joined}"
+        );
+        // A mirror without Teams makes no Team; one whose names are not the
+        // Okta name up to case may make any name its template fits (`t-*`).
+        assert!(
+            joined.contains("p.yaml:18:44: error: unknown group `eng-platform`"),
+            "{joined}"
+        );
+    }
+
+    #[test]
+    fn sku_and_plan_names_are_checked_for_their_form() {
+        let d = diagnostics(concat!(
+            "lookups:\n  bundle: { Sales: [POWER_BI_PRO, \"Power BI Pro\"], Eng: \" SPE_E5\" }\n",
+            "rules:\n  - name: a\n    when: { everyone: true }\n    attributes: { userPrincipalName: \"{{ user.login }}\" }\n",
+            "    licenses:\n      - sku: Office 365 E3\n        disabled_plans: [\"SWAY \"]\n",
+            "      - sku: \"Microsoft_365_E5_(no Teams)\"\n",
+            "      - sku: \"{{ profile.department | lookup('bundle') }}\"\n",
+        ));
+        let joined = d.join("\n");
+        assert_eq!(d.len(), 4, "{joined}");
+        assert!(
+            joined.contains(
+                "p.yaml:8:14: warning: `Office 365 E3` looks like a product name, not a SKU name"
+            ),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("p.yaml:9:26: error: `SWAY ` is not a service plan name"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("p.yaml:2:20: warning: `Power BI Pro` looks like a product name"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("p.yaml:2:57: error: ` SPE_E5` is not a SKU name"),
+            "{joined}"
+        );
     }
 }

@@ -1,5 +1,9 @@
 //! Selectors compiled for fast evaluation: globs and regular expressions are
 //! built once, then matched against every Okta user.
+//!
+//! Attribute tests on an Okta array attribute hold when any element passes
+//! (Okta's user search treats arrays the same way); `exists` holds for an
+//! array with at least one non-empty element.
 
 use std::collections::BTreeSet;
 
@@ -95,9 +99,7 @@ impl Matcher {
             Self::GroupExact(name) => facts.groups.contains(name.as_str()),
             Self::GroupGlob(g) => facts.groups.iter().any(|name| g.is_match(name)),
             Self::Status(s) => s.contains(&facts.user.status),
-            Self::Attribute(name, op) => {
-                op.matches(facts.user.profile.get(name).and_then(Json::scalar_string))
-            }
+            Self::Attribute(name, op) => op.matches_json(facts.user.profile.get(name)),
             Self::Constant(b) => *b,
         }
     }
@@ -136,6 +138,21 @@ impl Matcher {
 }
 
 impl AttributeOp {
+    /// Whether an attribute's value (absent, a scalar or an array) passes.
+    fn matches_json(&self, value: Option<&Json>) -> bool {
+        let Some(items) = value.and_then(Json::as_array) else {
+            return self.matches(value.and_then(Json::scalar_string));
+        };
+        let mut values = items
+            .iter()
+            .filter_map(Json::scalar_string)
+            .filter(|s| !s.is_empty());
+        match self {
+            Self::Exists(want) => values.next().is_some() == *want,
+            op => values.any(|v| op.matches(Some(v))),
+        }
+    }
+
     fn matches(&self, value: Option<String>) -> bool {
         let value = value.filter(|v| !v.is_empty());
         match (self, value) {
@@ -181,10 +198,6 @@ pub fn glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
         .map_err(|e| format!("invalid glob `{pattern}`: {}", e.kind()))
 }
 
-fn is_glob(s: &str) -> bool {
-    s.contains(['*', '?', '['])
-}
-
 fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) -> Matcher {
     match selector {
         Selector::All(v) => Matcher::All(
@@ -200,14 +213,14 @@ fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) ->
                 .collect(),
         ),
         Selector::Not(s) => Matcher::Not(Box::new(build(s, &format!("{pointer}/not"), errors))),
-        Selector::Group(g) if is_glob(g) => match glob(g) {
+        Selector::Group(g) if g.is_glob() => match glob(g.name()) {
             Ok(m) => Matcher::GroupGlob(m),
             Err(e) => {
-                errors.push((format!("{pointer}/group"), e));
+                errors.push((g.name_pointer(&format!("{pointer}/group")), e));
                 Matcher::Constant(false)
             }
         },
-        Selector::Group(g) => Matcher::GroupExact(g.to_lowercase()),
+        Selector::Group(g) => Matcher::GroupExact(g.name().to_lowercase()),
         Selector::Status(s) => Matcher::Status(s.to_vec()),
         Selector::Everyone(b) => Matcher::Constant(*b),
         Selector::Attribute(test) => match attribute_op(test) {
@@ -227,7 +240,9 @@ fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) ->
 /// The test's matcher, or the field at fault (if one) and what is wrong.
 fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, (Option<&'static str>, String)> {
     let mut ops = Vec::new();
-    if let Some(v) = &t.equals {
+    // `contains` reads better on arrays; on any value it is the same test
+    // as `equals` (any element equal, ignoring case).
+    for v in [&t.equals, &t.contains].into_iter().flatten() {
         ops.push(Ok(AttributeOp::Equals(v.to_lowercase())));
     }
     if let Some(v) = &t.one_of {
@@ -328,19 +343,24 @@ mod tests {
             UserStatus::Active,
             serde_json::json!({"department": "Engineering"}),
         );
-        assert!(check(
-            Selector::Group("eng-*".into()),
-            &u,
-            &["Eng-Platform"]
+        let group = |name: &str| Selector::Group(name.into());
+        assert!(check(group("eng-*"), &u, &["Eng-Platform"]));
+        assert!(!check(group("eng-*"), &u, &["Sales"]));
+        assert!(check(group("sales"), &u, &["Sales"]));
+        let optional = Selector::Group(crate::policy::types::GroupRef::Detailed(
+            crate::policy::types::GroupTest {
+                name: "Sales".into(),
+                optional: true,
+            },
         ));
-        assert!(!check(Selector::Group("eng-*".into()), &u, &["Sales"]));
-        assert!(check(Selector::Group("sales".into()), &u, &["Sales"]));
+        assert!(check(optional.clone(), &u, &["sales"]));
+        assert!(!check(optional, &u, &["support"]));
         let sel = Selector::All(vec![
             Selector::Status(OneOrMany::Many(vec![
                 UserStatus::Active,
                 UserStatus::Provisioned,
             ])),
-            Selector::Not(Box::new(Selector::Group("Contractors".into()))),
+            Selector::Not(Box::new(group("Contractors"))),
         ]);
         assert!(check(sel.clone(), &u, &[]));
         assert!(!check(sel, &u, &["contractors"]));
@@ -387,6 +407,52 @@ mod tests {
             &u,
             &[]
         ));
+    }
+
+    #[test]
+    fn array_attributes_match_when_any_element_does() {
+        let u = user(
+            UserStatus::Active,
+            serde_json::json!({
+                "o365Groups": ["Finance-Data", "all-hands"],
+                "levels": [3, 9],
+                "reviews": ["2025-06-30", "2026-02-01"],
+                "blank": ["", null],
+                "none": [],
+                "team": "Blue"
+            }),
+        );
+        let yes = |sel: Selector| assert!(check(sel.clone(), &u, &[]), "{sel:?}");
+        let no = |sel: Selector| assert!(!check(sel.clone(), &u, &[]), "{sel:?}");
+        yes(attr("o365Groups", |t| {
+            t.contains = Some("finance-data".into())
+        }));
+        no(attr("o365Groups", |t| t.contains = Some("finance".into())));
+        yes(attr("o365Groups", |t| t.equals = Some("ALL-HANDS".into())));
+        yes(attr("o365Groups", |t| {
+            t.one_of = Some(vec!["x".into(), "all-hands".into()])
+        }));
+        yes(attr("o365Groups", |t| t.glob = Some("fin*".into())));
+        yes(attr("o365Groups", |t| t.regex = Some("^all-".into())));
+        no(attr("o365Groups", |t| t.regex = Some("^sales".into())));
+        yes(attr("levels", |t| t.gt = Some(8.0)));
+        no(attr("levels", |t| t.gt = Some(9.0)));
+        yes(attr("levels", |t| t.contains = Some("3".into())));
+        yes(attr("reviews", |t| t.after = Some("2026-01-01".into())));
+        no(attr("reviews", |t| t.before = Some("2025-01-01".into())));
+        yes(attr("o365Groups", |t| t.exists = Some(true)));
+        for empty in ["blank", "none", "missing"] {
+            yes(attr(empty, |t| t.exists = Some(false)));
+            no(attr(empty, |t| t.exists = Some(true)));
+            no(attr(empty, |t| t.contains = Some("".into())));
+        }
+        // On one value, `contains` is equality, not a substring test.
+        yes(attr("team", |t| t.contains = Some("blue".into())));
+        no(attr("team", |t| t.contains = Some("blu".into())));
+        // `not` over an array: no element matches.
+        no(Selector::Not(Box::new(attr("o365Groups", |t| {
+            t.contains = Some("all-hands".into())
+        }))));
     }
 
     #[test]

@@ -13,6 +13,14 @@
 //! | `truncate(n)` | at most `n` characters |
 //! | `first` | the first character |
 //! | `slug` | lowercase, spaces to `-`, only `a-z 0-9 . - _` kept |
+//! | `join('sep')` | a list as one string, its values separated by `sep` |
+//! | `optional` | an attribute no Okta user has yet: empty instead of an error |
+//!
+//! A variable can be a list (an Okta array attribute such as `string[]`).
+//! Filters act on each value of a list; `lookup` looks each value up and
+//! joins the entries; `join` makes it one string. A list stands alone in its
+//! template (then it is several values, like a list-valued lookup entry) or
+//! is joined: a list inside longer text is an error naming the variable.
 //!
 //! Policies are expressions, not programs, so this is a small parser of our
 //! own rather than a general template engine: every variable, filter and
@@ -57,10 +65,13 @@ enum Filter {
     Truncate(usize),
     First,
     Slug,
+    Join(String),
+    Optional,
 }
 
-const FILTERS: [&str; 9] = [
-    "lower", "upper", "trim", "replace", "default", "lookup", "truncate", "first", "slug",
+const FILTERS: [&str; 11] = [
+    "lower", "upper", "trim", "replace", "default", "lookup", "truncate", "first", "slug", "join",
+    "optional",
 ];
 
 /// A mistake in a template, at a character offset inside it.
@@ -74,8 +85,8 @@ pub struct TemplateError {
     pub hint: Option<String>,
 }
 
-/// A rendered value: most templates give one string; a lookup whose entry is a
-/// list gives several.
+/// A value: most templates and variables give one string; a lookup whose
+/// entry is a list, or an Okta array attribute, gives several.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rendered {
     /// One value.
@@ -94,10 +105,14 @@ impl Rendered {
     }
 }
 
+/// A lookup table entry: its key and its values.
+pub type LookupEntry = (String, Vec<String>);
+
 /// What rendering needs: variable values and lookup tables.
 pub trait Context {
-    /// The value of a variable path (`["profile", "department"]`), if set.
-    fn variable(&self, path: &[String]) -> Option<String>;
+    /// The value of a variable path (`["profile", "department"]`), if set:
+    /// one string, or several for an array attribute (never an empty list).
+    fn variable(&self, path: &[String]) -> Option<Rendered>;
     /// The entry of `table` for `key`, if any.
     fn lookup(&self, table: &str, key: &str) -> Option<Rendered>;
 }
@@ -114,8 +129,17 @@ pub enum RenderError {
         /// The key looked up.
         key: String,
     },
-    /// A list value was used where one string was needed.
-    ListInText,
+    /// A list value was used inside longer text, where one string was needed.
+    ListInText(ListSource),
+}
+
+/// Where a list came from, for the error when it is used as one string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListSource {
+    /// A variable that is a list (an Okta array attribute), by its path.
+    Variable(String),
+    /// A lookup table whose entry is a list.
+    Lookup(String),
 }
 
 impl fmt::Display for RenderError {
@@ -125,8 +149,32 @@ impl fmt::Display for RenderError {
             Self::NoLookupEntry { table, key } => {
                 write!(f, "lookup table `{table}` has no entry `{key}`")
             }
-            Self::ListInText => {
-                f.write_str("a list-valued lookup can only stand alone in its template")
+            Self::ListInText(ListSource::Variable(v)) => {
+                write!(
+                    f,
+                    "`{v}` is a list (an Okta array attribute) inside longer text"
+                )
+            }
+            Self::ListInText(ListSource::Lookup(t)) => write!(
+                f,
+                "lookup table `{t}` gives a list, which can only stand alone in its template"
+            ),
+        }
+    }
+}
+
+impl RenderError {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::Missing(_) | Self::NoLookupEntry { .. } => {
+                "add `| default('…')` to the template, or fix the data in Okta".to_owned()
+            }
+            Self::ListInText(ListSource::Variable(v)) => format!(
+                "join it into one string (`{v} | join(', ')`), or let it stand alone in its template to use it as several values"
+            ),
+            Self::ListInText(ListSource::Lookup(_)) => {
+                "let the lookup stand alone in its template, or make the entry one value".to_owned()
             }
         }
     }
@@ -183,6 +231,116 @@ impl Template {
             .collect()
     }
 
+    /// The `profile.<attribute>` variables used: the attribute, the
+    /// character offset of the variable, and whether an `optional` filter
+    /// says no Okta user may have it yet.
+    pub fn profile_attributes(&self) -> Vec<(String, usize, bool)> {
+        self.exprs()
+            .filter_map(|e| match &e.source {
+                Source::Variable(path, at) if path.len() == 2 && path[0] == "profile" => Some((
+                    path[1].clone(),
+                    *at,
+                    e.filters.iter().any(|f| matches!(f, Filter::Optional)),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The literal text of a template with no `{{ }}`.
+    pub fn literal(&self) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Expr(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
+    /// Every value a template can give when it is one expression that ends
+    /// in values it knows: through a lookup table (each entry of `table`,
+    /// through the filters after the lookup) or a `default`. `entries`
+    /// gives a table's entries as (key, values). `None` when the values come
+    /// from Okta data directly. Each value comes with the key of the entry
+    /// it came from (`None` for a default).
+    pub fn known_values(
+        &self,
+        entries: &dyn Fn(&str) -> Vec<LookupEntry>,
+    ) -> Option<Vec<(String, Option<String>)>> {
+        let [Part::Expr(e)] = self.parts.as_slice() else {
+            return None;
+        };
+        let at = e
+            .filters
+            .iter()
+            .rposition(|f| matches!(f, Filter::Lookup(..)))?;
+        let Filter::Lookup(table, _) = &e.filters[at] else {
+            return None;
+        };
+        let mut values: Vec<(String, Option<String>)> = entries(table)
+            .into_iter()
+            .flat_map(|(key, values)| values.into_iter().map(move |v| (v, Some(key.clone()))))
+            .collect();
+        for filter in &e.filters[at + 1..] {
+            match filter {
+                Filter::Default(d) => values.push((d.clone(), None)),
+                Filter::Optional => {}
+                f => {
+                    for (v, _) in &mut values {
+                        *v = apply(f, std::mem::take(v));
+                    }
+                }
+            }
+        }
+        Some(values)
+    }
+
+    /// A glob every rendering of the template matches: its text, with `*`
+    /// for each expression (special characters escaped with a backslash).
+    pub fn pattern(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => {
+                    for c in t.chars() {
+                        if "*?[]{}\\".contains(c) {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
+                }
+                Part::Expr(_) => out.push('*'),
+            }
+        }
+        out
+    }
+
+    /// When the template is the variable `var` alone with at most `lower`,
+    /// `upper`, `trim` and `slug` filters (the value, up to case and
+    /// spacing): whether `slug` is among them.
+    pub fn is_variable_up_to_case(&self, var: &str) -> Option<bool> {
+        let [Part::Expr(e)] = self.parts.as_slice() else {
+            return None;
+        };
+        let Source::Variable(path, _) = &e.source else {
+            return None;
+        };
+        if path.join(".") != var {
+            return None;
+        }
+        let mut slugged = false;
+        for f in &e.filters {
+            match f {
+                Filter::Lower | Filter::Upper | Filter::Trim => {}
+                Filter::Slug => slugged = true,
+                _ => return None,
+            }
+        }
+        Some(slugged)
+    }
+
     /// Whether the template has no `{{ }}` at all.
     pub fn is_literal(&self) -> bool {
         self.exprs().next().is_none()
@@ -233,7 +391,8 @@ impl Template {
         values
     }
 
-    /// Renders the template.
+    /// Renders the template. A template that is one expression may give a
+    /// list; in longer text every expression must give one string.
     pub fn render(&self, ctx: &dyn Context) -> Result<Rendered, RenderError> {
         if let [Part::Expr(e)] = self.parts.as_slice() {
             return eval(e, ctx)?.ok_or_else(|| missing(e));
@@ -244,11 +403,30 @@ impl Template {
                 Part::Text(t) => out.push_str(t),
                 Part::Expr(e) => match eval(e, ctx)?.ok_or_else(|| missing(e))? {
                     Rendered::One(s) => out.push_str(&s),
-                    Rendered::Many(_) => return Err(RenderError::ListInText),
+                    Rendered::Many(_) => return Err(RenderError::ListInText(list_source(e, ctx))),
                 },
             }
         }
         Ok(Rendered::One(out))
+    }
+}
+
+/// Where the list an expression gave came from: its variable when that is a
+/// list, otherwise the lookup table that made one.
+fn list_source(e: &Expr, ctx: &dyn Context) -> ListSource {
+    if let Source::Variable(path, _) = &e.source
+        && let Some(Rendered::Many(_)) = ctx.variable(path)
+    {
+        return ListSource::Variable(path.join("."));
+    }
+    let table = e.filters.iter().rev().find_map(|f| match f {
+        Filter::Lookup(t, _) => Some(t.clone()),
+        _ => None,
+    });
+    match (table, &e.source) {
+        (Some(t), _) => ListSource::Lookup(t),
+        (None, Source::Variable(path, _)) => ListSource::Variable(path.join(".")),
+        (None, Source::Literal(s)) => ListSource::Variable(format!("'{s}'")),
     }
 }
 
@@ -261,19 +439,19 @@ fn missing(e: &Expr) -> RenderError {
 
 fn eval(e: &Expr, ctx: &dyn Context) -> Result<Option<Rendered>, RenderError> {
     let mut value = match &e.source {
-        Source::Variable(path, _) => ctx.variable(path).map(Rendered::One),
+        Source::Variable(path, _) => ctx.variable(path),
         Source::Literal(s) => Some(Rendered::One(s.clone())),
     };
+    let defaulted = e.filters.iter().any(|f| matches!(f, Filter::Default(_)));
     for filter in &e.filters {
         value = match (filter, value) {
             (Filter::Default(d), None) => Some(Rendered::One(d.clone())),
-            (Filter::Default(d), Some(Rendered::One(s))) if s.trim().is_empty() => {
-                Some(Rendered::One(d.clone()))
-            }
+            (Filter::Default(d), Some(v)) if is_blank(&v) => Some(Rendered::One(d.clone())),
+            (Filter::Optional, None) => Some(Rendered::One(String::new())),
             (_, None) => None,
             (Filter::Lookup(table, _), Some(Rendered::One(key))) => match ctx.lookup(table, &key) {
                 Some(v) => Some(v),
-                None if e.filters.iter().any(|f| matches!(f, Filter::Default(_))) => None,
+                None if defaulted => None,
                 None => {
                     return Err(RenderError::NoLookupEntry {
                         table: table.clone(),
@@ -281,6 +459,10 @@ fn eval(e: &Expr, ctx: &dyn Context) -> Result<Option<Rendered>, RenderError> {
                     });
                 }
             },
+            (Filter::Lookup(table, _), Some(Rendered::Many(keys))) => {
+                lookup_each(ctx, table, keys, defaulted)?
+            }
+            (Filter::Join(sep), Some(Rendered::Many(v))) => Some(Rendered::One(v.join(sep))),
             (f, Some(Rendered::One(s))) => Some(Rendered::One(apply(f, s))),
             (f, Some(Rendered::Many(v))) => {
                 Some(Rendered::Many(v.into_iter().map(|s| apply(f, s)).collect()))
@@ -288,6 +470,43 @@ fn eval(e: &Expr, ctx: &dyn Context) -> Result<Option<Rendered>, RenderError> {
         };
     }
     Ok(value)
+}
+
+/// Whether a value is empty: blank text, or a list of blank values.
+fn is_blank(v: &Rendered) -> bool {
+    match v {
+        Rendered::One(s) => s.trim().is_empty(),
+        Rendered::Many(v) => v.iter().all(|s| s.trim().is_empty()),
+    }
+}
+
+/// `lookup` over a list: each value's entry, the entries' values in order.
+/// A value with no entry is an error, unless a `default` follows (then it
+/// is skipped, and a list with no entry at all is missing).
+fn lookup_each(
+    ctx: &dyn Context,
+    table: &str,
+    keys: Vec<String>,
+    defaulted: bool,
+) -> Result<Option<Rendered>, RenderError> {
+    let mut found = false;
+    let mut out = Vec::new();
+    for key in keys {
+        match ctx.lookup(table, &key) {
+            Some(v) => {
+                found = true;
+                out.extend(v.into_vec());
+            }
+            None if defaulted => {}
+            None => {
+                return Err(RenderError::NoLookupEntry {
+                    table: table.to_owned(),
+                    key,
+                });
+            }
+        }
+    }
+    Ok(found.then_some(Rendered::Many(out)))
 }
 
 fn apply(filter: &Filter, s: String) -> String {
@@ -299,7 +518,7 @@ fn apply(filter: &Filter, s: String) -> String {
         Filter::Truncate(n) => s.chars().take(*n).collect(),
         Filter::First => s.chars().take(1).collect(),
         Filter::Slug => slug(&s),
-        Filter::Default(_) | Filter::Lookup(..) => s,
+        Filter::Default(_) | Filter::Lookup(..) | Filter::Join(_) | Filter::Optional => s,
     }
 }
 
@@ -470,6 +689,8 @@ fn make_filter(name: &str, args: Vec<String>, at: usize) -> Result<Filter, Templ
         "trim" => arity(0).map(|_| Filter::Trim)?,
         "first" => arity(0).map(|_| Filter::First)?,
         "slug" => arity(0).map(|_| Filter::Slug)?,
+        "optional" => arity(0).map(|_| Filter::Optional)?,
+        "join" => arity(1).map(|_| Filter::Join(args[0].clone()))?,
         "replace" => arity(2).map(|_| Filter::Replace(args[0].clone(), args[1].clone()))?,
         "default" => arity(1).map(|_| Filter::Default(args[0].clone()))?,
         "lookup" => arity(1).map(|_| Filter::Lookup(args[0].clone(), at))?,
@@ -505,11 +726,11 @@ mod tests {
     use super::*;
 
     struct Ctx(
-        BTreeMap<String, String>,
+        BTreeMap<String, Rendered>,
         BTreeMap<(String, String), Rendered>,
     );
     impl Context for Ctx {
-        fn variable(&self, path: &[String]) -> Option<String> {
+        fn variable(&self, path: &[String]) -> Option<Rendered> {
             self.0.get(&path.join(".")).cloned()
         }
         fn lookup(&self, table: &str, key: &str) -> Option<Rendered> {
@@ -529,12 +750,23 @@ mod tests {
             ("bundle".into(), "DE".into()),
             Rendered::Many(vec!["SPE_E3".into(), "POWER_BI_PRO".into()]),
         );
-        Ctx(
-            vars.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            lookups,
-        )
+        lookups.insert(
+            ("teams".into(), "Blue".into()),
+            Rendered::One("eng-blue".into()),
+        );
+        lookups.insert(
+            ("teams".into(), "Red".into()),
+            Rendered::Many(vec!["eng-red".into(), "on-call".into()]),
+        );
+        let mut vars: BTreeMap<String, Rendered> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), Rendered::One(v.to_string())))
+            .collect();
+        vars.insert(
+            "profile.squads".into(),
+            Rendered::Many(vec![" Blue".into(), "Red ".into()]),
+        );
+        Ctx(vars, lookups)
     }
 
     fn render(t: &str) -> Result<Rendered, RenderError> {
@@ -589,7 +821,163 @@ mod tests {
         );
         assert_eq!(
             render("x-{{ profile.countryCode | lookup('bundle') }}"),
-            Err(RenderError::ListInText)
+            Err(RenderError::ListInText(ListSource::Lookup("bundle".into())))
+        );
+    }
+
+    #[test]
+    fn array_variables_are_lists_filtered_value_by_value() {
+        let many = |v: &[&str]| Rendered::Many(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            render("{{ profile.squads }}").unwrap(),
+            many(&[" Blue", "Red "])
+        );
+        assert_eq!(
+            render("{{ profile.squads | trim | lower }}").unwrap(),
+            many(&["blue", "red"])
+        );
+        assert_eq!(
+            render("{{ profile.squads | trim | replace('e', '3') | upper }}").unwrap(),
+            many(&["BLU3", "R3D"])
+        );
+        assert_eq!(
+            render("{{ profile.squads | slug | truncate(2) }}").unwrap(),
+            many(&["bl", "re"])
+        );
+        assert_eq!(
+            render("{{ profile.squads | first }}").unwrap(),
+            many(&[" ", "R"])
+        );
+        // A lookup looks up each value and joins the entries, lists included.
+        assert_eq!(
+            render("{{ profile.squads | trim | lookup('teams') }}").unwrap(),
+            many(&["eng-blue", "eng-red", "on-call"])
+        );
+    }
+
+    #[test]
+    fn join_makes_one_string_and_a_bare_list_in_text_is_an_error() {
+        assert_eq!(
+            render("Squads: {{ profile.squads | trim | join(', ') }}.").unwrap(),
+            Rendered::One("Squads: Blue, Red.".into())
+        );
+        assert_eq!(
+            render("{{ profile.firstName | join('+') }}").unwrap(),
+            Rendered::One("Zoë".into()),
+            "join leaves one value as it is"
+        );
+        let err = render("Squads: {{ profile.squads | lower }}").unwrap_err();
+        assert_eq!(
+            err,
+            RenderError::ListInText(ListSource::Variable("profile.squads".into()))
+        );
+        assert!(
+            err.hint().contains("profile.squads | join(', ')"),
+            "{}",
+            err.hint()
+        );
+    }
+
+    #[test]
+    fn lookups_over_lists_skip_missing_keys_only_with_a_default() {
+        assert_eq!(
+            render("{{ profile.squads | lookup('teams') }}"),
+            Err(RenderError::NoLookupEntry {
+                table: "teams".into(),
+                key: " Blue".into()
+            })
+        );
+        assert_eq!(
+            render("{{ profile.squads | lookup('teams') | default('none') }}").unwrap(),
+            Rendered::One("none".into()),
+            "no value has an entry: the default"
+        );
+        assert_eq!(
+            render("{{ profile.squads | trim | lookup('usage') | default('none') }}").unwrap(),
+            Rendered::One("none".into())
+        );
+    }
+
+    #[test]
+    fn optional_makes_a_missing_value_empty() {
+        assert_eq!(
+            render("{{ profile.costCenter | optional }}").unwrap(),
+            Rendered::One(String::new())
+        );
+        assert_eq!(
+            render("{{ profile.costCenter | optional | default('CC-1') }}").unwrap(),
+            Rendered::One("CC-1".into())
+        );
+        let t =
+            Template::parse("{{ profile.a | optional }} {{ profile.b }} {{ user.id }}").unwrap();
+        assert_eq!(
+            t.profile_attributes(),
+            vec![("a".into(), 3, true), ("b".into(), 30, false)]
+        );
+    }
+
+    #[test]
+    fn patterns_cover_every_rendering() {
+        let t = Template::parse("squad-{{ group.name | slug }}*[x]").unwrap();
+        assert_eq!(t.pattern(), "squad-*\\*\\[x\\]");
+        assert_eq!(
+            Template::parse("{{ group.name | slug | lower }}")
+                .unwrap()
+                .is_variable_up_to_case("group.name"),
+            Some(true)
+        );
+        assert_eq!(
+            Template::parse("{{ group.name | trim }}")
+                .unwrap()
+                .is_variable_up_to_case("group.name"),
+            Some(false)
+        );
+        for other in [
+            "x-{{ group.name }}",
+            "{{ group.name | replace('a', 'b') }}",
+            "{{ group.id }}",
+        ] {
+            assert_eq!(
+                Template::parse(other)
+                    .unwrap()
+                    .is_variable_up_to_case("group.name"),
+                None,
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn known_values_follow_a_lookup_through_its_filters() {
+        let entries = |t: &str| -> Vec<LookupEntry> {
+            assert_eq!(t, "dept");
+            vec![
+                ("Sales".into(), vec!["Sales-Team".into()]),
+                ("Eng".into(), vec!["Eng".into(), "On Call".into()]),
+            ]
+        };
+        let t = Template::parse("{{ profile.department | lookup('dept') | slug | default('x') }}")
+            .unwrap();
+        assert_eq!(
+            t.known_values(&entries).unwrap(),
+            vec![
+                ("sales-team".into(), Some("Sales".into())),
+                ("eng".into(), Some("Eng".into())),
+                ("on-call".into(), Some("Eng".into())),
+                ("x".into(), None),
+            ]
+        );
+        assert_eq!(
+            Template::parse("{{ profile.department }}")
+                .unwrap()
+                .known_values(&entries),
+            None
+        );
+        assert_eq!(
+            Template::parse("g-{{ 'a' | lookup('dept') }}")
+                .unwrap()
+                .known_values(&entries),
+            None
         );
     }
 

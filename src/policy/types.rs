@@ -456,14 +456,73 @@ pub enum Selector {
     Any(Vec<Selector>),
     /// The sub-selector does not match.
     Not(Box<Selector>),
-    /// Member of an Okta group, by name, id or glob (`eng-*`).
-    Group(String),
+    /// Member of an Okta group, by name, id or glob (`eng-*`):
+    /// `group: Employees`, or `group: { name: Employees, optional: true }`.
+    Group(GroupRef),
     /// Okta status is one of these.
     Status(OneOrMany<UserStatus>),
     /// A profile attribute test.
     Attribute(Box<AttributeTest>),
     /// Every user (`everyone: true`).
     Everyone(bool),
+}
+
+/// An Okta group a selector names: its name (or id, or a glob), alone or
+/// with options. A name that is no Okta group is an error when planning,
+/// unless `optional: true`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum GroupRef {
+    /// The group's name, id or a glob.
+    Name(String),
+    /// The group with options.
+    Detailed(GroupTest),
+}
+
+/// An Okta group with options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupTest {
+    /// The group's name, id or a glob (`eng-*`).
+    pub name: String,
+    /// The group may not exist in Okta yet: no error when planning (the
+    /// selector matches no one through it until it does).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
+}
+
+impl GroupRef {
+    /// The name, id or glob.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Name(n) => n,
+            Self::Detailed(g) => &g.name,
+        }
+    }
+
+    /// Whether the group may be missing from Okta.
+    pub fn optional(&self) -> bool {
+        matches!(self, Self::Detailed(g) if g.optional)
+    }
+
+    /// The JSON pointer of the name, given the pointer of the `group` key's value.
+    pub fn name_pointer(&self, group: &str) -> String {
+        match self {
+            Self::Name(_) => group.to_owned(),
+            Self::Detailed(_) => format!("{group}/name"),
+        }
+    }
+
+    /// Whether the name is a glob (`*`, `?` or `[`).
+    pub fn is_glob(&self) -> bool {
+        self.name().contains(['*', '?', '['])
+    }
+}
+
+impl From<&str> for GroupRef {
+    fn from(name: &str) -> Self {
+        Self::Name(name.to_owned())
+    }
 }
 
 /// One value or a list.
@@ -487,15 +546,23 @@ impl<T: Clone> OneOrMany<T> {
 }
 
 /// A test on one Okta profile attribute. Give `name` and exactly one test.
-/// String comparisons ignore case.
+/// String comparisons ignore case. On an array attribute (`string[]`,
+/// `integer[]`…) every test but `exists` holds when any element passes it, as
+/// in Okta's own user search; `exists` holds for a non-empty array.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttributeTest {
     /// Profile attribute name (`department`, `countryCode`, a custom attribute).
     pub name: String,
-    /// Equal to this value.
+    /// No Okta user may have this attribute yet: no error when planning.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
+    /// Equal to this value (for an array: an element is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
+    /// An array attribute has this element (on a single value: equal to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
     /// One of these values.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "in")]
     pub one_of: Option<Vec<String>>,

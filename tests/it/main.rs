@@ -2,6 +2,7 @@
 
 mod common;
 
+mod arrays;
 mod emulate_graph;
 mod emulate_okta;
 mod explain;
@@ -17,5 +18,6 @@ mod scenarios;
 mod schema;
 mod snapshots;
 mod target;
+mod typos;
 mod validate;
 mod watch;

@@ -29,6 +29,14 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     };
     // A plan that fails (e.g. a seat shortfall) still leaves the desired state worth showing.
     let plan = crate::plan::build_from(&input, &desired, compiled).ok();
-    crate::render::explain::render(user, &desired, plan.as_ref(), &mut std::io::stdout().lock())?;
+    let explain = crate::render::explain::Explain {
+        user,
+        desired: &desired,
+        plan: plan.as_ref(),
+        checked: &inputs.checked,
+        live: &inputs.live,
+        settings: &inputs.settings,
+    };
+    crate::render::explain::render(&explain, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
 }

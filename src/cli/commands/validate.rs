@@ -1,4 +1,7 @@
-//! `okta365 validate`: the config and policies, checked without reading either side.
+//! `okta365 validate`: the config and policies, checked without reading
+//! either side. Every reference inside the policies resolves (groups,
+//! Teams, lookup tables, template variables); names only a tenant knows
+//! (SKUs, Okta groups and attributes) are left to `plan`, and it says so.
 
 use std::process::ExitCode;
 
@@ -23,6 +26,9 @@ pub fn run(cli: &Cli, _args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         p.groups.len(),
         p.mirrors.len(),
         p.lookups.len()
+    );
+    println!(
+        "Names only the tenants know are left to `okta365 plan`: Okta groups and profile attributes, and SKU and service plan names (checked here for their form only)."
     );
     Ok(ExitCode::SUCCESS)
 }
