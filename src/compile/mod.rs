@@ -895,11 +895,10 @@ impl<'a, 'c> UserPass<'a, 'c> {
                 for (name, t) in &rule.attributes {
                     // Empty means "not set": Graph rejects empty strings for most properties.
                     match self.render_one(t, &ctx, &login, name) {
-                        Some(v) if v.trim().is_empty() => {
-                            if name == "manager" {
-                                manager_unset.get_or_insert_with(|| reason.clone());
-                            }
+                        Some(v) if v.trim().is_empty() && name == "manager" => {
+                            manager_unset.get_or_insert_with(|| reason.clone());
                         }
+                        Some(v) if v.trim().is_empty() => {}
                         Some(v) => attributes.push((name.as_str(), v, priority, reason.clone())),
                         None => {}
                     }
