@@ -243,9 +243,9 @@ pub(crate) fn token_endpoint(
         return fail(
             400,
             "invalid_scope",
-            1002012,
+            70011,
             format!(
-                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+                "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
             ),
         );
     }
@@ -384,14 +384,14 @@ fn check_assertion(
 }
 
 /// A GET on the token endpoint.
-pub(crate) fn token_endpoint_get(trace_id: &str) -> ApiResponse {
+pub(crate) fn token_endpoint_get(trace_id: &str, correlation_id: &str) -> ApiResponse {
     token_error(
         400,
         "invalid_request",
         900561,
         "The endpoint only accepts POST, OPTIONS requests. Received a GET request.",
         trace_id,
-        trace_id,
+        correlation_id,
     )
 }
 
