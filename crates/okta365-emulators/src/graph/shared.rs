@@ -221,6 +221,20 @@ pub(crate) fn endpoint_key(method: &str, path: &str) -> String {
     format!("{method} /{}", out.join("/"))
 }
 
+/// A different number for every emulator started (clock and a counter).
+fn run_entropy() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STARTED: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos
+        ^ STARTED
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,18 +258,4 @@ mod tests {
             "GET /v1.0/users/{id}/manager"
         );
     }
-}
-
-/// A different number for every emulator started (clock and a counter).
-fn run_entropy() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static STARTED: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    nanos
-        ^ STARTED
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
