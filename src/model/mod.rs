@@ -8,6 +8,7 @@ pub mod fields;
 pub mod graph;
 pub mod json;
 pub mod okta;
+pub mod pseudonymise;
 pub mod state;
 
 /// Declares a string newtype that serialises as a bare string. Ids of up to

@@ -15,6 +15,7 @@ mod report;
 mod safety;
 mod scenarios;
 mod schema;
+mod snapshot_save;
 mod snapshots;
 mod target;
 mod validate;
