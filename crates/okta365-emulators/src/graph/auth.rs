@@ -167,6 +167,10 @@ pub(crate) struct TokenRequest<'a> {
     pub basic: Option<(String, String)>,
     /// The emulator's base URL (an accepted assertion audience).
     pub base_url: &'a str,
+    /// The URL the caller reached the emulator at, when a TLS-terminating
+    /// proxy on loopback forwarded the request (`X-Forwarded-Proto` + `Host`):
+    /// also an accepted assertion audience.
+    pub public_url: Option<&'a str>,
     /// Tenant names that resolve to this tenant (id, domains).
     pub tenant_names: &'a BTreeSet<String>,
     /// Current token epoch.
@@ -367,6 +371,9 @@ fn check_assertion(
             "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
         ));
         audiences.push(format!("{}/{tenant}/oauth2/v2.0/token", req.base_url));
+        if let Some(public) = req.public_url {
+            audiences.push(format!("{public}/{tenant}/oauth2/v2.0/token"));
+        }
     }
     validation.set_audience(&audiences);
     validation.set_issuer(&[app.client_id.as_str()]);
@@ -381,6 +388,41 @@ fn check_assertion(
         _ => malformed(),
     })?;
     Ok(())
+}
+
+/// The identity platform's OpenID Connect metadata for `tenant`, as
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration` returns it; MSAL
+/// (and so azure-identity) reads it to find the token endpoint. `base` is
+/// the URL the caller reached the emulator at.
+pub(crate) fn openid_configuration(base: &str, tenant: &str) -> ApiResponse {
+    ApiResponse::json(
+        200,
+        json!({
+            "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": format!("{base}/{tenant}/v2.0"),
+            "request_uri_parameter_supported": false,
+            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+            "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
+            "device_authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/devicecode"),
+            "http_logout_supported": true,
+            "frontchannel_logout_supported": true,
+            "end_session_endpoint": format!("{base}/{tenant}/oauth2/v2.0/logout"),
+            "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+            "kerberos_endpoint": format!("{base}/{tenant}/kerberos"),
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net"
+        }),
+    )
 }
 
 /// A GET on the token endpoint.

@@ -98,6 +98,24 @@ async fn handle(
         .unwrap_or(&request_id)
         .to_owned();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Where the caller reached us: through a TLS proxy on loopback (which
+    // azure-identity needs, as it takes only https authorities) or directly.
+    let public_url = header(&headers, "x-forwarded-proto")
+        .zip(header(&headers, "host"))
+        .map(|(proto, host)| format!("{proto}://{host}"));
+    if let [tenant, "v2.0", ".well-known", "openid-configuration"] = segments.as_slice() {
+        let known = sh.tenant_names.contains(&tenant.to_lowercase());
+        let resp = if !known {
+            ApiResponse::json(
+                400,
+                serde_json::json!({"error": "invalid_tenant", "error_description": format!("AADSTS90002: Tenant '{tenant}' not found.")}),
+            )
+        } else {
+            auth::openid_configuration(public_url.as_deref().unwrap_or(sh.base_url()), tenant)
+        };
+        sh.count(&format!("status {}", resp.status));
+        return to_http(resp, None, None);
+    }
     if let [tenant, "oauth2", "v2.0", "token"] = segments.as_slice() {
         // The identity platform, not Graph: its own headers, a trace id per
         // request and a correlation id that is the caller's or another id.
@@ -106,7 +124,14 @@ async fn handle(
             None => sh.request_id(),
         };
         let resp = if method == Method::POST {
-            token(&sh, tenant, &headers, &body, &request_id, &correlation_id)
+            token(
+                &sh,
+                tenant,
+                &headers,
+                &body,
+                (&request_id, &correlation_id),
+                public_url.as_deref(),
+            )
         } else {
             auth::token_endpoint_get(&request_id, &correlation_id)
         };
@@ -188,8 +213,8 @@ fn token(
     tenant: &str,
     headers: &HeaderMap,
     body: &Bytes,
-    trace_id: &str,
-    correlation_id: &str,
+    (trace_id, correlation_id): (&str, &str),
+    public_url: Option<&str>,
 ) -> ApiResponse {
     let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let basic = header(headers, "authorization")
@@ -209,6 +234,7 @@ fn token(
         form: &form,
         basic,
         base_url: sh.base_url(),
+        public_url,
         tenant_names: &sh.tenant_names,
         epoch: sh.epoch(),
     };

@@ -281,6 +281,138 @@ impl Org {
         Ok(())
     }
 
+    /// Deletes a deactivated user for good (Okta refuses to delete an active
+    /// one: deactivate first), with its memberships.
+    pub fn delete_user(&mut self, user_id: &str, now: Timestamp) -> Result<(), MutationError> {
+        let user = self
+            .users
+            .get(user_id)
+            .ok_or_else(|| MutationError::NoUser(user_id.to_owned()))?;
+        if user["status"] != "DEPROVISIONED" {
+            return Err(MutationError::Invalid(format!(
+                "user `{user_id}` must be deactivated before it is deleted"
+            )));
+        }
+        let target = self.user_target(user_id);
+        self.users.remove(user_id);
+        self.history.remove(user_id);
+        for members in self.members.values_mut() {
+            members.remove(user_id);
+        }
+        self.append_event(
+            "user.lifecycle.delete.initiated",
+            "Delete Okta user",
+            vec![target],
+            now,
+        );
+        Ok(())
+    }
+
+    /// Adds an `OKTA_GROUP` with `profile` (`name` required), logging
+    /// `group.lifecycle.create`.
+    pub fn add_group(&mut self, profile: Value, now: Timestamp) -> Result<String, MutationError> {
+        let Some(name) = profile
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            return Err(MutationError::Invalid(
+                "a group needs `profile.name`".into(),
+            ));
+        };
+        if self.groups.values().any(|g| {
+            g["profile"]["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+        }) {
+            return Err(MutationError::Invalid(format!(
+                "a group named `{name}` already exists"
+            )));
+        }
+        let id = format!("00g{}", self.random_text(17));
+        let stamp = format_time(now);
+        let mut profile = profile;
+        if profile.get("description").is_none() {
+            profile["description"] = Value::Null;
+        }
+        let group = json!({
+            "id": id,
+            "created": stamp,
+            "lastUpdated": stamp,
+            "lastMembershipUpdated": stamp,
+            "objectClass": ["okta:user_group"],
+            "type": "OKTA_GROUP",
+            "profile": profile,
+            "_links": {}
+        });
+        self.groups.insert(id.clone(), group);
+        self.members.insert(id.clone(), BTreeSet::new());
+        let target = self.group_target(&id);
+        self.append_event(
+            "group.lifecycle.create",
+            "Create okta user group",
+            vec![target],
+            now,
+        );
+        Ok(id)
+    }
+
+    /// Replaces an `OKTA_GROUP`'s profile, logging `group.profile.update`.
+    pub fn replace_group_profile(
+        &mut self,
+        group_id: &str,
+        profile: Value,
+        now: Timestamp,
+    ) -> Result<(), MutationError> {
+        if !profile.get("name").is_some_and(Value::is_string) {
+            return Err(MutationError::Invalid(
+                "a group needs `profile.name`".into(),
+            ));
+        }
+        let group = self
+            .groups
+            .get_mut(group_id)
+            .ok_or_else(|| MutationError::NoGroup(group_id.to_owned()))?;
+        if group["type"] != "OKTA_GROUP" {
+            return Err(MutationError::Invalid(format!(
+                "group `{group_id}` is not an OKTA_GROUP: its profile is not editable"
+            )));
+        }
+        group["profile"] = profile;
+        group["lastUpdated"] = Value::String(format_time(now));
+        let target = self.group_target(group_id);
+        self.append_event(
+            "group.profile.update",
+            "Update group profile",
+            vec![target],
+            now,
+        );
+        Ok(())
+    }
+
+    /// Deletes an `OKTA_GROUP`, logging `group.lifecycle.delete`.
+    pub fn delete_group(&mut self, group_id: &str, now: Timestamp) -> Result<(), MutationError> {
+        let group = self
+            .groups
+            .get(group_id)
+            .ok_or_else(|| MutationError::NoGroup(group_id.to_owned()))?;
+        if group["type"] != "OKTA_GROUP" {
+            return Err(MutationError::Invalid(format!(
+                "group `{group_id}` is not an OKTA_GROUP and cannot be deleted"
+            )));
+        }
+        let target = self.group_target(group_id);
+        self.groups.remove(group_id);
+        self.members.remove(group_id);
+        self.append_event(
+            "group.lifecycle.delete",
+            "Delete Okta group",
+            vec![target],
+            now,
+        );
+        Ok(())
+    }
+
     /// Adds a user to a group (no event if already a member).
     pub fn add_member(
         &mut self,
