@@ -347,9 +347,15 @@ fn check_assertion(
             ),
         ));
     };
+    // MSAL writes the thumbprint padded (`…dI=`), RFC 7515 without padding:
+    // Entra ID takes either, and either base64 alphabet.
+    let same = |registered: Option<&str>, sent: &str| {
+        let norm = |t: &str| t.trim_end_matches('=').replace('+', "-").replace('/', "_");
+        registered.is_some_and(|r| norm(r) == norm(sent))
+    };
     let thumb_ok = match (&header.x5t_s256, &header.x5t) {
-        (Some(t), _) if cert.thumbprint_sha256.as_deref() == Some(t.as_str()) => true,
-        (_, Some(t)) => cert.thumbprint_sha1.as_deref() == Some(t.as_str()),
+        (Some(t), _) if same(cert.thumbprint_sha256.as_deref(), t) => true,
+        (_, Some(t)) => same(cert.thumbprint_sha1.as_deref(), t),
         _ => false,
     };
     if !thumb_ok {
