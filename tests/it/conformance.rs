@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use okta365_emulators::graph::{FaultKind, GraphEmulator, GraphOptions, InjectedFault};
 use okta365_emulators::okta::testing::{self, CLIENT_RSA};
 use okta365_emulators::okta::{Bucket, OktaEmulator, OktaOptions, RateLimits, ServiceApp};
 use serde::Deserialize;
@@ -41,6 +42,9 @@ struct Case {
     /// Okta token endpoint: which form to post.
     #[serde(default)]
     form: Option<String>,
+    /// Graph: the next request to this path is throttled (429).
+    #[serde(default)]
+    inject_429: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +56,9 @@ struct Source {
 struct Request {
     method: String,
     path: String,
+    /// Graph token endpoint: which form to post.
+    #[serde(default)]
+    form: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
     #[serde(default)]
@@ -86,8 +93,8 @@ fn cases(side: &str) -> Vec<(String, Case)> {
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).unwrap();
-            let case: Case = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let case: Case =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(
                 case.source.url.starts_with("https://"),
                 "{}: every case cites its public source",
@@ -109,7 +116,10 @@ fn compare(doc: &Value, got: &Value, at: &str, case: &Case, exact: bool, out: &m
     if let Some(schema) = case.schema_types.get(leaf) {
         let want = schema.split(':').next().unwrap_or_default();
         if !got.is_null() && json_type(got) != want {
-            out.push(format!("{at}: a {}, the schema says {want}", json_type(got)));
+            out.push(format!(
+                "{at}: a {}, the schema says {want}",
+                json_type(got)
+            ));
         }
         return;
     }
@@ -171,10 +181,17 @@ async fn check(case: &Case, response: reqwest::Response) -> Vec<String> {
     let mut out = Vec::new();
     let status = response.status().as_u16();
     if status != case.response.status {
-        out.push(format!("status {status}, documented {}", case.response.status));
+        out.push(format!(
+            "status {status}, documented {}",
+            case.response.status
+        ));
     }
     for (name, value) in &case.response.headers {
-        match response.headers().get(name.as_str()).and_then(|v| v.to_str().ok()) {
+        match response
+            .headers()
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+        {
             None => out.push(format!("header {name}: missing")),
             Some(got) if name.eq_ignore_ascii_case("content-type") => {
                 let media = |v: &str| v.split(';').next().unwrap_or("").trim().to_lowercase();
@@ -225,10 +242,17 @@ fn okta_placeholders(emulator_url: &str) -> BTreeMap<&'static str, String> {
     let read = |f: &str| -> Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap()
     };
-    let (users, groups, members) = (read("users.json"), read("groups.json"), read("group-members.json"));
+    let (users, groups, members) = (
+        read("users.json"),
+        read("groups.json"),
+        read("group-members.json"),
+    );
     let users = users.as_array().unwrap();
     let with_status = |s: &str| {
-        users.iter().find(|u| u["status"] == s).unwrap()["id"].as_str().unwrap().to_owned()
+        users.iter().find(|u| u["status"] == s).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     let group = groups
         .as_array()
@@ -239,7 +263,12 @@ fn okta_placeholders(emulator_url: &str) -> BTreeMap<&'static str, String> {
         .find(|id| members[*id].as_array().is_some_and(|m| m.len() > 1))
         .unwrap()
         .to_owned();
-    let in_group: Vec<&str> = members[&group].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    let in_group: Vec<&str> = members[&group]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
     let member = in_group[0].to_owned();
     let non_member = users
         .iter()
@@ -296,19 +325,29 @@ async fn okta_case(case: &Case) -> Vec<String> {
     let http = reqwest::Client::new();
     let token_url = format!("{url}/oauth2/v1/token");
     let response = if let Some(form) = &case.form {
-        let assertion = testing::client_assertion(&CLIENT_RSA, OKTA_APP, &token_url, "conformance-1");
+        let assertion =
+            testing::client_assertion(&CLIENT_RSA, OKTA_APP, &token_url, "conformance-1");
         let fields: Vec<(&str, &str)> = match form.as_str() {
             "client-credentials" => vec![
                 ("grant_type", "client_credentials"),
                 ("scope", "okta.users.read"),
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
                 ("client_assertion", &assertion),
             ],
-            "no-credentials" => vec![("grant_type", "client_credentials"), ("scope", "okta.users.read")],
+            "no-credentials" => vec![
+                ("grant_type", "client_credentials"),
+                ("scope", "okta.users.read"),
+            ],
             _ => vec![
                 ("grant_type", "urn:example:not-a-grant"),
                 ("scope", "okta.users.read"),
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
                 ("client_assertion", &assertion),
             ],
         };
@@ -333,7 +372,10 @@ async fn okta_case(case: &Case) -> Vec<String> {
                     .form(&[
                         ("grant_type", "client_credentials"),
                         ("scope", &scopes["bearer:".len()..]),
-                        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                        (
+                            "client_assertion_type",
+                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        ),
                         ("client_assertion", &assertion),
                     ])
                     .send()
@@ -348,7 +390,10 @@ async fn okta_case(case: &Case) -> Vec<String> {
         };
         let method = reqwest::Method::from_bytes(case.request.method.as_bytes()).unwrap();
         let mut request = http
-            .request(method, format!("{url}{}", fill(&case.request.path, &values)))
+            .request(
+                method,
+                format!("{url}{}", fill(&case.request.path, &values)),
+            )
             .header("Authorization", auth)
             .header("Accept", "application/json");
         for (k, v) in &case.request.headers {
@@ -373,4 +418,187 @@ async fn the_okta_emulator_answers_as_okta_documents() {
     }
     assert!(results.len() >= 30, "{} Okta cases", results.len());
     report("Okta", results);
+}
+
+// ---------------------------------------------------------------- Graph
+
+const GRAPH_SECRET: &str = "conformance-graph-secret-4Jq";
+
+/// Objects in the seeded tenant that the placeholders name.
+fn graph_placeholders(
+    emulator: &GraphEmulator,
+    opts: &GraphOptions,
+) -> BTreeMap<&'static str, String> {
+    let dir = repo().join("examples/acme/m365");
+    let read = |f: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap()
+    };
+    let (users, members, skus) = (
+        read("users.json"),
+        read("group-members.json"),
+        read("subscribedSkus.json"),
+    );
+    let users = users.as_array().unwrap();
+    let id = |u: &Value| u["id"].as_str().unwrap().to_owned();
+    let members_of = |g: &str| -> Vec<String> {
+        members[g]
+            .as_array()
+            .map(|m| m.iter().map(|x| x.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let groups = read("groups.json");
+    let group = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| {
+            g["securityEnabled"] == true
+                && g["mailEnabled"] == false
+                && g["groupTypes"].as_array().is_some_and(|t| t.is_empty())
+                && members_of(g["id"].as_str().unwrap()).len() > 1
+        })
+        .map(id)
+        .unwrap();
+    let in_group = members_of(&group);
+    let members_user = |u: &&Value| u["userType"] == "Member" && u["accountEnabled"] == true;
+    let non_member = users
+        .iter()
+        .filter(members_user)
+        .find(|u| !in_group.contains(&id(u)))
+        .map(id)
+        .unwrap();
+    let sku = skus
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["prepaidUnits"]["enabled"].as_i64().unwrap_or(0)
+                > s["consumedUnits"].as_i64().unwrap_or(0)
+        })
+        .unwrap()["skuId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let licensable = users
+        .iter()
+        .filter(members_user)
+        .find(|u| {
+            u["usageLocation"].is_string() && !u["assignedLicenses"].to_string().contains(&sku)
+        })
+        .map(id)
+        .unwrap();
+    let first = users.iter().find(members_user).unwrap();
+    let domain = first["userPrincipalName"]
+        .as_str()
+        .unwrap()
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let employee = users
+        .iter()
+        .find_map(|u| u["employeeId"].as_str())
+        .unwrap()
+        .to_owned();
+    BTreeMap::from([
+        ("{user}", id(first)),
+        ("{user-with-manager}", in_group[1].clone()),
+        ("{licensable-user}", licensable),
+        ("{group}", group),
+        ("{member}", in_group[0].clone()),
+        ("{non-member}", non_member),
+        ("{sku}", sku),
+        ("{domain}", domain),
+        ("{employee-id}", employee),
+        ("{tenant}", opts.tenant_id.clone()),
+        ("{graph}", emulator.url()),
+    ])
+}
+
+async fn graph_case(case: &Case) -> Vec<String> {
+    let mut opts = GraphOptions {
+        snapshot: Some(repo().join("examples/acme")),
+        ..GraphOptions::default()
+    };
+    for app in &mut opts.apps {
+        app.client_secret = Some(GRAPH_SECRET.to_owned());
+    }
+    let client_id = opts.apps[0].client_id.clone();
+    let emulator = GraphEmulator::start(opts.clone()).await.unwrap();
+    let values = graph_placeholders(&emulator, &opts);
+    let url = emulator.url();
+    let http = reqwest::Client::new();
+    // A management chain two deep: {user-with-manager} → {member} → {non-member}.
+    for (user, manager) in [
+        (&values["{user-with-manager}"], &values["{member}"]),
+        (&values["{member}"], &values["{non-member}"]),
+    ] {
+        emulator.set_manager(user, manager);
+    }
+    let token_url = format!("{url}/{}/oauth2/v2.0/token", opts.tenant_id);
+    let token_form = |scope: &str| {
+        vec![
+            ("grant_type".to_owned(), "client_credentials".to_owned()),
+            ("client_id".to_owned(), client_id.clone()),
+            ("client_secret".to_owned(), GRAPH_SECRET.to_owned()),
+            ("scope".to_owned(), scope.to_owned()),
+        ]
+    };
+    let response = if let Some(form) = &case.request.form {
+        let scope = if form == "bad-scope" {
+            "https://foo.microsoft.com/mail.read"
+        } else {
+            "https://graph.microsoft.com/.default"
+        };
+        http.post(&token_url)
+            .form(&token_form(scope))
+            .send()
+            .await
+            .unwrap()
+    } else {
+        let token: Value = http
+            .post(&token_url)
+            .form(&token_form("https://graph.microsoft.com/.default"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let path = fill(&case.request.path, &values);
+        if case.inject_429 {
+            emulator.inject(InjectedFault {
+                endpoint: "*".into(),
+                fault: FaultKind::TooManyRequests {
+                    retry_after: std::time::Duration::from_millis(2128),
+                },
+                times: 1,
+            });
+        }
+        let method = reqwest::Method::from_bytes(case.request.method.as_bytes()).unwrap();
+        let mut request = http
+            .request(method, format!("{url}{path}"))
+            .bearer_auth(token["access_token"].as_str().unwrap());
+        for (k, v) in &case.request.headers {
+            request = request.header(k.as_str(), fill(v, &values));
+        }
+        if let Some(body) = &case.request.body {
+            request = request.body(fill(&body.to_string(), &values));
+        }
+        request.send().await.unwrap()
+    };
+    let diffs = check(case, response).await;
+    emulator.stop().await;
+    diffs
+}
+
+#[tokio::test]
+async fn the_graph_emulator_answers_as_microsoft_graph_documents() {
+    let mut results = Vec::new();
+    for (name, case) in cases("graph") {
+        let diffs = graph_case(&case).await;
+        results.push((name, case.source.url.clone(), diffs));
+    }
+    assert!(results.len() >= 20, "{} Graph cases", results.len());
+    report("Graph", results);
 }
