@@ -45,6 +45,10 @@ struct Case {
     /// Graph: the next request to this path is throttled (429).
     #[serde(default)]
     inject_429: bool,
+    /// Graph: requests made first (each must succeed), e.g. deleting what
+    /// the case restores.
+    #[serde(default)]
+    setup: Vec<Request>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -467,7 +471,7 @@ fn graph_placeholders(
         .find(|u| !in_group.contains(&id(u)))
         .map(id)
         .unwrap();
-    let sku = skus
+    let free_sku = skus
         .as_array()
         .unwrap()
         .iter()
@@ -475,16 +479,44 @@ fn graph_placeholders(
             s["prepaidUnits"]["enabled"].as_i64().unwrap_or(0)
                 > s["consumedUnits"].as_i64().unwrap_or(0)
         })
-        .unwrap()["skuId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .unwrap();
+    let sku = free_sku["skuId"].as_str().unwrap().to_owned();
+    let sku_object = free_sku["id"].as_str().unwrap().to_owned();
     let licensable = users
         .iter()
         .filter(members_user)
         .find(|u| {
             u["usageLocation"].is_string() && !u["assignedLicenses"].to_string().contains(&sku)
         })
+        .map(id)
+        .unwrap();
+    let group_list = groups.as_array().unwrap();
+    let unified = |g: &&Value| {
+        g["groupTypes"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|x| x == "Unified"))
+    };
+    let has_team = |g: &&Value| {
+        g["resourceProvisioningOptions"]
+            .to_string()
+            .contains("Team")
+    };
+    let owners = read("group-owners.json");
+    let unified_group = group_list
+        .iter()
+        .filter(unified)
+        .find(|g| {
+            !has_team(g)
+                && owners[g["id"].as_str().unwrap()]
+                    .as_array()
+                    .is_some_and(|o| !o.is_empty())
+        })
+        .map(id)
+        .unwrap();
+    let team = group_list
+        .iter()
+        .filter(unified)
+        .find(has_team)
         .map(id)
         .unwrap();
     let first = users.iter().find(members_user).unwrap();
@@ -505,9 +537,12 @@ fn graph_placeholders(
         ("{user-with-manager}", in_group[1].clone()),
         ("{licensable-user}", licensable),
         ("{group}", group),
+        ("{unified-group}", unified_group),
+        ("{team}", team),
         ("{member}", in_group[0].clone()),
         ("{non-member}", non_member),
         ("{sku}", sku),
+        ("{sku-object-id}", sku_object),
         ("{domain}", domain),
         ("{employee-id}", employee),
         ("{tenant}", opts.tenant_id.clone()),
@@ -565,6 +600,23 @@ async fn graph_case(case: &Case) -> Vec<String> {
             .json()
             .await
             .unwrap();
+        let bearer = token["access_token"].as_str().unwrap().to_owned();
+        for step in &case.setup {
+            let method = reqwest::Method::from_bytes(step.method.as_bytes()).unwrap();
+            let done = http
+                .request(method, format!("{url}{}", fill(&step.path, &values)))
+                .bearer_auth(&bearer)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                done.status().is_success(),
+                "setup {} {}: {}",
+                step.method,
+                step.path,
+                done.status()
+            );
+        }
         let path = fill(&case.request.path, &values);
         if case.inject_429 {
             emulator.inject(InjectedFault {
