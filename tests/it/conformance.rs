@@ -617,6 +617,21 @@ async fn graph_case(case: &Case) -> Vec<String> {
                 done.status()
             );
         }
+        let mut values = values.clone();
+        if case.request.path.contains("{team-membership}") {
+            // A membership id of the team: Teams gives them out, they are not user ids.
+            let members: Value = http
+                .get(format!("{url}/v1.0/teams/{}/members", values["{team}"]))
+                .bearer_auth(&bearer)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let id = members["value"][0]["id"].as_str().unwrap().to_owned();
+            values.insert("{team-membership}", id);
+        }
         let path = fill(&case.request.path, &values);
         if case.inject_429 {
             emulator.inject(InjectedFault {
