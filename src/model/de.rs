@@ -119,11 +119,18 @@ mod tests {
     fn okta_profile_arrays_are_kept_as_read() {
         let text = r#"{"id":"00u1","status":"ACTIVE","profile":{"login":"a@x","o365License":["E3","POWER_BI"],"costCenter":4711}}"#;
         let user: crate::model::okta::User = serde_json::from_str(text).unwrap();
-        let licences = user.profile.get("o365License").and_then(|v| v.as_array()).unwrap();
+        let licences = user
+            .profile
+            .get("o365License")
+            .and_then(|v| v.as_array())
+            .unwrap();
         assert_eq!(licences.len(), 2);
         assert_eq!(licences[1].as_str(), Some("POWER_BI"));
         let back = serde_json::to_value(&user).unwrap();
-        assert_eq!(back["profile"]["o365License"], serde_json::json!(["E3", "POWER_BI"]));
+        assert_eq!(
+            back["profile"]["o365License"],
+            serde_json::json!(["E3", "POWER_BI"])
+        );
     }
 
     #[test]
