@@ -91,6 +91,8 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Serve an emulator of Okta or Microsoft Graph on loopback (offline rehearsal, tests).
     Emulate(commands::emulate::Args),
+    /// Save both sides as `plan` reads them to a snapshot folder (`snapshot save DIR [--pseudonymise]`).
+    Snapshot(commands::snapshot::Args),
     /// Read-only tools for the live Okta org: `okta logs` prints System Log events.
     Okta(commands::okta::Args),
     /// Write a synthetic tenant (snapshots, config, policies) for benchmarks and smoke tests.
@@ -124,6 +126,7 @@ pub fn main() -> ExitCode {
             Command::Schema(args) => commands::schema::run(args),
             Command::Emulate(args) => commands::emulate::run(args).await,
             Command::Okta(args) => commands::okta::run(&cli, args).await,
+            Command::Snapshot(args) => commands::snapshot::run(&cli, args).await,
             Command::Generate(args) => commands::generate::run(args),
         }
     });

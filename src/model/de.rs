@@ -8,7 +8,8 @@
 //! (a [`Fields`](super::fields::Fields)). Serialising stays derived.
 
 /// Implements `Deserialize` for a struct of `required` fields, `optional`
-/// fields (with the value used when absent) and one `rest` field.
+/// fields (with the value used when absent or `null`: the vendors document
+/// a `null` collection or flag as its default) and one `rest` field.
 macro_rules! vendor_object {
     (
         $ty:ident, $expecting:literal,
@@ -39,7 +40,7 @@ macro_rules! vendor_object {
                         {
                             match key.as_str() {
                                 $($rname => $req = Some(access.next_value()?),)*
-                                $($oname => $opt = Some(access.next_value()?),)*
+                                $($oname => $opt = access.next_value()?,)*
                                 _ => rest.push((key, access.next_value()?)),
                             }
                         }
@@ -61,6 +62,18 @@ macro_rules! vendor_object {
 
 pub(crate) use vendor_object;
 
+/// For `#[serde(deserialize_with)]`: a `null` reads as the type's default
+/// (Graph and Okta document `[]`, `false` and `0` for absent values, and
+/// proxies and exports sometimes write `null` instead).
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    let value: Option<T> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(value.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::model::graph::User;
@@ -77,6 +90,47 @@ mod tests {
         assert_eq!(user.property("mail").as_deref(), Some("a@x"));
         let again: User = serde_json::from_str(&serde_json::to_string(&user).unwrap()).unwrap();
         assert_eq!(again, user, "what is written back reads the same");
+    }
+
+    #[test]
+    fn nulls_read_as_the_documented_defaults() {
+        let user: User = serde_json::from_str(
+            r#"{"id":"u1","userPrincipalName":"a@x","accountEnabled":null,"assignedLicenses":null,"licenseAssignmentStates":null,"userType":null}"#,
+        )
+        .unwrap();
+        assert!(user.account_enabled);
+        assert!(user.assigned_licenses.is_empty() && user.license_assignment_states.is_empty());
+        let okta: crate::model::okta::User =
+            serde_json::from_str(r#"{"id":"00u1","status":"ACTIVE","profile":null}"#).unwrap();
+        assert!(okta.profile.is_empty());
+        let group: crate::model::graph::Group = serde_json::from_str(
+            r#"{"id":"g","displayName":"G","groupTypes":null,"mailEnabled":null,"securityEnabled":null,"resourceProvisioningOptions":null}"#,
+        )
+        .unwrap();
+        assert!(group.group_types.is_empty() && !group.mail_enabled && !group.security_enabled);
+        let sku: crate::model::graph::SubscribedSku = serde_json::from_str(
+            r#"{"skuId":"s","skuPartNumber":"E3","consumedUnits":null,"prepaidUnits":null,"servicePlans":null}"#,
+        )
+        .unwrap();
+        assert_eq!((sku.consumed_units, sku.prepaid_units.enabled), (0, 0));
+    }
+
+    #[test]
+    fn okta_profile_arrays_are_kept_as_read() {
+        let text = r#"{"id":"00u1","status":"ACTIVE","profile":{"login":"a@x","o365License":["E3","POWER_BI"],"costCenter":4711}}"#;
+        let user: crate::model::okta::User = serde_json::from_str(text).unwrap();
+        let licences = user
+            .profile
+            .get("o365License")
+            .and_then(|v| v.as_array())
+            .unwrap();
+        assert_eq!(licences.len(), 2);
+        assert_eq!(licences[1].as_str(), Some("POWER_BI"));
+        let back = serde_json::to_value(&user).unwrap();
+        assert_eq!(
+            back["profile"]["o365License"],
+            serde_json::json!(["E3", "POWER_BI"])
+        );
     }
 
     #[test]

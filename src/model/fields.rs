@@ -101,6 +101,11 @@ impl<V> Fields<V> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// The entries in key order, values mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut V)> {
+        self.entries.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// The keys in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(|(k, _)| k.as_str())

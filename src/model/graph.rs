@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::de::null_as_default;
 use super::fields::Fields;
 use super::json::Json;
 use super::{ObjectId, ServicePlanId, SkuId};
@@ -108,7 +109,7 @@ pub struct AssignedLicense {
     /// The SKU.
     pub sku_id: SkuId,
     /// Service plans turned off inside it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub disabled_plans: Vec<ServicePlanId>,
 }
 
@@ -158,16 +159,16 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_nickname: Option<String>,
     /// `["Unified"]` for Microsoft 365 groups, `[]` for security groups.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub group_types: Vec<String>,
     /// Mail-enabled.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub mail_enabled: bool,
     /// Security-enabled.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub security_enabled: bool,
     /// Contains `"Team"` when the group has a Team.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub resource_provisioning_options: Vec<String>,
     /// Every other property.
     #[serde(flatten)]
@@ -202,13 +203,13 @@ pub struct SubscribedSku {
     /// Part number such as `SPE_E3`.
     pub sku_part_number: String,
     /// Seats in use.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub consumed_units: i64,
     /// Seats bought.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub prepaid_units: PrepaidUnits,
     /// Service plans inside the SKU.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub service_plans: Vec<ServicePlan>,
     /// Every other property.
     #[serde(flatten)]
@@ -227,7 +228,7 @@ impl SubscribedSku {
 #[serde(rename_all = "camelCase")]
 pub struct PrepaidUnits {
     /// Seats usable.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub enabled: i64,
     /// Every other count (suspended, warning, lockedOut).
     #[serde(flatten)]

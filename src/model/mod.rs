@@ -8,6 +8,7 @@ pub mod fields;
 pub mod graph;
 pub mod json;
 pub mod okta;
+pub mod pseudonymise;
 pub mod reason;
 pub mod state;
 

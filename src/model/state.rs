@@ -19,6 +19,42 @@ pub struct SourceState {
     pub members: BTreeMap<OktaGroupId, Vec<OktaUserId>>,
 }
 
+impl SourceState {
+    /// Fails on two users or two groups with the same Okta id, naming both
+    /// records (their positions and logins or names): merging them silently
+    /// would plan from whichever came last.
+    pub fn check_unique_ids(&self) -> Result<(), String> {
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, user) in self.users.iter().enumerate() {
+            if let Some(first) = seen.insert(user.id.as_str(), i) {
+                let login = |u: &okta::User| u.login().unwrap_or_else(|| "no login".into());
+                return Err(format!(
+                    "Okta user id {} appears twice: user #{} ({}) and user #{} ({}); the read is inconsistent, read or export it again",
+                    user.id,
+                    first + 1,
+                    login(&self.users[first]),
+                    i + 1,
+                    login(user)
+                ));
+            }
+        }
+        seen.clear();
+        for (i, group) in self.groups.iter().enumerate() {
+            if let Some(first) = seen.insert(group.id.as_str(), i) {
+                return Err(format!(
+                    "Okta group id {} appears twice: group #{} ({}) and group #{} ({}); the read is inconsistent, read or export it again",
+                    group.id,
+                    first + 1,
+                    self.groups[first].profile.name,
+                    i + 1,
+                    group.profile.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What Office 365 has now.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveState {

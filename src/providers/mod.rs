@@ -9,6 +9,7 @@ pub mod graph;
 pub mod okta;
 pub mod scope;
 pub mod snapshot;
+mod snapshot_layout;
 
 use std::future::Future;
 
@@ -35,6 +36,14 @@ pub enum ReadError {
         /// 1-based column.
         column: usize,
         /// What is wrong.
+        message: String,
+    },
+    /// Two records share an id that must be unique (Okta users or groups).
+    #[error("{path}: error: {message}")]
+    Duplicate {
+        /// The snapshot folder.
+        path: String,
+        /// Both records, and what to do.
         message: String,
     },
     /// A live API read failed; the message says what to do.

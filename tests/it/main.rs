@@ -3,6 +3,7 @@
 mod common;
 
 mod arrays;
+mod conformance;
 mod emulate_graph;
 mod emulate_okta;
 mod explain;
@@ -16,6 +17,7 @@ mod report;
 mod safety;
 mod scenarios;
 mod schema;
+mod snapshot_save;
 mod snapshots;
 mod target;
 mod typos;

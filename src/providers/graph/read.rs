@@ -410,37 +410,31 @@ fn ids_of(values: Vec<Value>, what: &str) -> Result<Vec<ObjectId>, GraphError> {
     Ok(ids)
 }
 
-/// Collections okta365 reads as lists: Graph sends `[]` for none, but a
-/// `null` (some proxies and emulators) means the same.
-const LIST_PROPERTIES: &[&str] = &[
-    "assignedLicenses",
-    "licenseAssignmentStates",
-    "groupTypes",
-    "resourceProvisioningOptions",
-    "servicePlans",
-    "disabledPlans",
-];
-
-fn drop_null_lists(value: &mut Value) {
-    if let Value::Object(map) = value {
-        map.retain(|k, v| !(v.is_null() && LIST_PROPERTIES.contains(&k.as_str())));
-        for v in map.values_mut() {
-            if let Value::Array(items) = v {
-                items.iter_mut().for_each(drop_null_lists);
-            }
-        }
-    }
-}
-
-/// Item `i` of a list read by `what`, in the model's shape.
+/// Item `i` of a list read by `what`, in the model's shape. A `null` where
+/// Graph documents a default reads as that default (the model does it); a
+/// shape error names the object (id, UPN or name) and the property.
 fn parse_one<T: serde::de::DeserializeOwned>(
-    mut value: Value,
+    value: Value,
     i: usize,
     what: &str,
 ) -> Result<T, GraphError> {
-    drop_null_lists(&mut value);
-    serde_json::from_value(value)
-        .map_err(|e| GraphError::unexpected(what, format!("item {i} has an unexpected shape: {e}")))
+    let object =
+        crate::providers::snapshot::describe_object(&value).unwrap_or_else(|| format!("item {i}"));
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let at = e.path().to_string();
+        let property = if at.is_empty() || at == "." {
+            String::new()
+        } else {
+            format!(", property `{at}`")
+        };
+        GraphError::unexpected(
+            what,
+            format!(
+                "{object}{property} has an unexpected shape: {}",
+                e.into_inner()
+            ),
+        )
+    })
 }
 
 fn parse_all<T: serde::de::DeserializeOwned>(
@@ -465,6 +459,20 @@ impl M365Reader for GraphClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shape_errors_name_the_user_and_the_property() {
+        let bad = serde_json::json!({"id": "u7", "userPrincipalName": "ann@x.example", "accountEnabled": "sometimes"});
+        let err = parse_one::<User>(bad, 3, "GET /users")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("object u7 (ann@x.example)"), "{err}");
+        assert!(err.contains("property `accountEnabled`"), "{err}");
+        let nulls = serde_json::json!({"id": "u8", "userPrincipalName": "b@x", "accountEnabled": null,
+            "assignedLicenses": null, "businessPhones": null, "@odata.type": "#microsoft.graph.user"});
+        let user = parse_one::<User>(nulls, 0, "GET /users").unwrap();
+        assert!(user.account_enabled && user.assigned_licenses.is_empty());
+    }
 
     #[test]
     fn select_adds_only_top_level_names_once() {

@@ -167,11 +167,13 @@ async fn changes_since(
         "okta incremental read"
     );
     members.extend(read::read_members(http, &reread).await?);
-    Ok(SourceState {
+    let state = SourceState {
         users,
         groups,
         members,
-    })
+    };
+    state.check_unique_ids().map_err(OktaError::fatal)?;
+    Ok(state)
 }
 
 /// Users by id: a full and an incremental read of the same org then give

@@ -70,11 +70,13 @@ pub async fn read_source(http: &Arc<Http>, scope: &SourceScope) -> Result<Source
         .filter(|g| scope.wants(&g.id.0, &g.profile.name))
         .collect();
     let members = read_members(http, &wanted).await?;
-    Ok(SourceState {
+    let state = SourceState {
         users,
         groups,
         members,
-    })
+    };
+    state.check_unique_ids().map_err(OktaError::fatal)?;
+    Ok(state)
 }
 
 /// Reads the member lists of `groups`, several at once.
@@ -156,13 +158,25 @@ pub async fn list_counting<T: DeserializeOwned>(
     )))
 }
 
-/// Decodes a page, naming the list, the page and the JSON path on error.
+/// Decodes a page, naming the list, the page, the object (id and login or
+/// name) and the JSON path on error.
 pub fn decode<T: DeserializeOwned>(body: &[u8], what: &str, page: usize) -> Result<T, OktaError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let at = e.path().to_string();
+        // Only on an error: parse the page again to name the object.
+        let object = at
+            .strip_prefix('[')
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| {
+                let items: Vec<serde_json::Value> = serde_json::from_slice(body).ok()?;
+                crate::providers::snapshot::describe_object(items.get(i)?)
+            })
+            .map(|o| format!("{o}, "))
+            .unwrap_or_default();
         OktaError::fatal(format!(
-            "Okta sent {what} okta365 cannot read (page {page}, at `{at}`): {}",
+            "Okta sent {what} okta365 cannot read (page {page}, {object}at `{at}`): {}",
             e.into_inner()
         ))
     })
@@ -203,7 +217,7 @@ mod tests {
         .unwrap();
         assert!(
             err.message
-                .contains("users okta365 cannot read (page 3, at `[0].status`)"),
+                .contains("users okta365 cannot read (page 3, object 00u1, at `[0].status`)"),
             "{}",
             err.message
         );

@@ -167,6 +167,10 @@ pub(crate) struct TokenRequest<'a> {
     pub basic: Option<(String, String)>,
     /// The emulator's base URL (an accepted assertion audience).
     pub base_url: &'a str,
+    /// The URL the caller reached the emulator at, when a TLS-terminating
+    /// proxy on loopback forwarded the request (`X-Forwarded-Proto` + `Host`):
+    /// also an accepted assertion audience.
+    pub public_url: Option<&'a str>,
     /// Tenant names that resolve to this tenant (id, domains).
     pub tenant_names: &'a BTreeSet<String>,
     /// Current token epoch.
@@ -243,9 +247,9 @@ pub(crate) fn token_endpoint(
         return fail(
             400,
             "invalid_scope",
-            1002012,
+            70011,
             format!(
-                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+                "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
             ),
         );
     }
@@ -343,9 +347,15 @@ fn check_assertion(
             ),
         ));
     };
+    // MSAL writes the thumbprint padded (`…dI=`), RFC 7515 without padding:
+    // Entra ID takes either, and either base64 alphabet.
+    let same = |registered: Option<&str>, sent: &str| {
+        let norm = |t: &str| t.trim_end_matches('=').replace('+', "-").replace('/', "_");
+        registered.is_some_and(|r| norm(r) == norm(sent))
+    };
     let thumb_ok = match (&header.x5t_s256, &header.x5t) {
-        (Some(t), _) if cert.thumbprint_sha256.as_deref() == Some(t.as_str()) => true,
-        (_, Some(t)) => cert.thumbprint_sha1.as_deref() == Some(t.as_str()),
+        (Some(t), _) if same(cert.thumbprint_sha256.as_deref(), t) => true,
+        (_, Some(t)) => same(cert.thumbprint_sha1.as_deref(), t),
         _ => false,
     };
     if !thumb_ok {
@@ -367,6 +377,9 @@ fn check_assertion(
             "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
         ));
         audiences.push(format!("{}/{tenant}/oauth2/v2.0/token", req.base_url));
+        if let Some(public) = req.public_url {
+            audiences.push(format!("{public}/{tenant}/oauth2/v2.0/token"));
+        }
     }
     validation.set_audience(&audiences);
     validation.set_issuer(&[app.client_id.as_str()]);
@@ -383,15 +396,50 @@ fn check_assertion(
     Ok(())
 }
 
+/// The identity platform's OpenID Connect metadata for `tenant`, as
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration` returns it; MSAL
+/// (and so azure-identity) reads it to find the token endpoint. `base` is
+/// the URL the caller reached the emulator at.
+pub(crate) fn openid_configuration(base: &str, tenant: &str) -> ApiResponse {
+    ApiResponse::json(
+        200,
+        json!({
+            "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": format!("{base}/{tenant}/v2.0"),
+            "request_uri_parameter_supported": false,
+            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+            "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
+            "device_authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/devicecode"),
+            "http_logout_supported": true,
+            "frontchannel_logout_supported": true,
+            "end_session_endpoint": format!("{base}/{tenant}/oauth2/v2.0/logout"),
+            "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+            "kerberos_endpoint": format!("{base}/{tenant}/kerberos"),
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net"
+        }),
+    )
+}
+
 /// A GET on the token endpoint.
-pub(crate) fn token_endpoint_get(trace_id: &str) -> ApiResponse {
+pub(crate) fn token_endpoint_get(trace_id: &str, correlation_id: &str) -> ApiResponse {
     token_error(
         400,
         "invalid_request",
         900561,
         "The endpoint only accepts POST, OPTIONS requests. Received a GET request.",
         trace_id,
-        trace_id,
+        correlation_id,
     )
 }
 

@@ -120,11 +120,8 @@ fn item_json(sh: &Shared, id: &str, resp: ApiResponse) -> Value {
         }
     };
     headers.insert("Cache-Control".into(), json!("no-cache"));
-    let mut out = json!({"id": id, "status": resp.status, "headers": headers});
-    if let Some(body) = body {
-        out["body"] = body;
-    }
-    out
+    // A response without content (204) still has `"body": null`, as Graph sends it.
+    json!({"id": id, "status": resp.status, "headers": headers, "body": body})
 }
 
 fn parse(sh: &Shared, req: &ApiRequest) -> Result<Vec<Item>, ApiResponse> {

@@ -1,7 +1,9 @@
 //! `$expand` on users (`manager`, `memberOf`) and groups (`members`,
 //! `owners`): the related objects inline, at most 20 per property with no
 //! nextLink, as Graph's directory `$expand` does. `nav($select=a,b)` trims
-//! them. Not allowed together with advanced queries.
+//! them. Not allowed together with advanced queries, except the documented
+//! management chain, `manager($levels=max|n;$select=…)`, which needs them.
+//! A property that exists but is not expandable gets `ExpandNotSupported`.
 
 use serde_json::{Value, json};
 
@@ -12,11 +14,35 @@ use super::wire::{ApiRequest, ApiResponse, Body};
 /// Most related objects one expanded property holds.
 const MAX_EXPANDED: usize = 20;
 
+/// `$levels=max`: Graph's limit on a management chain.
+const MAX_LEVELS: usize = 1000;
+
 /// One `$expand` item: a navigation property and its `$select`.
 struct Expansion {
     property: String,
     select: Option<Vec<String>>,
+    /// `$levels=n` (`max` = 1000): how many managers up the chain.
+    levels: Option<usize>,
 }
+
+/// Navigation properties Graph has on users and groups that the emulator
+/// does not expand (Graph expands some of them; the emulator says it cannot).
+const OTHER_NAVIGATION: &[&str] = &[
+    "directReports",
+    "photo",
+    "ownedObjects",
+    "registeredDevices",
+    "createdObjects",
+    "transitiveMemberOf",
+    "appRoleAssignments",
+    "extensions",
+    "calendar",
+    "drive",
+    "team",
+    "sites",
+    "transitiveMembers",
+    "membersWithLicenseErrors",
+];
 
 fn parse(raw: &str) -> Vec<Expansion> {
     let mut out = Vec::new();
@@ -44,9 +70,17 @@ fn parse(raw: &str) -> Vec<Expansion> {
             .split(';')
             .find_map(|o| o.trim().strip_prefix("$select="))
             .map(|s| s.split(',').map(|p| p.trim().to_owned()).collect());
+        let levels = options
+            .split(';')
+            .find_map(|o| o.trim().strip_prefix("$levels="))
+            .map(|l| match l.trim() {
+                "max" => MAX_LEVELS,
+                n => n.parse().unwrap_or(0),
+            });
         out.push(Expansion {
             property: property.to_owned(),
             select,
+            levels,
         });
     }
     out
@@ -60,7 +94,9 @@ pub(crate) fn apply(dir: &Directory, req: &ApiRequest, kind: Kind, resp: &mut Ap
     if resp.status != 200 {
         return;
     }
-    if req.is_advanced_query() {
+    let expansions = parse(raw);
+    let chain = |e: &Expansion| e.property == "manager" && e.levels.is_some();
+    if req.is_advanced_query() && !expansions.iter().all(chain) {
         *resp = ApiResponse::error(
             400,
             "Request_UnsupportedQuery",
@@ -68,21 +104,9 @@ pub(crate) fn apply(dir: &Directory, req: &ApiRequest, kind: Kind, resp: &mut Ap
         );
         return;
     }
-    let expansions = parse(raw);
     for e in &expansions {
-        let known = match kind {
-            Kind::User => matches!(e.property.as_str(), "manager" | "memberOf"),
-            Kind::Group => matches!(e.property.as_str(), "members" | "owners"),
-        };
-        if !known {
-            *resp = ApiResponse::error(
-                400,
-                "Request_BadRequest",
-                format!(
-                    "Could not find a navigation property named '{}' that can be expanded.",
-                    e.property
-                ),
-            );
+        if let Some(refusal) = refuse(kind, e) {
+            *resp = refusal;
             return;
         }
     }
@@ -94,6 +118,10 @@ pub(crate) fn apply(dir: &Directory, req: &ApiRequest, kind: Kind, resp: &mut Ap
             return;
         };
         for e in &expansions {
+            if let Some(levels) = e.levels.filter(|_| e.property == "manager") {
+                object["manager"] = manager_chain(dir, &id, &e.select, levels);
+                continue;
+            }
             let related: Vec<&String> = match e.property.as_str() {
                 "manager" => dir.managers.get(&id).into_iter().collect(),
                 "memberOf" => dir
@@ -140,4 +168,77 @@ pub(crate) fn apply(dir: &Directory, req: &ApiRequest, kind: Kind, resp: &mut Ap
         Some(items) => items.iter_mut().for_each(expand_one),
         None => expand_one(body),
     }
+}
+
+/// Graph's answer to an expansion the emulator cannot do, if it is one.
+fn refuse(kind: Kind, e: &Expansion) -> Option<ApiResponse> {
+    let (expandable, entity, type_name) = match kind {
+        Kind::User => (
+            matches!(e.property.as_str(), "manager" | "memberOf"),
+            EntityType::User,
+            "microsoft.graph.user",
+        ),
+        Kind::Group => (
+            matches!(e.property.as_str(), "members" | "owners"),
+            EntityType::Group,
+            "microsoft.graph.group",
+        ),
+    };
+    if expandable {
+        return None;
+    }
+    if OTHER_NAVIGATION.contains(&e.property.as_str()) || odata::is_property(entity, &e.property) {
+        let mut shown = e.property.clone();
+        if let Some(first) = shown.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        return Some(ApiResponse::error(
+            400,
+            "ExpandNotSupported",
+            format!("Expand is not allowed for property '{shown}' according to the entity schema."),
+        ));
+    }
+    Some(ApiResponse::error(
+        400,
+        "BadRequest",
+        format!(
+            "Could not find a property named '{}' on type '{type_name}'.",
+            e.property
+        ),
+    ))
+}
+
+/// The management chain above `id`, `levels` deep, each manager holding the
+/// next as `manager` (as `$expand=manager($levels=…)` nests them).
+fn manager_chain(dir: &Directory, id: &str, select: &odata::Selection, levels: usize) -> Value {
+    let mut chain = Vec::new();
+    let mut current = id.to_owned();
+    while chain.len() < levels {
+        let Some(next) = dir.managers.get(&current) else {
+            break;
+        };
+        if next == id || chain.contains(next) {
+            break; // a cycle in seeded data
+        }
+        chain.push(next.clone());
+        current = next.clone();
+    }
+    let mut nested = Value::Null;
+    for manager in chain.iter().rev() {
+        let Some(user) = dir.users.get(manager) else {
+            continue;
+        };
+        let mut projected = odata::project(user, EntityType::User, select);
+        if let Value::Object(fields) = &mut projected {
+            let mut typed = serde_json::Map::new();
+            typed.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+            typed.extend(std::mem::take(fields));
+            if !nested.is_null() {
+                typed.insert("manager".into(), nested);
+            }
+            *fields = typed;
+        }
+        nested = projected;
+    }
+    nested
 }

@@ -138,6 +138,10 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
     let Some(body) = req.body.as_ref().and_then(Value::as_object) else {
         return bad_request("Empty Payload. JSON content expected.");
     };
+    let body = &match odata::without_type_annotation(body, "microsoft.graph.group") {
+        Ok(body) => body,
+        Err(e) => return e,
+    };
     for p in [
         "displayName",
         "mailEnabled",
@@ -287,6 +291,10 @@ fn mail_domain(dir: &Directory, fallback: &str) -> String {
 pub(crate) fn update(sh: &Shared, req: &ApiRequest, id: &str, now: Instant) -> ApiResponse {
     let Some(body) = req.body.as_ref().and_then(Value::as_object) else {
         return bad_request("Empty Payload. JSON content expected.");
+    };
+    let body = &match odata::without_type_annotation(body, "microsoft.graph.group") {
+        Ok(body) => body,
+        Err(e) => return e,
     };
     let mut dir = sh.dir();
     let id = match resolve(&dir, sh, id, now) {

@@ -142,7 +142,32 @@ pub(crate) fn assign(
     dir.remember(&id, user.clone(), now, sh.opts.lag.stale_reads);
     dir.insert_user(id.clone(), updated.clone());
     dir.record_properties(Kind::User, &id, LICENCE_PROPERTIES);
-    users::entity(sh, &updated, &None)
+    assigned_user(sh, &updated)
+}
+
+/// assignLicense's answer: the user's default properties plus the licence
+/// and account properties of Graph's documented example (user-assignlicense.md).
+fn assigned_user(sh: &Shared, user: &Value) -> ApiResponse {
+    let mut props: Vec<String> = super::odata::USER_DEFAULT
+        .iter()
+        .map(|p| (*p).to_owned())
+        .collect();
+    for p in [
+        "accountEnabled",
+        "assignedLicenses",
+        "assignedPlans",
+        "licenseAssignmentStates",
+        "city",
+        "companyName",
+        "usageLocation",
+    ] {
+        props.push(p.to_owned());
+    }
+    let mut resp = users::entity(sh, user, &Some(props));
+    if let super::wire::Body::Json(body) = &mut resp.body {
+        body["@odata.context"] = json!(format!("{}/v1.0/$metadata#users/$entity", sh.base_url()));
+    }
+    resp
 }
 
 /// The `addLicenses` and `removeLicenses` arrays of an assignLicense body on

@@ -137,6 +137,17 @@ impl GraphEmulator {
             .push(fault);
     }
 
+    /// Makes `manager` the manager of `user` (both object ids), as
+    /// `PUT /users/{user}/manager/$ref` would; returns whether both exist.
+    pub fn set_manager(&self, user: &str, manager: &str) -> bool {
+        let mut dir = self.shared.dir();
+        let known = dir.users.contains_key(user) && dir.users.contains_key(manager);
+        if known {
+            dir.managers.insert(user.to_owned(), manager.to_owned());
+        }
+        known
+    }
+
     /// Redeems a guest's invitation (`externalUserState` becomes `Accepted`);
     /// false if `user_id` is not a pending guest.
     pub fn redeem_invitation(&self, user_id: &str) -> bool {

@@ -124,6 +124,7 @@ const GROUP_PROPERTIES: &[&str] = &[
     "autoSubscribeNewMembers",
     "classification",
     "createdDateTime",
+    "creationOptions",
     "deletedDateTime",
     "description",
     "displayName",
@@ -180,6 +181,149 @@ const GROUP_SELECT_ONLY: &[&str] = &[
     "members",
     "owners",
 ];
+
+/// The properties `GET /groups` returns without `$select`, in the order of
+/// Graph's documented example (group-list.md), with the rest of the default
+/// set (resource/group.md) after them.
+const GROUP_DEFAULT: &[&str] = &[
+    "id",
+    "deletedDateTime",
+    "classification",
+    "createdDateTime",
+    "creationOptions",
+    "description",
+    "displayName",
+    "expirationDateTime",
+    "groupTypes",
+    "isAssignableToRole",
+    "mail",
+    "mailEnabled",
+    "mailNickname",
+    "membershipRule",
+    "membershipRuleProcessingState",
+    "onPremisesDomainName",
+    "onPremisesLastSyncDateTime",
+    "onPremisesNetBiosName",
+    "onPremisesSamAccountName",
+    "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled",
+    "preferredDataLocation",
+    "preferredLanguage",
+    "proxyAddresses",
+    "renewedDateTime",
+    "resourceBehaviorOptions",
+    "resourceProvisioningOptions",
+    "securityEnabled",
+    "securityIdentifier",
+    "theme",
+    "visibility",
+    "onPremisesProvisioningErrors",
+    "serviceProvisioningErrors",
+];
+
+/// Collection-valued properties: Graph sends `[]` when there are none, never `null`.
+const COLLECTIONS: &[&str] = &[
+    "assignedLabels",
+    "assignedLicenses",
+    "assignedPlans",
+    "businessPhones",
+    "creationOptions",
+    "groupTypes",
+    "identities",
+    "imAddresses",
+    "interests",
+    "licenseAssignmentStates",
+    "onPremisesProvisioningErrors",
+    "otherMails",
+    "pastProjects",
+    "provisionedPlans",
+    "proxyAddresses",
+    "resourceBehaviorOptions",
+    "resourceProvisioningOptions",
+    "responsibilities",
+    "schools",
+    "serviceProvisioningErrors",
+    "skills",
+];
+
+/// Exchange-backed group settings, returned on `$select` for Microsoft 365
+/// groups (`false` until set) and `null` for other groups.
+const EXCHANGE_GROUP_SETTINGS: &[&str] = &[
+    "allowExternalSenders",
+    "autoSubscribeNewMembers",
+    "hideFromAddressLists",
+    "hideFromOutlookClients",
+];
+
+/// What Graph returns for `property` of `object` when the object holds no
+/// value for it (or a `null` where Graph never sends one).
+fn default_of(ty: EntityType, object: &Value, property: &str) -> Value {
+    if COLLECTIONS.contains(&property) {
+        return json!([]);
+    }
+    let is_user = match ty {
+        EntityType::User => true,
+        EntityType::Group => false,
+        EntityType::DirectoryObject => object.get("userPrincipalName").is_some(),
+    };
+    match property {
+        "accountEnabled" if is_user => json!(true),
+        "onPremisesExtensionAttributes" if is_user => {
+            let mut attrs = Map::new();
+            for n in 1..=15 {
+                attrs.insert(format!("extensionAttribute{n}"), Value::Null);
+            }
+            Value::Object(attrs)
+        }
+        "hasMembersWithLicenseErrors" if !is_user => json!(false),
+        p if !is_user && EXCHANGE_GROUP_SETTINGS.contains(&p) => {
+            let unified = object["groupTypes"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|v| v == "Unified"));
+            if unified { json!(false) } else { Value::Null }
+        }
+        _ => Value::Null,
+    }
+}
+
+/// `object[property]` as Graph would send it: the stored value, or the
+/// default when it is absent (or a `null` collection).
+fn value_of(ty: EntityType, object: &Value, property: &str) -> Value {
+    match object.get(property) {
+        Some(Value::Null) | None => default_of(ty, object, property),
+        Some(v) => v.clone(),
+    }
+}
+
+/// Whether `name` is a property (or navigation property) of `ty`.
+pub(crate) fn is_property(ty: EntityType, name: &str) -> bool {
+    ty.knows(name)
+}
+
+/// Takes a write body's top-level `@odata.type`, which Graph's SDKs send on
+/// every create and update: it must name `expected` (`microsoft.graph.user`).
+/// Other instance annotations (`@odata.*` without a property name) are
+/// dropped the same way; `property@odata.bind` stays.
+pub(crate) fn without_type_annotation(
+    body: &Map<String, Value>,
+    expected: &str,
+) -> Result<Map<String, Value>, ApiResponse> {
+    let mut out = body.clone();
+    if let Some(t) = out.remove("@odata.type") {
+        let named = t.as_str().unwrap_or_default().trim_start_matches('#');
+        if !named.eq_ignore_ascii_case(expected) {
+            return Err(ApiResponse::error(
+                400,
+                "BadRequest",
+                format!(
+                    "A type named '{named}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type."
+                ),
+            ));
+        }
+    }
+    out.retain(|k, _| !k.starts_with("@odata."));
+    Ok(out)
+}
 
 /// The entity type a query runs over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,11 +412,11 @@ pub(crate) fn project(object: &Value, ty: EntityType, selection: &Selection) -> 
                     continue;
                 }
                 match object.get(p.as_str()) {
-                    Some(v) => {
-                        out.insert(p.clone(), v.clone());
+                    Some(_) => {
+                        out.insert(p.clone(), value_of(ty, object, p));
                     }
                     None if !p.starts_with("extension_") => {
-                        out.insert(p.clone(), Value::Null);
+                        out.insert(p.clone(), value_of(ty, object, p));
                     }
                     None => {}
                 }
@@ -286,11 +430,17 @@ pub(crate) fn project(object: &Value, ty: EntityType, selection: &Selection) -> 
             };
             if is_user {
                 for p in USER_DEFAULT {
-                    out.insert((*p).into(), object.get(*p).cloned().unwrap_or(Value::Null));
+                    out.insert((*p).into(), value_of(ty, object, p));
                 }
             } else {
+                for p in GROUP_DEFAULT {
+                    out.insert((*p).into(), value_of(ty, object, p));
+                }
                 for (k, v) in object.as_object().into_iter().flatten() {
-                    if !GROUP_SELECT_ONLY.contains(&k.as_str()) && !k.starts_with("extension_") {
+                    if !out.contains_key(k)
+                        && !GROUP_SELECT_ONLY.contains(&k.as_str())
+                        && !k.starts_with('@')
+                    {
                         out.insert(k.clone(), v.clone());
                     }
                 }

@@ -185,7 +185,10 @@ fn dispatch(
                     .body
                     .as_ref()
                     .and_then(|b| b.as_object())
-                    .is_some_and(|b| b.keys().all(|k| k.ends_with("@odata.bind")));
+                    .is_some_and(|b| {
+                        b.keys()
+                            .all(|k| k.ends_with("@odata.bind") || k.starts_with("@odata."))
+                    });
                 if binds && only_binds {
                     who.require(WRITE_MEMBERS)?;
                 } else {

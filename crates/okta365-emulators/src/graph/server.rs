@@ -98,13 +98,61 @@ async fn handle(
         .unwrap_or(&request_id)
         .to_owned();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let resp = if let [tenant, "oauth2", "v2.0", "token"] = segments.as_slice() {
-        if method == Method::POST {
-            token(&sh, tenant, &headers, &body, &request_id)
+    // Where the caller reached us: through a TLS proxy on loopback (which
+    // azure-identity needs, as it takes only https authorities) or directly.
+    let public_url = header(&headers, "x-forwarded-proto")
+        .zip(header(&headers, "host"))
+        .map(|(proto, host)| format!("{proto}://{host}"));
+    if let [tenant, "v2.0", ".well-known", "openid-configuration"] = segments.as_slice() {
+        let known = sh.tenant_names.contains(&tenant.to_lowercase());
+        let resp = if !known {
+            ApiResponse::json(
+                400,
+                serde_json::json!({"error": "invalid_tenant", "error_description": format!("AADSTS90002: Tenant '{tenant}' not found.")}),
+            )
         } else {
-            auth::token_endpoint_get(&request_id)
+            auth::openid_configuration(public_url.as_deref().unwrap_or(sh.base_url()), tenant)
+        };
+        sh.count(&format!("status {}", resp.status));
+        return to_http(resp, None, None);
+    }
+    if let [tenant, "oauth2", "v2.0", "token"] = segments.as_slice() {
+        // The identity platform, not Graph: its own headers, a trace id per
+        // request and a correlation id that is the caller's or another id.
+        let correlation_id = match header(&headers, "client-request-id") {
+            Some(id) => id.to_owned(),
+            None => sh.request_id(),
+        };
+        let resp = if method == Method::POST {
+            token(
+                &sh,
+                tenant,
+                &headers,
+                &body,
+                (&request_id, &correlation_id),
+                public_url.as_deref(),
+            )
+        } else {
+            auth::token_endpoint_get(&request_id, &correlation_id)
+        };
+        sh.count(&format!("status {}", resp.status));
+        let mut resp = resp
+            .with_header("Cache-Control", "no-store, no-cache")
+            .with_header("Pragma", "no-cache")
+            .with_header("Expires", "-1")
+            .with_header(
+                "Strict-Transport-Security",
+                "max-age=31536000; includeSubDomains",
+            )
+            .with_header("X-Content-Type-Options", "nosniff")
+            .with_header("x-ms-request-id", request_id.as_str())
+            .with_header("x-ms-ests-server", "2.1.0 - EMULATOR");
+        if let Some(id) = header(&headers, "client-request-id") {
+            resp = resp.with_header("client-request-id", id);
         }
-    } else if segments.first() == Some(&"v1.0") {
+        return to_http(resp, None, None);
+    }
+    let resp = if segments.first() == Some(&"v1.0") {
         let fault = sh.take_injected(&key, false).unwrap_or_else(|| {
             faults::draw(&sh.opts.faults, &mut faults::rng_for(sh.opts.seed, &key, n))
         });
@@ -165,7 +213,8 @@ fn token(
     tenant: &str,
     headers: &HeaderMap,
     body: &Bytes,
-    trace_id: &str,
+    (trace_id, correlation_id): (&str, &str),
+    public_url: Option<&str>,
 ) -> ApiResponse {
     let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let basic = header(headers, "authorization")
@@ -180,20 +229,16 @@ fn token(
             s.split_once(':')
                 .map(|(id, secret)| (percent_decode(id), percent_decode(secret)))
         });
-    let correlation_id = header(headers, "client-request-id")
-        .unwrap_or(trace_id)
-        .to_owned();
     let req = TokenRequest {
         tenant,
         form: &form,
         basic,
         base_url: sh.base_url(),
+        public_url,
         tenant_names: &sh.tenant_names,
         epoch: sh.epoch(),
     };
-    auth::token_endpoint(&sh.issuer, &sh.opts, &req, trace_id, &correlation_id)
-        .with_header("Cache-Control", "no-store, no-cache")
-        .with_header("x-ms-request-id", trace_id)
+    auth::token_endpoint(&sh.issuer, &sh.opts, &req, trace_id, correlation_id)
 }
 
 /// A Graph call: parse, authenticate, then `$batch` or one routed call.

@@ -43,7 +43,9 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(opts: GraphOptions) -> Result<Self, String> {
-        let rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        // New object ids are unique across runs, as Graph's are: the seed
+        // keeps faults and orders repeatable, never the ids of new objects.
+        let rng = ChaCha8Rng::seed_from_u64(opts.seed ^ run_entropy());
         let dir = match &opts.snapshot {
             Some(path) => Directory::load(path, rng)?,
             None => Directory::empty(rng),
@@ -65,7 +67,7 @@ impl Shared {
             counts: Mutex::new(BTreeMap::new()),
             issuer: TokenIssuer::new(key.to_vec()),
             token_epoch: AtomicU64::new(0),
-            ids: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed ^ 0x1d5)),
+            ids: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed ^ 0x1d5 ^ run_entropy())),
             base_url: OnceLock::new(),
             injected: Mutex::new(opts.faults.injected.clone()),
             dir: Mutex::new(dir),
@@ -218,6 +220,20 @@ pub(crate) fn endpoint_key(method: &str, path: &str) -> String {
         }
     }
     format!("{method} /{}", out.join("/"))
+}
+
+/// A different number for every emulator started (clock and a counter).
+fn run_entropy() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STARTED: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos
+        ^ STARTED
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 #[cfg(test)]

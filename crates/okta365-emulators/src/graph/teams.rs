@@ -185,6 +185,27 @@ fn team_body(sh: &Shared, dir: &Directory, id: &str, team: &Value) -> ApiRespons
             .unwrap_or("public")
             .to_lowercase()
     );
+    if body.get("discoverySettings").is_none() {
+        body["discoverySettings"] = json!({"showInTeamsSearchAndSuggestions": true});
+    }
+    // Counts as Teams reports them: owners, members who are not owners, guests.
+    let owners = dir.owners.get(id);
+    let is_owner = |u: &String| owners.is_some_and(|o| o.contains(u));
+    let is_guest = |u: &String| dir.users.get(u).is_some_and(|x| x["userType"] == "Guest");
+    let members = dir.members.get(id).into_iter().flatten();
+    let (mut member_count, mut guest_count) = (0, 0);
+    for m in members.filter(|m| dir.users.contains_key(*m) && !is_owner(m)) {
+        if is_guest(m) {
+            guest_count += 1;
+        } else {
+            member_count += 1;
+        }
+    }
+    body["summary"] = json!({
+        "ownersCount": owners.map_or(0, |o| o.len()),
+        "membersCount": member_count,
+        "guestsCount": guest_count,
+    });
     body["internalId"] = json!(format!("19:{}@thread.tacv2", id.replace('-', "")));
     body["webUrl"] = json!(format!(
         "https://teams.microsoft.com/l/team/19%3a{}%40thread.tacv2/conversations?groupId={id}&tenantId={}",

@@ -132,6 +132,10 @@ pub(crate) fn create(sh: &Shared, req: &ApiRequest, now: Instant, _: Granted) ->
     let Some(body) = req.body.as_ref().and_then(Value::as_object) else {
         return bad_request("Empty Payload. JSON content expected.");
     };
+    let body = &match odata::without_type_annotation(body, "microsoft.graph.user") {
+        Ok(body) => body,
+        Err(e) => return e,
+    };
     for p in REQUIRED_ON_CREATE {
         if body.get(*p).is_none_or(Value::is_null) {
             return invalid_value(p);
@@ -206,6 +210,10 @@ pub(crate) fn update(
 ) -> ApiResponse {
     let Some(body) = req.body.as_ref().and_then(Value::as_object) else {
         return bad_request("Empty Payload. JSON content expected.");
+    };
+    let body = &match odata::without_type_annotation(body, "microsoft.graph.user") {
+        Ok(body) => body,
+        Err(e) => return e,
     };
     if let Err(e) = check_properties(body) {
         return e;
@@ -498,11 +506,13 @@ fn check_properties(body: &Map<String, Value>) -> Result<(), ApiResponse> {
                 .is_some_and(|s| s.trim().is_empty() || s.chars().count() > 256),
             "onPremisesExtensionAttributes" => !v.as_object().is_some_and(|o| {
                 o.iter().all(|(name, value)| {
-                    name.strip_prefix("extensionAttribute")
-                        .and_then(|n| n.parse::<u8>().ok())
-                        .is_some_and(|n| (1..=15).contains(&n))
-                        && (value.is_null()
-                            || value.as_str().is_some_and(|s| s.chars().count() <= 1024))
+                    name.starts_with("@odata.")
+                        || name
+                            .strip_prefix("extensionAttribute")
+                            .and_then(|n| n.parse::<u8>().ok())
+                            .is_some_and(|n| (1..=15).contains(&n))
+                            && (value.is_null()
+                                || value.as_str().is_some_and(|s| s.chars().count() <= 1024))
                 })
             }),
             _ => false,
@@ -623,7 +633,9 @@ fn empty_extension_attributes() -> Value {
 fn merge_into(target: Option<&mut Value>, patch: &Value) {
     if let (Some(Value::Object(target)), Value::Object(patch)) = (target, patch) {
         for (k, v) in patch {
-            target.insert(k.clone(), v.clone());
+            if !k.starts_with("@odata.") {
+                target.insert(k.clone(), v.clone());
+            }
         }
     }
 }

@@ -182,17 +182,23 @@ pub(crate) fn method_not_allowed() -> ApiResponse {
     )
 }
 
-/// Fills `innerError{date, request-id, client-request-id}` into an error body.
+/// Fills `innerError{date, request-id, client-request-id}` into an error
+/// body; an `innerError` the handler wrote (429's `code`, `message`,
+/// `status`) gets the `date` and `request-id` it lacks.
 pub(crate) fn fill_inner_error(body: &mut Value, request_id: &str, client_request_id: &str) {
     let Some(error) = body.get_mut("error").and_then(Value::as_object_mut) else {
         return;
     };
-    if error.contains_key("innerError") {
-        return;
-    }
     let date = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S")
         .to_string();
+    if let Some(inner) = error.get_mut("innerError").and_then(Value::as_object_mut) {
+        inner.entry("date").or_insert_with(|| json!(date));
+        inner
+            .entry("request-id")
+            .or_insert_with(|| json!(request_id));
+        return;
+    }
     error.insert(
         "innerError".into(),
         json!({"date": date, "request-id": request_id, "client-request-id": client_request_id}),

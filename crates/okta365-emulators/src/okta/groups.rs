@@ -1,5 +1,7 @@
 //! `GET /api/v1/groups` (list, `q`, `search`, `filter`, `expand=stats`),
-//! `GET /api/v1/groups/{id}` and `GET /api/v1/groups/{id}/users`.
+//! `GET /api/v1/groups/{id}` and `GET /api/v1/groups/{id}/users`; and the
+//! writes on `OKTA_GROUP`s: create, replace the profile, delete, add and
+//! remove a member.
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -11,7 +13,7 @@ use super::errors::ApiError;
 use super::expr;
 use super::paging::{self, Params, param};
 use super::sorting;
-use super::users::{parse_param, user_for_collection, with_links};
+use super::users::{json_body, mutation_error, parse_param, user_for_collection, with_links};
 
 /// Groups per page when `limit` is absent, and the most a page holds (Okta's spec maximum).
 pub const GROUP_PAGE_MAX: usize = 10_000;
@@ -152,4 +154,78 @@ pub async fn members(
         body,
         paging::link_headers(&base, &path, &params, next.as_deref(), &[]),
     )
+}
+
+/// `POST /api/v1/groups` → 200 + the new `OKTA_GROUP`.
+pub async fn create(
+    State(app): State<AppRef>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let profile = match json_body(&body) {
+        Ok(body) => body.get("profile").cloned().unwrap_or(Value::Null),
+        Err(e) => return e.into_response(),
+    };
+    let mut org = app.org();
+    match org.add_group(profile, jiff::Timestamp::now()) {
+        Ok(id) => {
+            let base = paging::base_url(&headers);
+            axum::Json(group_for_collection(&org.groups[&id], &base)).into_response()
+        }
+        Err(e) => mutation_error(e, "profile").into_response(),
+    }
+}
+
+/// `PUT /api/v1/groups/{id}` → 200 + the group with its new profile.
+pub async fn replace(
+    State(app): State<AppRef>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let profile = match json_body(&body) {
+        Ok(body) => body.get("profile").cloned().unwrap_or(Value::Null),
+        Err(e) => return e.into_response(),
+    };
+    let mut org = app.org();
+    match org.replace_group_profile(&id, profile, jiff::Timestamp::now()) {
+        Ok(()) => {
+            let base = paging::base_url(&headers);
+            axum::Json(group_for_collection(&org.groups[&id], &base)).into_response()
+        }
+        Err(e) => mutation_error(e, "profile").into_response(),
+    }
+}
+
+/// `DELETE /api/v1/groups/{id}` → 204.
+pub async fn delete(State(app): State<AppRef>, Path(id): Path<String>) -> Response {
+    match app.org().delete_group(&id, jiff::Timestamp::now()) {
+        Ok(()) => axum::http::StatusCode::NO_CONTENT.into_response(),
+        Err(e) => mutation_error(e, "group").into_response(),
+    }
+}
+
+/// `PUT /api/v1/groups/{id}/users/{userId}` → 204.
+pub async fn add_member(
+    State(app): State<AppRef>,
+    Path((group, user)): Path<(String, String)>,
+) -> Response {
+    match app.org().add_member(&group, &user, jiff::Timestamp::now()) {
+        Ok(()) => axum::http::StatusCode::NO_CONTENT.into_response(),
+        Err(e) => mutation_error(e, "member").into_response(),
+    }
+}
+
+/// `DELETE /api/v1/groups/{id}/users/{userId}` → 204.
+pub async fn remove_member(
+    State(app): State<AppRef>,
+    Path((group, user)): Path<(String, String)>,
+) -> Response {
+    match app
+        .org()
+        .remove_member(&group, &user, jiff::Timestamp::now())
+    {
+        Ok(()) => axum::http::StatusCode::NO_CONTENT.into_response(),
+        Err(e) => mutation_error(e, "member").into_response(),
+    }
 }

@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -31,12 +31,29 @@ struct ConnectionReset(Arc<Notify>);
 /// Every route of the emulator.
 pub fn router(app: AppRef) -> Router {
     let api = Router::new()
-        .route("/api/v1/users", get(users::list))
-        .route("/api/v1/users/{id}", get(users::get))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route(
+            "/api/v1/users/{id}",
+            get(users::get)
+                .post(users::update)
+                .put(users::update)
+                .delete(users::delete),
+        )
         .route("/api/v1/users/{id}/groups", get(users::groups))
-        .route("/api/v1/groups", get(groups::list))
-        .route("/api/v1/groups/{id}", get(groups::get))
+        .route(
+            "/api/v1/users/{id}/lifecycle/{operation}",
+            post(users::lifecycle),
+        )
+        .route("/api/v1/groups", get(groups::list).post(groups::create))
+        .route(
+            "/api/v1/groups/{id}",
+            get(groups::get).put(groups::replace).delete(groups::delete),
+        )
         .route("/api/v1/groups/{id}/users", get(groups::members))
+        .route(
+            "/api/v1/groups/{id}/users/{user}",
+            put(groups::add_member).delete(groups::remove_member),
+        )
         .route("/api/v1/logs", get(logs::list))
         .route("/oauth2/v1/token", post(oauth::token))
         .method_not_allowed_fallback(method_not_allowed)
@@ -103,7 +120,7 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
                 fault_response(500)
             }
             Some(Fault::Status(status)) => fault_response(status),
-            None => match route.scope {
+            None => match route.scope.map(|scope| write_scope(&method, scope)) {
                 Some(scope) => {
                     match auth::authorize(&app, &method, &path, request.headers(), scope) {
                         Ok(()) => next.run(request).await,
@@ -127,6 +144,19 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
         }
     }
     response
+}
+
+/// The scope a request needs: writes to users and groups need the
+/// `.manage` scope of the `.read` one reads need.
+fn write_scope(method: &axum::http::Method, scope: &'static str) -> &'static str {
+    if *method == axum::http::Method::GET {
+        return scope;
+    }
+    match scope {
+        "okta.users.read" => "okta.users.manage",
+        "okta.groups.read" => "okta.groups.manage",
+        other => other,
+    }
 }
 
 /// The page fault for this request, if page faults are configured.

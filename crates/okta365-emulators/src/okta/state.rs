@@ -176,6 +176,15 @@ impl Org {
         for (key, value) in defaults {
             fields.entry(key).or_insert(value);
         }
+        if !fields.contains_key("type") {
+            let type_id = format!("oty{}", self.random_text(17));
+            fields.insert("type".into(), json!({ "id": type_id }));
+        }
+        if let Some(profile) = fields.get_mut("profile").and_then(Value::as_object_mut) {
+            for key in BASE_PROFILE_NULLS {
+                profile.entry(*key).or_insert(Value::Null);
+            }
+        }
         if self.users.contains_key(&id) {
             return Err(MutationError::Invalid(format!(
                 "a user with id `{id}` already exists"
@@ -209,6 +218,12 @@ impl Org {
         let previous = user.clone();
         let stamp = Value::String(format_time(now));
         user["status"] = Value::String(status.to_owned());
+        if status == "DEPROVISIONED"
+            && let Some(credentials) = user.get_mut("credentials").and_then(Value::as_object_mut)
+        {
+            // A deactivated user has no password credential left.
+            credentials.remove("password");
+        }
         user["statusChanged"] = stamp.clone();
         user["lastUpdated"] = stamp.clone();
         if status == "ACTIVE" && user["activated"].is_null() {
@@ -261,6 +276,138 @@ impl Org {
             "user.account.update_profile",
             "Update user profile for Okta",
             user_id,
+            now,
+        );
+        Ok(())
+    }
+
+    /// Deletes a deactivated user for good (Okta refuses to delete an active
+    /// one: deactivate first), with its memberships.
+    pub fn delete_user(&mut self, user_id: &str, now: Timestamp) -> Result<(), MutationError> {
+        let user = self
+            .users
+            .get(user_id)
+            .ok_or_else(|| MutationError::NoUser(user_id.to_owned()))?;
+        if user["status"] != "DEPROVISIONED" {
+            return Err(MutationError::Invalid(format!(
+                "user `{user_id}` must be deactivated before it is deleted"
+            )));
+        }
+        let target = self.user_target(user_id);
+        self.users.remove(user_id);
+        self.history.remove(user_id);
+        for members in self.members.values_mut() {
+            members.remove(user_id);
+        }
+        self.append_event(
+            "user.lifecycle.delete.initiated",
+            "Delete Okta user",
+            vec![target],
+            now,
+        );
+        Ok(())
+    }
+
+    /// Adds an `OKTA_GROUP` with `profile` (`name` required), logging
+    /// `group.lifecycle.create`.
+    pub fn add_group(&mut self, profile: Value, now: Timestamp) -> Result<String, MutationError> {
+        let Some(name) = profile
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            return Err(MutationError::Invalid(
+                "a group needs `profile.name`".into(),
+            ));
+        };
+        if self.groups.values().any(|g| {
+            g["profile"]["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+        }) {
+            return Err(MutationError::Invalid(format!(
+                "a group named `{name}` already exists"
+            )));
+        }
+        let id = format!("00g{}", self.random_text(17));
+        let stamp = format_time(now);
+        let mut profile = profile;
+        if profile.get("description").is_none() {
+            profile["description"] = Value::Null;
+        }
+        let group = json!({
+            "id": id,
+            "created": stamp,
+            "lastUpdated": stamp,
+            "lastMembershipUpdated": stamp,
+            "objectClass": ["okta:user_group"],
+            "type": "OKTA_GROUP",
+            "profile": profile,
+            "_links": {}
+        });
+        self.groups.insert(id.clone(), group);
+        self.members.insert(id.clone(), BTreeSet::new());
+        let target = self.group_target(&id);
+        self.append_event(
+            "group.lifecycle.create",
+            "Create okta user group",
+            vec![target],
+            now,
+        );
+        Ok(id)
+    }
+
+    /// Replaces an `OKTA_GROUP`'s profile, logging `group.profile.update`.
+    pub fn replace_group_profile(
+        &mut self,
+        group_id: &str,
+        profile: Value,
+        now: Timestamp,
+    ) -> Result<(), MutationError> {
+        if !profile.get("name").is_some_and(Value::is_string) {
+            return Err(MutationError::Invalid(
+                "a group needs `profile.name`".into(),
+            ));
+        }
+        let group = self
+            .groups
+            .get_mut(group_id)
+            .ok_or_else(|| MutationError::NoGroup(group_id.to_owned()))?;
+        if group["type"] != "OKTA_GROUP" {
+            return Err(MutationError::Invalid(format!(
+                "group `{group_id}` is not an OKTA_GROUP: its profile is not editable"
+            )));
+        }
+        group["profile"] = profile;
+        group["lastUpdated"] = Value::String(format_time(now));
+        let target = self.group_target(group_id);
+        self.append_event(
+            "group.profile.update",
+            "Update group profile",
+            vec![target],
+            now,
+        );
+        Ok(())
+    }
+
+    /// Deletes an `OKTA_GROUP`, logging `group.lifecycle.delete`.
+    pub fn delete_group(&mut self, group_id: &str, now: Timestamp) -> Result<(), MutationError> {
+        let group = self
+            .groups
+            .get(group_id)
+            .ok_or_else(|| MutationError::NoGroup(group_id.to_owned()))?;
+        if group["type"] != "OKTA_GROUP" {
+            return Err(MutationError::Invalid(format!(
+                "group `{group_id}` is not an OKTA_GROUP and cannot be deleted"
+            )));
+        }
+        let target = self.group_target(group_id);
+        self.groups.remove(group_id);
+        self.members.remove(group_id);
+        self.append_event(
+            "group.lifecycle.delete",
+            "Delete Okta group",
+            vec![target],
             now,
         );
         Ok(())
@@ -417,6 +564,11 @@ impl Org {
     ) {
         let uuid = self.uuid();
         let transaction = self.random_text(27);
+        let request_uri = request_uri_of(event_type, &targets);
+        let nowhere = json!({
+            "city": null, "state": null, "country": null, "postalCode": null,
+            "geolocation": {"lat": null, "lon": null}
+        });
         self.logs.push(json!({
             "actor": {
                 "id": "00uEmulatorAdmin0000",
@@ -431,7 +583,7 @@ impl Org {
                 "device": "Unknown",
                 "id": null,
                 "ipAddress": "127.0.0.1",
-                "geographicalContext": null
+                "geographicalContext": nowhere
             },
             "authenticationContext": {
                 "authenticationProvider": null,
@@ -440,6 +592,7 @@ impl Org {
                 "issuer": null,
                 "interface": null,
                 "authenticationStep": 0,
+                "rootSessionId": "trsEmulator",
                 "externalSessionId": "trsEmulator"
             },
             "displayMessage": message,
@@ -448,16 +601,60 @@ impl Org {
             "published": format_time(now),
             "securityContext": {"asNumber": null, "asOrg": null, "isp": null, "domain": null, "isProxy": null},
             "severity": "INFO",
-            "debugContext": {"debugData": {"requestId": transaction}},
-            "legacyEventType": null,
+            "debugContext": {"debugData": {
+                "requestId": transaction,
+                "requestUri": request_uri,
+                "url": request_uri
+            }},
+            "legacyEventType": legacy_event_type(event_type),
             "transaction": {"type": "WEB", "id": transaction, "detail": {}},
             "uuid": uuid,
             "version": "0",
-            "request": {"ipChain": []},
+            "request": {"ipChain": [{
+                "ip": "127.0.0.1",
+                "geographicalContext": nowhere,
+                "version": "V4",
+                "source": null
+            }]},
             "target": targets
         }));
     }
 }
+
+/// The Events API name Okta still sends for an event type, where its
+/// published samples show one (`null` otherwise, as for newer types).
+fn legacy_event_type(event_type: &str) -> Value {
+    match event_type {
+        "group.user_membership.add" => json!("core.user_group_member.user_add"),
+        "group.user_membership.remove" => json!("core.user_group_member.user_remove"),
+        "user.session.start" => json!("core.user_auth.login_success"),
+        _ => Value::Null,
+    }
+}
+
+/// The Management API path an event's change would have come through.
+fn request_uri_of(event_type: &str, targets: &[Value]) -> String {
+    let id_of = |kind: &str| {
+        targets
+            .iter()
+            .find(|t| t["type"] == kind)
+            .and_then(|t| t["id"].as_str())
+            .unwrap_or_default()
+    };
+    let (user, group) = (id_of("User"), id_of("UserGroup"));
+    if event_type.starts_with("group.user_membership.") {
+        return format!("/api/v1/groups/{group}/users/{user}");
+    }
+    match event_type.strip_prefix("user.lifecycle.") {
+        Some("create") => "/api/v1/users".to_owned(),
+        Some(verb) => format!("/api/v1/users/{user}/lifecycle/{verb}"),
+        None => format!("/api/v1/users/{user}"),
+    }
+}
+
+/// Base-profile attributes a user created without them carries as `null`
+/// (Okta's `ListUsersResponse` example shows them so).
+const BASE_PROFILE_NULLS: &[&str] = &["mobilePhone", "secondEmail"];
 
 /// Okta's timestamp format: UTC with milliseconds, e.g. `2020-11-16T18:15:12.862Z`.
 pub fn format_time(t: Timestamp) -> String {

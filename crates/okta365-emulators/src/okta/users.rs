@@ -1,6 +1,9 @@
 //! `GET /api/v1/users` (list, `search`, `filter`, `q`), `GET /api/v1/users/{id}`
 //! and `GET /api/v1/users/{id}/groups`. A plain list omits DEPROVISIONED
-//! users; `search` and `filter` include them, as Okta does.
+//! users; `search` and `filter` include them, as Okta does. Writes, as
+//! Okta's SDKs make them: create (`POST /api/v1/users?activate=`), partial
+//! and full profile updates (`POST`/`PUT /api/v1/users/{id}`), lifecycle
+//! operations, and delete (a first `DELETE` deactivates, a second deletes).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -226,4 +229,203 @@ pub async fn groups(
         .map(|(_, g)| group_for_collection(g, &base))
         .collect();
     axum::Json(Value::Array(groups)).into_response()
+}
+
+/// A write's JSON body, or Okta's E0000003.
+pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|_| {
+        ApiError::new("E0000003")
+            .status(axum::http::StatusCode::BAD_REQUEST)
+            .summary("The request body was not well-formed.")
+    })
+}
+
+/// A refused mutation as Okta's error: E0000007 for a missing object,
+/// E0000001 with the cause otherwise.
+pub fn mutation_error(error: super::state::MutationError, kind: &str) -> ApiError {
+    use super::state::MutationError;
+    match error {
+        MutationError::NoUser(id) => ApiError::not_found(&id, "User"),
+        MutationError::NoGroup(id) => ApiError::not_found(&id, "UserGroup"),
+        MutationError::Invalid(why) => ApiError::new("E0000001")
+            .summary(format!("Api validation failed: {kind}"))
+            .cause(why),
+    }
+}
+
+/// Base-profile attributes a new user must have (Okta's default user type).
+const REQUIRED_PROFILE: [&str; 4] = ["login", "email", "firstName", "lastName"];
+
+/// `POST /api/v1/users?activate=true|false` → 200 + the user: ACTIVE with a
+/// password, PROVISIONED without one, STAGED with `activate=false`.
+pub async fn create(
+    State(app): State<AppRef>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+    body: axum::body::Bytes,
+) -> Response {
+    create_user(&app, &headers, &params, &body).unwrap_or_else(IntoResponse::into_response)
+}
+
+fn create_user(
+    app: &AppRef,
+    headers: &HeaderMap,
+    params: &Params,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    let profile = body.get("profile").cloned().unwrap_or(Value::Null);
+    for field in REQUIRED_PROFILE {
+        if profile
+            .get(field)
+            .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
+        {
+            return Err(ApiError::new("E0000001")
+                .summary(format!("Api validation failed: {field}"))
+                .cause(format!("{field}: The field cannot be left blank")));
+        }
+    }
+    let login = profile["login"].as_str().unwrap_or_default();
+    if app
+        .org()
+        .users
+        .values()
+        .any(|u| login_of(u).eq_ignore_ascii_case(login))
+    {
+        return Err(ApiError::new("E0000001")
+            .summary("Api validation failed: login")
+            .cause("login: An object with this field already exists in the current organization"));
+    }
+    let activate = param(params, "activate").is_none_or(|a| a != "false");
+    let has_password = body["credentials"]["password"]["value"].is_string();
+    let status = match (activate, has_password) {
+        (false, _) => "STAGED",
+        (true, true) => "ACTIVE",
+        (true, false) => "PROVISIONED",
+    };
+    let mut user = json!({ "status": status, "profile": profile });
+    if has_password || body["credentials"]["provider"].is_object() {
+        // The secret is never kept, as Okta never returns it.
+        user["credentials"] = json!({"password": {}, "provider": {"type": "OKTA", "name": "OKTA"}});
+    }
+    if let Some(t) = body.get("type").filter(|t| t.is_object()) {
+        user["type"] = t.clone();
+    }
+    let now = jiff::Timestamp::now();
+    let mut org = app.org();
+    let id = org
+        .add_user(user, now)
+        .map_err(|e| mutation_error(e, "user"))?;
+    for group in body["groupIds"].as_array().into_iter().flatten() {
+        if let Some(group) = group.as_str() {
+            org.add_member(group, &id, now)
+                .map_err(|e| mutation_error(e, "groupIds"))?;
+        }
+    }
+    let base = paging::base_url(headers);
+    Ok(axum::Json(user_with_lifecycle_links(&org.users[&id], &base)).into_response())
+}
+
+/// `POST /api/v1/users/{id}` (profile attributes merged) and `PUT` (the
+/// profile replaced: attributes left out become `null`) → 200 + the user.
+pub async fn update(
+    State(app): State<AppRef>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    update_user(&app, &method, &headers, &key, &body).unwrap_or_else(IntoResponse::into_response)
+}
+
+fn update_user(
+    app: &AppRef,
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+    key: &str,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    let mut org = app.org();
+    let id = find_user(&org.users, key)
+        .and_then(|u| u["id"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::not_found(key, "User"))?;
+    let mut changes = body.get("profile").cloned().unwrap_or_else(|| json!({}));
+    if *method == axum::http::Method::PUT
+        && let (Some(old), Some(new)) = (
+            org.users[&id]["profile"].as_object(),
+            changes.as_object_mut(),
+        )
+    {
+        for name in old.keys() {
+            new.entry(name.clone()).or_insert(Value::Null);
+        }
+    }
+    org.update_profile(&id, changes, jiff::Timestamp::now())
+        .map_err(|e| mutation_error(e, "profile"))?;
+    let base = paging::base_url(headers);
+    Ok(axum::Json(user_with_lifecycle_links(&org.users[&id], &base)).into_response())
+}
+
+/// `POST /api/v1/users/{id}/lifecycle/{operation}` → 200.
+pub async fn lifecycle(
+    State(app): State<AppRef>,
+    Path((key, operation)): Path<(String, String)>,
+) -> Response {
+    change_status(&app, &key, &operation).unwrap_or_else(IntoResponse::into_response)
+}
+
+fn change_status(app: &AppRef, key: &str, operation: &str) -> Result<Response, ApiError> {
+    let mut org = app.org();
+    let user = find_user(&org.users, key).ok_or_else(|| ApiError::not_found(key, "User"))?;
+    let id = user["id"].as_str().unwrap_or_default().to_owned();
+    let status = user["status"].as_str().unwrap_or_default().to_owned();
+    let not_allowed = || {
+        ApiError::new("E0000001")
+            .summary(format!("Api validation failed: {operation}"))
+            .cause(format!(
+                "This operation is not allowed in the user's current status ({status})"
+            ))
+    };
+    let target = match operation {
+        "activate" | "reactivate"
+            if matches!(status.as_str(), "STAGED" | "PROVISIONED" | "DEPROVISIONED") =>
+        {
+            if user["credentials"]["password"].is_object() {
+                "ACTIVE"
+            } else {
+                "PROVISIONED"
+            }
+        }
+        "deactivate" => "DEPROVISIONED",
+        "suspend" if status == "ACTIVE" => "SUSPENDED",
+        "unsuspend" if status == "SUSPENDED" => "ACTIVE",
+        "unlock" if status == "LOCKED_OUT" => "ACTIVE",
+        "activate" | "reactivate" | "suspend" | "unsuspend" | "unlock" => return Err(not_allowed()),
+        _ => return Err(ApiError::not_found(operation, "Endpoint")),
+    };
+    org.set_status(&id, target, jiff::Timestamp::now())
+        .map_err(|e| mutation_error(e, operation))?;
+    Ok(axum::Json(json!({})).into_response())
+}
+
+/// `DELETE /api/v1/users/{id}` → 204: deactivates a user that is not yet
+/// DEPROVISIONED, deletes one that is.
+pub async fn delete(State(app): State<AppRef>, Path(key): Path<String>) -> Response {
+    let mut org = app.org();
+    let Some(user) = find_user(&org.users, &key) else {
+        return ApiError::not_found(&key, "User").into_response();
+    };
+    let id = user["id"].as_str().unwrap_or_default().to_owned();
+    let now = jiff::Timestamp::now();
+    let done = if user["status"] == "DEPROVISIONED" {
+        org.delete_user(&id, now)
+    } else {
+        org.set_status(&id, "DEPROVISIONED", now)
+    };
+    match done {
+        Ok(()) => axum::http::StatusCode::NO_CONTENT.into_response(),
+        Err(e) => mutation_error(e, "user").into_response(),
+    }
 }

@@ -18,3 +18,5 @@ mod hooks;
 mod limits;
 // The System Log.
 mod logs;
+// Users, groups and members written as the SDKs write them.
+mod writes;
