@@ -8,6 +8,7 @@ mod emulate_graph;
 mod emulate_okta;
 mod explain;
 mod generate;
+mod governance;
 mod graph_live;
 mod okta_dpop;
 mod okta_live;

@@ -195,8 +195,11 @@ impl<'a> Differ<'a> {
         if let Some(live) = live {
             self.license_notes(live, &wanted_ids, want);
         }
+        // An account linked by this plan is not managed yet: licences are
+        // only added to it; removals wait for the next plan.
+        let linking = live.is_some_and(|l| self.marker_of(l).is_none());
         for sku_id in direct.keys() {
-            if wanted_ids.contains(sku_id) {
+            if wanted_ids.contains(sku_id) || linking {
                 continue;
             }
             let part = self.sku_name(sku_id);

@@ -304,7 +304,18 @@ impl<'a> Differ<'a> {
                 dedup(reasons),
             );
         }
-        if want.enabled.value != live.account_enabled {
+        // An account linked by this plan is not managed yet: nothing is
+        // taken from it before the link is reviewed and applied.
+        let linking = self.marker_of(live).is_none();
+        if linking && !want.enabled.value && live.account_enabled {
+            self.out.diagnostics.push(Diagnostic::warning(
+                None,
+                format!(
+                    "`{}` is linked by this plan; blocking its sign-in waits for the next plan",
+                    live.user_principal_name
+                ),
+            ));
+        } else if want.enabled.value != live.account_enabled {
             let op = if want.enabled.value {
                 Op::EnableUser { user: user.clone() }
             } else {
