@@ -200,7 +200,8 @@ fn resolve(op: &Op, created: &BTreeMap<String, ObjectId>) -> Result<Op, ApplyErr
         | Op::RevokeSessions { user: u }
         | Op::AssignLicenses { user: u, .. }
         | Op::DeleteUser { user: u }
-        | Op::RemoveGuest { user: u } => *u = user(u)?,
+        | Op::RemoveGuest { user: u }
+        | Op::ConfirmCompromised { user: u } => *u = user(u)?,
         Op::CreateTeam { group: g } => *g = group(g)?,
         Op::SetManager {
             user: u,

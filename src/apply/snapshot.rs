@@ -181,6 +181,10 @@ impl SnapshotBackend {
                 );
                 Ok(Outcome::Done)
             }
+            Op::ConfirmCompromised { user } => Err(ApplyError::new(format!(
+                "confirm {} compromised: Identity Protection lives in Entra ID, not in a snapshot\n  hint: point `m365` at a tenant, or set `events.relay.confirm_compromised: false`",
+                user.upn
+            ))),
             Op::AddMember { group, user } => self.add_member(group, user, false),
             Op::AddTeamMember { group, user, role } => {
                 self.add_member(group, user, *role == TeamRole::Owner)

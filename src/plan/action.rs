@@ -224,6 +224,13 @@ pub enum Op {
         /// The manager.
         manager: UserRef,
     },
+    /// Confirm the user compromised in Identity Protection
+    /// (`POST /identityProtection/riskyUsers/confirmCompromised`, Entra ID P2):
+    /// their risk becomes high. Only event mode's conditional-access relay plans it.
+    ConfirmCompromised {
+        /// The user.
+        user: UserRef,
+    },
 }
 
 /// Short names of action kinds, as `kind` in JSON plans.
@@ -262,6 +269,8 @@ pub enum ActionKind {
     RemoveGuest,
     /// Set a user's manager.
     SetManager,
+    /// Confirm a user compromised (Identity Protection).
+    ConfirmCompromised,
 }
 
 impl ActionKind {
@@ -274,7 +283,11 @@ impl ActionKind {
             | Self::CreateTeam
             | Self::AddTeamMember
             | Self::InviteGuest => '+',
-            Self::UpdateUser | Self::EnableUser | Self::AssignLicenses | Self::SetManager => '~',
+            Self::UpdateUser
+            | Self::EnableUser
+            | Self::AssignLicenses
+            | Self::SetManager
+            | Self::ConfirmCompromised => '~',
             Self::DisableUser
             | Self::RevokeSessions
             | Self::DeleteUser
@@ -303,6 +316,7 @@ impl ActionKind {
             Self::InviteGuest => "invite guest",
             Self::RemoveGuest => "remove guest",
             Self::SetManager => "set manager of",
+            Self::ConfirmCompromised => "confirm compromised",
         }
     }
 
@@ -324,6 +338,7 @@ impl ActionKind {
             Self::InviteGuest => "invite",
             Self::RemoveGuest => "remove guest",
             Self::SetManager => "manager",
+            Self::ConfirmCompromised => "confirm compromised",
         }
     }
 
@@ -352,6 +367,7 @@ impl Op {
             | Self::DeleteUser { user }
             | Self::RemoveGuest { user }
             | Self::SetManager { user, .. }
+            | Self::ConfirmCompromised { user }
             | Self::AddMember { user, .. }
             | Self::RemoveMember { user, .. }
             | Self::AddTeamMember { user, .. }
@@ -378,6 +394,7 @@ impl Op {
             Self::InviteGuest { .. } => ActionKind::InviteGuest,
             Self::RemoveGuest { .. } => ActionKind::RemoveGuest,
             Self::SetManager { .. } => ActionKind::SetManager,
+            Self::ConfirmCompromised { .. } => ActionKind::ConfirmCompromised,
         }
     }
 }

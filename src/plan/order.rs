@@ -48,7 +48,8 @@ fn keys(op: &Op) -> (Option<String>, Option<String>) {
         | Op::AssignLicenses { user, .. }
         | Op::DeleteUser { user }
         | Op::RemoveGuest { user }
-        | Op::SetManager { user, .. } => (Some(user_key(user)), None),
+        | Op::SetManager { user, .. }
+        | Op::ConfirmCompromised { user } => (Some(user_key(user)), None),
         Op::AddMember { group, user }
         | Op::RemoveMember { group, user }
         | Op::AddTeamMember { group, user, .. }
@@ -71,7 +72,7 @@ fn rank(op: &Op) -> u8 {
         Op::CreateTeam { .. } => 6,
         Op::AddMember { .. } | Op::AddTeamMember { .. } => 7,
         Op::RemoveMember { .. } | Op::RemoveTeamMember { .. } => 8,
-        Op::SetManager { .. } => 7,
+        Op::SetManager { .. } | Op::ConfirmCompromised { .. } => 7,
         Op::RemoveGuest { .. } | Op::DeleteUser { .. } => 9,
     }
 }

@@ -25,7 +25,8 @@ pub(super) fn describe(op: &Op) -> String {
         | Op::RevokeSessions { user }
         | Op::AssignLicenses { user, .. }
         | Op::DeleteUser { user }
-        | Op::RemoveGuest { user } => format!("{kind} {}", user.upn),
+        | Op::RemoveGuest { user }
+        | Op::ConfirmCompromised { user } => format!("{kind} {}", user.upn),
     }
 }
 

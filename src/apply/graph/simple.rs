@@ -132,6 +132,7 @@ impl GraphBackend {
             }
             Op::CreateUser { .. }
             | Op::CreateGroup { .. }
+            | Op::ConfirmCompromised { .. }
             | Op::InviteGuest { .. }
             | Op::AddMember { .. }
             | Op::AddTeamMember { .. } => Vec::new(),
