@@ -2,9 +2,9 @@
 //! diagnostics and progress to stderr. Exit codes: 0 success, 1 error,
 //! 2 "changes present" (only with `plan --detailed-exitcode`).
 
-mod commands;
+pub(crate) mod commands;
 mod progress;
-mod terminal;
+pub(crate) mod terminal;
 mod workspace;
 
 use std::path::PathBuf;

@@ -475,7 +475,13 @@ impl Journal {
 
     /// Finishes an event: `done`, `failed` or `rejected`, with a note. An
     /// event still waiting for a full plan stays `acted` (the plan finishes it).
-    pub fn finish(&self, uuid: &str, state: &str, note: &str, now_ms: i64) -> Result<(), JournalError> {
+    pub fn finish(
+        &self,
+        uuid: &str,
+        state: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> Result<(), JournalError> {
         self.conn()
             .execute(
                 "UPDATE events SET
@@ -490,7 +496,12 @@ impl Journal {
     }
 
     /// Records that the lockdown of `uuid` completed (for the latency figures).
-    pub fn locked_down(&self, uuid: &str, upns: &[String], now_ms: i64) -> Result<(), JournalError> {
+    pub fn locked_down(
+        &self,
+        uuid: &str,
+        upns: &[String],
+        now_ms: i64,
+    ) -> Result<(), JournalError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.fail(e))?;
         tx.execute(
@@ -539,15 +550,19 @@ impl Journal {
         let mut stmt = conn
             .prepare("SELECT uuid FROM events WHERE reconcile = 1 ORDER BY seq")
             .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(|e| self.fail(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.fail(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
     }
 
     /// A full plan covering `uuids` ended: they finish, `done` (or `failed`
     /// with the note) unless other work of theirs is still open.
-    pub fn plan_made(&self, uuids: &[String], ok: bool, note: &str, now_ms: i64) -> Result<(), JournalError> {
+    pub fn plan_made(
+        &self,
+        uuids: &[String],
+        ok: bool,
+        note: &str,
+        now_ms: i64,
+    ) -> Result<(), JournalError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.fail(e))?;
         for uuid in uuids {
@@ -618,7 +633,8 @@ impl Journal {
         tx.execute("DELETE FROM meta WHERE key = 'breaker'", [])
             .map_err(|e| self.fail(e))?;
         // The window starts afresh: what was admitted before the reset no longer counts.
-        tx.execute("DELETE FROM admissions", []).map_err(|e| self.fail(e))?;
+        tx.execute("DELETE FROM admissions", [])
+            .map_err(|e| self.fail(e))?;
         let held = if discard {
             tx.execute(
                 "UPDATE events SET held = 0, reconcile = 0, state = 'rejected', note = 'discarded by a person while the lockdown breaker was tripped', finished_ms = ?1 WHERE held = 1",
@@ -638,9 +654,7 @@ impl Journal {
         let mut stmt = conn
             .prepare("SELECT upn FROM locked")
             .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(|e| self.fail(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.fail(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
     }
 
@@ -661,14 +675,18 @@ impl Journal {
         let mut stmt = conn
             .prepare("SELECT account FROM relayed")
             .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(|e| self.fail(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.fail(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
     }
 
     /// Records a relay membership added (`true`) or removed.
-    pub fn set_relayed(&self, account: &str, uuid: &str, added: bool, now_ms: i64) -> Result<(), JournalError> {
+    pub fn set_relayed(
+        &self,
+        account: &str,
+        uuid: &str,
+        added: bool,
+        now_ms: i64,
+    ) -> Result<(), JournalError> {
         let conn = self.conn();
         if added {
             conn.execute(
@@ -715,14 +733,15 @@ impl Journal {
                 "SELECT lockdown_ms - received_ms FROM events WHERE lockdown_ms IS NOT NULL ORDER BY 1",
             )
             .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(|e| self.fail(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.fail(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
     }
 
     /// Unfinished or failed events, newest first, for people: `(uuid, type, state, note)`.
-    pub fn attention(&self, limit: usize) -> Result<Vec<(String, String, String, String)>, JournalError> {
+    pub fn attention(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(String, String, String, String)>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
@@ -804,10 +823,23 @@ mod tests {
     fn events_are_stored_once_and_malformed_ones_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&dir.path().join("events.db")).unwrap();
-        let items = [event("a", "user.lifecycle.suspend"), event("a", "user.lifecycle.suspend"), hook::line("{oops")];
+        let items = [
+            event("a", "user.lifecycle.suspend"),
+            event("a", "user.lifecycle.suspend"),
+            hook::line("{oops"),
+        ];
         let got = journal.ingest(Source::Hook, &items, None, 1_000).unwrap();
-        assert_eq!(got, Ingested { new: 1, duplicates: 1, rejected: 1 });
-        let again = journal.ingest(Source::Poll, &items[..1], Some("next-link"), 2_000).unwrap();
+        assert_eq!(
+            got,
+            Ingested {
+                new: 1,
+                duplicates: 1,
+                rejected: 1
+            }
+        );
+        let again = journal
+            .ingest(Source::Poll, &items[..1], Some("next-link"), 2_000)
+            .unwrap();
         assert_eq!(again.duplicates, 1);
         assert_eq!(journal.checkpoint().unwrap().as_deref(), Some("next-link"));
         let open = journal.open_events(3_000, 10).unwrap();
@@ -833,9 +865,16 @@ mod tests {
         let path = dir.path().join("events.db");
         {
             let journal = Journal::open(&path).unwrap();
-            journal.ingest(Source::Hook, &[event("a", "t")], None, 0).unwrap();
             journal
-                .begin(&["a".into()], &[("a".into(), "k1".into()), ("a".into(), "k2".into())], &[("a".into(), "00u1".into())], 10)
+                .ingest(Source::Hook, &[event("a", "t")], None, 0)
+                .unwrap();
+            journal
+                .begin(
+                    &["a".into()],
+                    &[("a".into(), "k1".into()), ("a".into(), "k2".into())],
+                    &[("a".into(), "00u1".into())],
+                    10,
+                )
                 .unwrap();
             journal.outcome("a", "k1", true, "", 20).unwrap();
             assert!(journal.open_events(100, 10).unwrap().is_empty());
@@ -851,7 +890,10 @@ mod tests {
             .into_iter()
             .map(|a| (a.key, a.state))
             .collect();
-        assert_eq!(states, [("k1".into(), "done".into()), ("k2".into(), "intent".into())]);
+        assert_eq!(
+            states,
+            [("k1".into(), "done".into()), ("k2".into(), "intent".into())]
+        );
         assert_eq!(journal.admissions_since(0).unwrap(), 1);
     }
 
@@ -859,7 +901,9 @@ mod tests {
     fn the_breaker_trips_holds_and_resets() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&dir.path().join("events.db")).unwrap();
-        journal.ingest(Source::Hook, &[event("a", "t"), event("b", "t")], None, 0).unwrap();
+        journal
+            .ingest(Source::Hook, &[event("a", "t"), event("b", "t")], None, 0)
+            .unwrap();
         journal.trip("too many", 5).unwrap();
         journal.hold(&["b".into()], "held").unwrap();
         assert_eq!(journal.breaker().unwrap().unwrap().reason, "too many");
@@ -873,12 +917,19 @@ mod tests {
     fn events_awaiting_a_plan_finish_with_it() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&dir.path().join("events.db")).unwrap();
-        journal.ingest(Source::Hook, &[event("a", "t"), event("b", "t")], None, 0).unwrap();
+        journal
+            .ingest(Source::Hook, &[event("a", "t"), event("b", "t")], None, 0)
+            .unwrap();
         journal.await_plan(&["a".into(), "b".into()]).unwrap();
         journal.finish("a", "done", "", 5).unwrap();
         assert_eq!(journal.event_state("a").unwrap().unwrap().0, "acted");
-        journal.plan_made(&journal.awaiting_plan().unwrap(), false, "plan refused", 9).unwrap();
-        assert_eq!(journal.event_state("b").unwrap().unwrap(), ("failed".into(), "plan refused".into()));
+        journal
+            .plan_made(&journal.awaiting_plan().unwrap(), false, "plan refused", 9)
+            .unwrap();
+        assert_eq!(
+            journal.event_state("b").unwrap().unwrap(),
+            ("failed".into(), "plan refused".into())
+        );
         assert!(journal.awaiting_plan().unwrap().is_empty());
     }
 }

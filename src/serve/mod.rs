@@ -3,4 +3,8 @@
 //! journaled (lockdowns within the breaker, the conditional-access relay,
 //! debounced full plans); `/healthz`, `/readyz` and `/metrics` report on it.
 
+pub mod alert;
 pub mod journal;
+pub mod metrics;
+pub mod reconcile;
+pub mod worker;
