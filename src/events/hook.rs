@@ -105,6 +105,16 @@ pub fn line(text: &str) -> Received {
     }
 }
 
+/// A whole delivery refused (not an event hook envelope), as a rejection to journal.
+pub fn rejected_delivery(body: &[u8], reason: String) -> Received {
+    let raw = String::from_utf8_lossy(body).into_owned();
+    Received::Rejected {
+        id: unkeyed(&raw),
+        reason,
+        raw,
+    }
+}
+
 /// A stable key for something without a `uuid`: the same text twice is one record.
 fn unkeyed(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());

@@ -139,7 +139,7 @@ pub struct Journal {
     conn: Mutex<Connection>,
     path: PathBuf,
     /// Held for the journal's lifetime: one process at a time.
-    _lock: std::fs::File,
+    _lock: Option<std::fs::File>,
 }
 
 const SCHEMA: &str = "
@@ -235,7 +235,27 @@ impl Journal {
         Ok(Arc::new(Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
-            _lock: lock,
+            _lock: Some(lock),
+        }))
+    }
+
+    /// Opens an existing journal alongside the process that holds it (for
+    /// `okta365 events`): SQLite keeps concurrent access safe; the lock file
+    /// only keeps two services from acting on one journal.
+    pub fn open_shared(path: &Path) -> Result<Arc<Self>, JournalError> {
+        let shown = path.display().to_string();
+        let sqlite = |source| JournalError::Sqlite {
+            path: shown.clone(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sqlite)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sqlite)?;
+        conn.execute_batch(SCHEMA).map_err(sqlite)?;
+        Ok(Arc::new(Self {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            _lock: None,
         }))
     }
 

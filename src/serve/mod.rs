@@ -4,7 +4,11 @@
 //! debounced full plans); `/healthz`, `/readyz` and `/metrics` report on it.
 
 pub mod alert;
+pub mod http;
 pub mod journal;
 pub mod metrics;
+pub mod poller;
 pub mod reconcile;
+pub mod service;
+pub mod tls;
 pub mod worker;

@@ -49,6 +49,8 @@ pub struct Context {
     pub source: String,
     /// Poked when events start waiting for a full plan.
     pub plan_wanted: tokio::sync::Notify,
+    /// Poked when new events are journaled.
+    pub wake: tokio::sync::Notify,
 }
 
 impl Context {
@@ -81,6 +83,7 @@ impl Context {
             pacer: Arc::default(),
             source,
             plan_wanted: tokio::sync::Notify::new(),
+            wake: tokio::sync::Notify::new(),
         })
     }
 }
