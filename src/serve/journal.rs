@@ -645,7 +645,8 @@ impl Journal {
         set_meta(&self.conn(), "breaker", &value).map_err(|e| self.fail(e))
     }
 
-    /// Resets the breaker. Held events are released to run, or with
+    /// Resets the breaker. Held events are released to run (a person
+    /// approved them: they do not count against the new window), or with
     /// `discard`, finished as rejected. Returns how many were held.
     pub fn reset_breaker(&self, discard: bool, now_ms: i64) -> Result<usize, JournalError> {
         let mut conn = self.conn();
@@ -661,7 +662,8 @@ impl Journal {
                 params![now_ms],
             )
         } else {
-            tx.execute("UPDATE events SET held = 0 WHERE held = 1", [])
+            // Released by a person: they run without counting against the new window.
+            tx.execute("UPDATE events SET held = 0, admitted = 1 WHERE held = 1", [])
         }
         .map_err(|e| self.fail(e))?;
         tx.commit().map_err(|e| self.fail(e))?;

@@ -15,6 +15,7 @@ mod report;
 mod safety;
 mod scenarios;
 mod schema;
+mod serve;
 mod snapshots;
 mod target;
 mod validate;
