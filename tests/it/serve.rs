@@ -677,3 +677,65 @@ fn after_kill_9_mid_burst_a_restart_finishes_every_lockdown_exactly_once() {
     let (out, _) = s.output();
     assert!(out.contains("Lockdown took"), "{out}");
 }
+
+#[test]
+fn with_certificate_files_the_hook_is_served_over_https() {
+    let scratch = Scratch::new();
+    let tls = crate::common::repo().join("tests/it/fixtures/tls");
+    scratch.write(
+        "tls.yaml",
+        &format!(
+            "policies: policies\nokta: {{ snapshot: examples/acme }}\nm365: {{ snapshot: examples/acme }}\n\
+             events:\n  hook:\n    tls: {{ certificate_file: {}, private_key_file: {} }}\n",
+            tls.join("cert.pem").display(),
+            tls.join("key.pem").display()
+        ),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_okta365"))
+        .current_dir(scratch.dir.path())
+        .args(["-c", "tls.yaml", "serve", "--listen", "127.0.0.1:0"])
+        .env("OKTA365_HOOK_SECRET", HOOK_SECRET)
+        .env_remove("OKTA365_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let url = first.strip_prefix("listening on ").unwrap().to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{first}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cert =
+        reqwest::Certificate::from_pem(&std::fs::read(tls.join("cert.pem")).unwrap()).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(cert)
+        .build()
+        .unwrap();
+    let challenge = runtime.block_on(async {
+        client
+            .get(format!("{url}/hooks/okta"))
+            .header("x-okta-verification-challenge", "over-tls")
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    });
+    let plain = runtime.block_on(
+        reqwest::Client::new()
+            .get(url.replace("https", "http"))
+            .send(),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(challenge, json!({"verification": "over-tls"}));
+    assert!(
+        plain.is_err(),
+        "plain HTTP must not be answered on the TLS port"
+    );
+}
