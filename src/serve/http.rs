@@ -32,7 +32,7 @@ pub struct HookState {
     pub ctx: Arc<Context>,
     /// The hook's shared secret (the whole `Authorization` value Okta sends).
     pub secret: Arc<Secret>,
-    /// Whether the service takes deliveries (false while starting and stopping).
+    /// Whether the service takes deliveries (false once it is stopping).
     pub ready: Arc<AtomicBool>,
 }
 

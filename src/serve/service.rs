@@ -29,7 +29,9 @@ pub async fn run(
     poll: bool,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let ready = Arc::new(AtomicBool::new(false));
+    // The journal is open and the listener bound: deliveries can be taken
+    // from the first request on (the first stdout line has been printed).
+    let ready = Arc::new(AtomicBool::new(true));
     let (stop_tx, stop) = watch::channel(false);
     let app = router(HookState {
         ctx: Arc::clone(&ctx),
@@ -60,7 +62,6 @@ pub async fn run(
         }
     };
     let control = async {
-        ready.store(true, Ordering::SeqCst);
         tracing::info!("okta365 serve is ready");
         shutdown.await;
         tracing::info!("stopping: no new deliveries; finishing the actions in flight");
