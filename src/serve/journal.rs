@@ -154,6 +154,8 @@ CREATE TABLE IF NOT EXISTS events (
     held INTEGER NOT NULL DEFAULT 0,
     admitted INTEGER NOT NULL DEFAULT 0,
     reconcile INTEGER NOT NULL DEFAULT 0,
+    worker_done INTEGER NOT NULL DEFAULT 0,
+    plan_failed INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_ms INTEGER,
     received_ms INTEGER NOT NULL,
@@ -393,13 +395,13 @@ impl Journal {
     }
 
     /// After a restart: events left `acted` by a process that stopped
-    /// mid-way (no retry scheduled, no plan awaited) are due again now.
+    /// mid-way (their actions not finished, no retry scheduled, not held)
+    /// are due again now.
     pub fn recover(&self, now_ms: i64) -> Result<usize, JournalError> {
         self.conn()
             .execute(
                 "UPDATE events SET next_attempt_ms = ?1
-                 WHERE state = 'acted' AND next_attempt_ms IS NULL
-                   AND EXISTS (SELECT 1 FROM actions a WHERE a.event_uuid = events.uuid AND a.state = 'intent')",
+                 WHERE state = 'acted' AND worker_done = 0 AND next_attempt_ms IS NULL AND held = 0",
                 params![now_ms],
             )
             .map_err(|e| self.fail(e))
@@ -483,18 +485,42 @@ impl Journal {
         error: &str,
         now_ms: i64,
     ) -> Result<(), JournalError> {
-        self.conn()
-            .execute(
-                "INSERT INTO actions (event_uuid, key, state, error, started_ms, finished_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-                 ON CONFLICT (event_uuid, key) DO UPDATE SET state = ?3, error = ?4, finished_ms = ?5",
-                params![uuid, key, if done { "done" } else { "failed" }, error, now_ms],
-            )
-            .map(|_| ())
-            .map_err(|e| self.fail(e))
+        outcome_on(&self.conn(), uuid, key, done, error, now_ms).map_err(|e| self.fail(e))
     }
 
-    /// Finishes an event: `done`, `failed` or `rejected`, with a note. An
-    /// event still waiting for a full plan stays `acted` (the plan finishes it).
+    /// Records a batch's results in one transaction: action outcomes, relay
+    /// memberships, and each event's end (done, a retry, or failed).
+    pub fn complete(&self, batch: &Completion, now_ms: i64) -> Result<(), JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.fail(e))?;
+        let run = || -> rusqlite::Result<()> {
+            for (uuid, key, done, error) in &batch.outcomes {
+                outcome_on(&tx, uuid, key, *done, error, now_ms)?;
+            }
+            for (account, uuid, added) in &batch.relayed {
+                relayed_on(&tx, account, uuid, *added, now_ms)?;
+            }
+            for end in &batch.ends {
+                match end {
+                    End::Done { uuid, note, locked } => {
+                        if let Some(upns) = locked {
+                            locked_down_on(&tx, uuid, upns, now_ms)?;
+                        }
+                        finish_on(&tx, uuid, "done", note, now_ms)?;
+                    }
+                    End::Retry { uuid, at_ms, note } => retry_on(&tx, uuid, *at_ms, note)?,
+                    End::Failed { uuid, note } => finish_on(&tx, uuid, "failed", note, now_ms)?,
+                }
+            }
+            Ok(())
+        };
+        run().map_err(|e| self.fail(e))?;
+        tx.commit().map_err(|e| self.fail(e))
+    }
+
+    /// Finishes the worker's part of an event: `done`, `failed` or
+    /// `rejected`, with a note. An event still waiting for a full plan stays
+    /// `acted` (the plan finishes it); one whose plan failed ends `failed`.
     pub fn finish(
         &self,
         uuid: &str,
@@ -502,52 +528,12 @@ impl Journal {
         note: &str,
         now_ms: i64,
     ) -> Result<(), JournalError> {
-        self.conn()
-            .execute(
-                "UPDATE events SET
-                    state = CASE WHEN reconcile = 1 AND ?2 = 'done' THEN 'acted' ELSE ?2 END,
-                    note = ?3, next_attempt_ms = NULL,
-                    finished_ms = CASE WHEN reconcile = 1 AND ?2 = 'done' THEN NULL ELSE ?4 END
-                 WHERE uuid = ?1",
-                params![uuid, state, note, now_ms],
-            )
-            .map(|_| ())
-            .map_err(|e| self.fail(e))
-    }
-
-    /// Records that the lockdown of `uuid` completed (for the latency figures).
-    pub fn locked_down(
-        &self,
-        uuid: &str,
-        upns: &[String],
-        now_ms: i64,
-    ) -> Result<(), JournalError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| self.fail(e))?;
-        tx.execute(
-            "UPDATE events SET lockdown_ms = ?2 WHERE uuid = ?1 AND lockdown_ms IS NULL",
-            params![uuid, now_ms],
-        )
-        .map_err(|e| self.fail(e))?;
-        for upn in upns {
-            tx.execute(
-                "INSERT OR REPLACE INTO locked (upn, event_uuid, at_ms) VALUES (?1, ?2, ?3)",
-                params![upn.to_lowercase(), uuid, now_ms],
-            )
-            .map_err(|e| self.fail(e))?;
-        }
-        tx.commit().map_err(|e| self.fail(e))
+        finish_on(&self.conn(), uuid, state, note, now_ms).map_err(|e| self.fail(e))
     }
 
     /// Schedules another attempt of `uuid` at `at_ms`.
     pub fn retry(&self, uuid: &str, at_ms: i64, note: &str) -> Result<(), JournalError> {
-        self.conn()
-            .execute(
-                "UPDATE events SET next_attempt_ms = ?2, note = ?3 WHERE uuid = ?1",
-                params![uuid, at_ms, note],
-            )
-            .map(|_| ())
-            .map_err(|e| self.fail(e))
+        retry_on(&self.conn(), uuid, at_ms, note).map_err(|e| self.fail(e))
     }
 
     /// Marks events as waiting for a full plan (they stay `acted` until it is made).
@@ -574,8 +560,9 @@ impl Journal {
         rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
     }
 
-    /// A full plan covering `uuids` ended: they finish, `done` (or `failed`
-    /// with the note) unless other work of theirs is still open.
+    /// A full plan covering `uuids` ended. Events whose own actions are
+    /// finished end `done` (or `failed`, with the note); the others end
+    /// when the worker finishes them (`failed` then if the plan failed).
     pub fn plan_made(
         &self,
         uuids: &[String],
@@ -588,11 +575,11 @@ impl Journal {
         for uuid in uuids {
             tx.execute(
                 "UPDATE events SET reconcile = 0,
-                    state = CASE WHEN next_attempt_ms IS NOT NULL OR held = 1 THEN state
-                                 WHEN ?2 THEN (CASE WHEN state = 'failed' THEN 'failed' ELSE 'done' END)
-                                 ELSE 'failed' END,
+                    plan_failed = CASE WHEN ?2 THEN plan_failed ELSE 1 END,
                     note = CASE WHEN ?2 THEN note ELSE ?3 END,
-                    finished_ms = CASE WHEN next_attempt_ms IS NOT NULL OR held = 1 THEN finished_ms ELSE ?4 END
+                    state = CASE WHEN worker_done = 0 OR state IN ('failed', 'rejected') THEN state
+                                 WHEN ?2 THEN 'done' ELSE 'failed' END,
+                    finished_ms = CASE WHEN worker_done = 0 THEN finished_ms ELSE ?4 END
                  WHERE uuid = ?1 AND reconcile = 1",
                 params![uuid, ok, note, now_ms],
             )
@@ -709,17 +696,7 @@ impl Journal {
         added: bool,
         now_ms: i64,
     ) -> Result<(), JournalError> {
-        let conn = self.conn();
-        if added {
-            conn.execute(
-                "INSERT OR REPLACE INTO relayed (account, event_uuid, at_ms) VALUES (?1, ?2, ?3)",
-                params![account, uuid, now_ms],
-            )
-        } else {
-            conn.execute("DELETE FROM relayed WHERE account = ?1", params![account])
-        }
-        .map(|_| ())
-        .map_err(|e| self.fail(e))
+        relayed_on(&self.conn(), account, uuid, added, now_ms).map_err(|e| self.fail(e))
     }
 
     /// Counts of events by state.
@@ -815,6 +792,130 @@ impl Journal {
             .optional()
             .map_err(|e| self.fail(e))
     }
+}
+
+/// What a batch of work ended with, recorded by [`Journal::complete`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Completion {
+    /// `(event, action key, done, error)`.
+    pub outcomes: Vec<(String, String, bool, String)>,
+    /// `(account, event, added)`: relay memberships added or removed.
+    pub relayed: Vec<(String, String, bool)>,
+    /// How each event's part ended.
+    pub ends: Vec<End>,
+}
+
+/// How the worker's part of an event ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum End {
+    /// Every action done.
+    Done {
+        /// The event.
+        uuid: String,
+        /// Notes (skipped users).
+        note: String,
+        /// The UPNs its lockdown locked, when a lockdown completed.
+        locked: Option<Vec<String>>,
+    },
+    /// Some action failed; try again at `at_ms`.
+    Retry {
+        /// The event.
+        uuid: String,
+        /// When.
+        at_ms: i64,
+        /// What failed.
+        note: String,
+    },
+    /// Failed for good.
+    Failed {
+        /// The event.
+        uuid: String,
+        /// What failed.
+        note: String,
+    },
+}
+
+fn outcome_on(
+    conn: &Connection,
+    uuid: &str,
+    key: &str,
+    done: bool,
+    error: &str,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO actions (event_uuid, key, state, error, started_ms, finished_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT (event_uuid, key) DO UPDATE SET state = ?3, error = ?4, finished_ms = ?5",
+        params![uuid, key, if done { "done" } else { "failed" }, error, now_ms],
+    )
+    .map(|_| ())
+}
+
+fn finish_on(
+    conn: &Connection,
+    uuid: &str,
+    state: &str,
+    note: &str,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE events SET
+            worker_done = 1,
+            state = CASE WHEN ?2 = 'done' AND reconcile = 1 THEN 'acted'
+                         WHEN ?2 = 'done' AND plan_failed = 1 THEN 'failed'
+                         ELSE ?2 END,
+            note = CASE WHEN ?3 = '' AND plan_failed = 1 THEN note ELSE ?3 END,
+            next_attempt_ms = NULL,
+            finished_ms = CASE WHEN ?2 = 'done' AND reconcile = 1 THEN NULL ELSE ?4 END
+         WHERE uuid = ?1",
+        params![uuid, state, note, now_ms],
+    )
+    .map(|_| ())
+}
+
+fn locked_down_on(
+    conn: &Connection,
+    uuid: &str,
+    upns: &[String],
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE events SET lockdown_ms = ?2 WHERE uuid = ?1 AND lockdown_ms IS NULL",
+        params![uuid, now_ms],
+    )?;
+    for upn in upns {
+        conn.execute(
+            "INSERT OR REPLACE INTO locked (upn, event_uuid, at_ms) VALUES (?1, ?2, ?3)",
+            params![upn.to_lowercase(), uuid, now_ms],
+        )?;
+    }
+    Ok(())
+}
+
+fn retry_on(conn: &Connection, uuid: &str, at_ms: i64, note: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE events SET next_attempt_ms = ?2, note = ?3 WHERE uuid = ?1",
+        params![uuid, at_ms, note],
+    )
+    .map(|_| ())
+}
+
+fn relayed_on(
+    conn: &Connection,
+    account: &str,
+    uuid: &str,
+    added: bool,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    if added {
+        conn.execute(
+            "INSERT OR REPLACE INTO relayed (account, event_uuid, at_ms) VALUES (?1, ?2, ?3)",
+            params![account, uuid, now_ms],
+        )
+    } else {
+        conn.execute("DELETE FROM relayed WHERE account = ?1", params![account])
+    }
+    .map(|_| ())
 }
 
 fn get_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
@@ -949,9 +1050,21 @@ mod tests {
             .plan_made(&journal.awaiting_plan().unwrap(), false, "plan refused", 9)
             .unwrap();
         assert_eq!(
-            journal.event_state("b").unwrap().unwrap(),
+            journal.event_state("a").unwrap().unwrap(),
             ("failed".into(), "plan refused".into())
         );
         assert!(journal.awaiting_plan().unwrap().is_empty());
+        // b's own actions were still to run: the plan does not end it, the worker does.
+        assert_eq!(journal.event_state("b").unwrap().unwrap().0, "acted");
+        assert_eq!(
+            journal.recover(10).unwrap(),
+            1,
+            "b is due again after a restart"
+        );
+        journal.finish("b", "done", "", 12).unwrap();
+        assert_eq!(
+            journal.event_state("b").unwrap().unwrap(),
+            ("failed".into(), "plan refused".into())
+        );
     }
 }

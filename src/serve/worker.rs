@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::alert::{Alert, AlertEvent, AlertKind};
-use super::journal::{Journal, JournalError, StoredAction, StoredEvent};
+use super::journal::{Completion, End, Journal, JournalError, StoredAction, StoredEvent};
 use super::metrics::{Metrics, label};
 use crate::apply::graph::RiskyPacer;
 use crate::apply::{ActionResult, AuditSink, GraphBackend, JsonlAudit, Report, SnapshotBackend};
@@ -221,9 +221,25 @@ pub async fn pass(ctx: &Context) -> Result<Pass, Failure> {
         })
         .map(|w| w.stored.uuid.clone())
         .collect();
+    // Events with nothing but a full plan to wait for: their own part is done.
+    let plan_only: Vec<String> = work
+        .iter()
+        .filter(|w| {
+            w.triggers
+                .iter()
+                .all(|t| matches!(t, Trigger::Reconcile { .. }))
+        })
+        .map(|w| w.stored.uuid.clone())
+        .collect();
     if !planned.is_empty() {
+        let now = now_ms();
         ctx.journal
-            .call(move |j| j.await_plan(&planned))
+            .call(move |j| {
+                j.await_plan(&planned)?;
+                plan_only
+                    .iter()
+                    .try_for_each(|uuid| j.finish(uuid, "done", "", now))
+            })
             .await
             .map_err(journal_failure)?;
         ctx.plan_wanted.notify_one();
@@ -671,7 +687,10 @@ async fn act(
                 let attempts = w.stored.attempts + 1;
                 let note = errors.join("; ");
                 if attempts >= retry.max_attempts {
-                    finishes.push(Finish::Failed(uuid.clone(), note.clone()));
+                    finishes.push(End::Failed {
+                        uuid: uuid.clone(),
+                        note: note.clone(),
+                    });
                     ctx.alert.raise(&AlertEvent {
                         kind: AlertKind::EventFailed,
                         summary: format!(
@@ -682,11 +701,11 @@ async fn act(
                     });
                 } else {
                     let at = done_at + backoff_ms(&retry, attempts);
-                    finishes.push(Finish::Retry(
-                        uuid.clone(),
-                        at,
-                        format!("attempt {attempts} failed: {note}"),
-                    ));
+                    finishes.push(End::Retry {
+                        uuid: uuid.clone(),
+                        at_ms: at,
+                        note: format!("attempt {attempts} failed: {note}"),
+                    });
                 }
             }
             None => {
@@ -697,45 +716,24 @@ async fn act(
                 if relay_ran {
                     ctx.metrics.observe("relay", seconds);
                 }
-                finishes.push(Finish::Done(
-                    uuid.clone(),
-                    notes.join("; "),
-                    locked_upns.remove(uuid).filter(|_| lockdown_ran),
-                ));
+                finishes.push(End::Done {
+                    uuid: uuid.clone(),
+                    note: notes.join("; "),
+                    locked: locked_upns.remove(uuid).filter(|_| lockdown_ran),
+                });
             }
         }
     }
+    let completion = Completion {
+        outcomes,
+        relayed: relay_marks,
+        ends: finishes,
+    };
     ctx.journal
-        .call(move |j| {
-            for (uuid, key, done, error) in &outcomes {
-                j.outcome(uuid, key, *done, error, done_at)?;
-            }
-            for (account, uuid, added) in &relay_marks {
-                j.set_relayed(account, uuid, *added, done_at)?;
-            }
-            for f in &finishes {
-                match f {
-                    Finish::Done(uuid, note, locked) => {
-                        if let Some(upns) = locked {
-                            j.locked_down(uuid, upns, done_at)?;
-                        }
-                        j.finish(uuid, "done", note, done_at)?;
-                    }
-                    Finish::Retry(uuid, at, note) => j.retry(uuid, *at, note)?,
-                    Finish::Failed(uuid, note) => j.finish(uuid, "failed", note, done_at)?,
-                }
-            }
-            Ok::<_, JournalError>(())
-        })
+        .call(move |j| j.complete(&completion, done_at))
         .await
         .map_err(journal_failure)?;
     Ok(all_ok)
-}
-
-enum Finish {
-    Done(String, String, Option<Vec<String>>),
-    Retry(String, i64, String),
-    Failed(String, String),
 }
 
 /// Whether a skip note is about one of `w`'s users.

@@ -42,6 +42,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         Some(files) => Some(crate::serve::tls::server_config(files).map_err(Failure::Message)?),
         None => None,
     };
+    let stop = stop_signal()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| Failure::Message(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -62,30 +63,37 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         secret,
         plain,
         !args.no_poll,
-        stop_signal(),
+        stop,
     )
     .await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on Ctrl-C or SIGTERM (what systemd and Kubernetes send).
-async fn stop_signal() {
+/// Resolves on Ctrl-C or SIGTERM (what systemd and Kubernetes send). The
+/// handlers are installed when this is called, before the first line is
+/// printed, so a stop sent right after it is never missed.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
     #[cfg(unix)]
     {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async {
-                match term.as_mut() {
-                    Some(t) => { t.recv().await; }
-                    None => std::future::pending::<()>().await,
-                }
-            } => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind| {
+            signal(kind).map_err(|e| Failure::Message(format!("cannot handle signals: {e}")))
+        };
+        let (mut term, mut int) = (
+            install(SignalKind::terminate())?,
+            install(SignalKind::interrupt())?,
+        );
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
