@@ -488,6 +488,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: upn.into(),
+                okta_id: None,
             },
             add: vec![LicenseAdd {
                 sku_id: SkuId::from("sku-e3"),
@@ -525,6 +526,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: "b@x".into(),
+                okta_id: None,
             },
             properties: [("usageLocation".into(), Some("GB".into()))].into(),
         })
@@ -538,6 +540,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: "a@x".into(),
+                okta_id: None,
             },
         })
         .unwrap();
