@@ -123,6 +123,7 @@ pub fn relay(triggers: &[Trigger], input: &RelayInput) -> Relay {
             let user_ref = UserRef {
                 id: Some(account.id.clone()),
                 upn: upn.clone(),
+                okta_id: Some(user.clone()),
             };
             let member = members.contains(&account.id);
             let mut push = |kind: ActionKind, target: String, changes: Vec<Change>, op: Op| {

@@ -81,9 +81,14 @@ pub async fn run(
 /// The worker loop: passes until nothing is due, then waits for new
 /// events, a due retry, or a released breaker (checked every second).
 async fn work(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
+    let mut pruned_at: Option<tokio::time::Instant> = None;
     loop {
         if *stop.borrow() {
             return;
+        }
+        if pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            prune(&ctx).await;
+            pruned_at = Some(tokio::time::Instant::now());
         }
         match worker::pass(&ctx).await {
             Ok(pass) if pass.taken > 0 => continue,
@@ -101,6 +106,22 @@ async fn work(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// How often finished events past `events.journal.keep_days` are forgotten.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Forgets finished events older than `keep_days`, and breaker admissions
+/// older than the breaker's window.
+async fn prune(ctx: &Context) {
+    let now = worker::now_ms();
+    let before = now - i64::from(ctx.rules.journal.keep_days) * 86_400_000;
+    let window = now - (ctx.rules.lockdown.breaker.window_minutes as i64) * 60_000;
+    match ctx.journal.call(move |j| j.prune(before, window)).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(events = n, "forgot finished events past events.journal.keep_days"),
+        Err(e) => tracing::warn!(error = %e, "could not prune the event journal"),
     }
 }
 
