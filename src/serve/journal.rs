@@ -1072,16 +1072,30 @@ mod tests {
     fn pruning_forgets_only_finished_events_past_the_limit() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&dir.path().join("events.db")).unwrap();
-        journal.ingest(Source::Hook, &[event("old", "t"), event("open", "t"), hook::line("x")], None, 0).unwrap();
+        journal
+            .ingest(
+                Source::Hook,
+                &[event("old", "t"), event("open", "t"), hook::line("x")],
+                None,
+                0,
+            )
+            .unwrap();
         journal.finish("old", "done", "", 10).unwrap();
-        journal.begin(&["open".into()], &[], &[("open".into(), "00u1".into())], 10).unwrap();
-        assert_eq!(journal.prune(100, 100).unwrap(), 2, "the done and the rejected event");
+        journal
+            .begin(&["open".into()], &[], &[("open".into(), "00u1".into())], 10)
+            .unwrap();
+        assert_eq!(
+            journal.prune(100, 100).unwrap(),
+            2,
+            "the done and the rejected event"
+        );
         assert!(journal.event_state("old").unwrap().is_none());
         assert_eq!(journal.event_state("open").unwrap().unwrap().0, "acted");
         assert_eq!(journal.admissions_since(0).unwrap(), 0);
         // Forgotten means a redelivery is new again.
-        let again = journal.ingest(Source::Hook, &[event("old", "t")], None, 200).unwrap();
+        let again = journal
+            .ingest(Source::Hook, &[event("old", "t")], None, 200)
+            .unwrap();
         assert_eq!(again.new, 1);
     }
-
 }

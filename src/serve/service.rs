@@ -120,7 +120,10 @@ async fn prune(ctx: &Context) {
     let window = now - (ctx.rules.lockdown.breaker.window_minutes as i64) * 60_000;
     match ctx.journal.call(move |j| j.prune(before, window)).await {
         Ok(0) => {}
-        Ok(n) => tracing::info!(events = n, "forgot finished events past events.journal.keep_days"),
+        Ok(n) => tracing::info!(
+            events = n,
+            "forgot finished events past events.journal.keep_days"
+        ),
         Err(e) => tracing::warn!(error = %e, "could not prune the event journal"),
     }
 }

@@ -598,7 +598,7 @@ fn risk_events_relay_to_the_conditional_access_group_and_clear() {
     };
     assert_eq!(s.deliver(&[risk("r-1", INES, "HIGH")]), 200);
     assert_eq!(s.finished("r-1").0, "done");
-    assert_eq!(members(&s), [ines_id.clone()]);
+    assert_eq!(members(&s), std::slice::from_ref(&ines_id));
     assert_eq!(s.writes("confirmCompromised").len(), 1);
     // Not a lockdown: she can still sign in, under conditional access.
     assert_eq!(

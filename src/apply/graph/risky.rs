@@ -125,12 +125,15 @@ impl GraphBackend {
 mod tests {
     use super::*;
 
+    /// When each fake call ended, and the ids it carried.
+    type Calls = std::sync::Arc<std::sync::Mutex<Vec<(Duration, Vec<String>)>>>;
+
     #[tokio::test(start_paused = true)]
     async fn calls_are_batched_and_spaced_across_callers() {
         let pacer = std::sync::Arc::new(RiskyPacer::new(Duration::from_secs(1), 2));
         let started = Instant::now();
-        let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let send = |calls: std::sync::Arc<std::sync::Mutex<Vec<(Duration, Vec<String>)>>>| {
+        let calls: Calls = Calls::default();
+        let send = |calls: Calls| {
             move |chunk: Vec<String>| {
                 let calls = calls.clone();
                 async move {
