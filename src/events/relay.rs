@@ -205,7 +205,7 @@ fn finish(
         fingerprint: format!("relay:{}", ids.join(",")),
         now: settings.now.to_string(),
         summary: Summary::of(&actions),
-        allowed_removals: None,
+        allowed_removals: Default::default(),
         licenses: Vec::new(),
         actions,
         manual_steps: Vec::new(),

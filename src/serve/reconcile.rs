@@ -21,7 +21,7 @@ pub async fn now(
     ctx: &Context,
     ui: &Ui,
     apply: bool,
-    allow_removals: Option<usize>,
+    allow_removals: &[(crate::plan::budget::RemovalKind, usize)],
 ) -> Result<bool, Failure> {
     let waiting = ctx
         .journal
@@ -44,7 +44,7 @@ pub async fn now(
         None
     };
     let choices = crate::cli::commands::plan::Choices {
-        allow_removals,
+        allow_removals: allow_removals.to_vec(),
         ..Default::default()
     };
     let (ok, note, result) = match crate::cli::commands::plan::make(&ctx.workspace, ui, &choices)
@@ -157,7 +157,7 @@ pub async fn run(ctx: &Context, ui: &Ui, mut stop: tokio::sync::watch::Receiver<
                 _ = stop.changed() => return,
             }
         }
-        if let Err(failure) = now(ctx, ui, settings.apply, None).await {
+        if let Err(failure) = now(ctx, ui, settings.apply, &[]).await {
             ui.report(&failure);
         }
         pending = false;

@@ -360,6 +360,7 @@ fn scope(ctx: &Context) -> crate::providers::LiveScope {
         ]
         .into(),
         managers: false,
+        offboard: None,
     }
 }
 
@@ -564,7 +565,7 @@ async fn act(
         fingerprint: format!("events:{}", uuids.join(",")),
         now: settings.now.to_string(),
         summary: Summary::of(&keep),
-        allowed_removals: None,
+        allowed_removals: Default::default(),
         licenses: Vec::new(),
         actions: keep,
         manual_steps: Vec::new(),

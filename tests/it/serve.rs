@@ -637,7 +637,9 @@ fn risk_events_relay_to_the_conditional_access_group_and_clear() {
 
 #[test]
 fn after_kill_9_mid_burst_a_restart_finishes_every_lockdown_exactly_once() {
-    // Four writes a second: a burst of 12 lockdowns (24 writes) takes ~6 s.
+    // Four writes a second: the 12 disables go in one `$batch`, then the
+    // revocations wait ~3 s for the write budget; the kill lands in between,
+    // with every action's intent journaled.
     let mut s = Service::start(Setup {
         limits: "writes_per_second: 4, timeout_seconds: 5, max_attempts: 5",
         events: "  lockdown: { breaker: { max_lockdowns: 100 } }",

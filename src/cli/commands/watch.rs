@@ -32,9 +32,10 @@ pub struct Args {
     /// so a burst of events makes one plan (default: `events.reconcile.settle_seconds`).
     #[arg(long, value_name = "SECONDS")]
     pub settle: Option<f64>,
-    /// Accept up to N account removals beyond the safety budget in full plans.
-    #[arg(long, value_name = "N")]
-    pub allow_removals: Option<usize>,
+    /// Accept removals beyond a safety budget in full plans: `N` (accounts)
+    /// or `KIND=N` (see `plan --help`); repeat for several kinds.
+    #[arg(long, value_name = "[KIND=]N", value_parser = crate::plan::budget::parse_allowance)]
+    pub allow_removals: Vec<(crate::plan::budget::RemovalKind, usize)>,
     /// The event journal (default: `events.journal.path`). Events already in
     /// it (same `uuid`) are not acted on again.
     #[arg(long, value_name = "FILE")]
@@ -92,8 +93,8 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             match tokio::time::timeout(settle, feed.next_line()).await {
                 Ok(next) => next,
                 Err(_) => {
-                    trouble |=
-                        !crate::serve::reconcile::now(&ctx, ui, apply, args.allow_removals).await?;
+                    trouble |= !crate::serve::reconcile::now(&ctx, ui, apply, &args.allow_removals)
+                        .await?;
                     continue;
                 }
             }
@@ -124,7 +125,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         tokio::time::sleep(Duration::from_millis(wait)).await;
         trouble |= drain(&ctx).await?;
     }
-    trouble |= !crate::serve::reconcile::now(&ctx, ui, apply, args.allow_removals).await?;
+    trouble |= !crate::serve::reconcile::now(&ctx, ui, apply, &args.allow_removals).await?;
     Ok(if trouble {
         ExitCode::from(1)
     } else {
