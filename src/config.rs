@@ -624,9 +624,20 @@ impl Config {
         }
         let base = path.parent().unwrap_or(Path::new(""));
         config.okta.resolve_paths(base);
-        for p in [&mut config.policies, &mut config.audit.path]
-            .into_iter()
-            .chain(config.m365.paths_mut())
+        let tls = config
+            .events
+            .hook
+            .tls
+            .iter_mut()
+            .flat_map(|t| [&mut t.certificate_file, &mut t.private_key_file]);
+        for p in [
+            &mut config.policies,
+            &mut config.audit.path,
+            &mut config.events.journal.path,
+        ]
+        .into_iter()
+        .chain(tls)
+        .chain(config.m365.paths_mut())
         {
             if p.is_relative() {
                 *p = base.join(&*p);

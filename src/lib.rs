@@ -27,3 +27,4 @@ pub mod providers;
 pub mod render;
 pub mod report;
 pub mod secret;
+pub mod serve;

@@ -216,7 +216,8 @@ fn resolve(op: &Op, created: &BTreeMap<String, ObjectId>) -> Result<Op, ApplyErr
         | Op::AssignLicenses { user: u, .. }
         | Op::DeleteUser { user: u }
         | Op::ClearManager { user: u }
-        | Op::RemoveGuest { user: u } => *u = user(u)?,
+        | Op::RemoveGuest { user: u }
+        | Op::ConfirmCompromised { user: u } => *u = user(u)?,
         Op::CreateTeam { group: g } => *g = group(g)?,
         Op::SetManager {
             user: u,

@@ -185,6 +185,10 @@ impl SnapshotBackend {
                 );
                 Ok(Outcome::Done)
             }
+            Op::ConfirmCompromised { user } => Err(ApplyError::new(format!(
+                "confirm {} compromised: Identity Protection lives in Entra ID, not in a snapshot\n  hint: point `m365` at a tenant, or set `events.relay.confirm_compromised: false`",
+                user.upn
+            ))),
             Op::ClearManager { user } => {
                 self.user_mut(user)?.other.remove("manager");
                 Ok(Outcome::Done)

@@ -2,9 +2,9 @@
 //! diagnostics and progress to stderr. Exit codes: 0 success, 1 error,
 //! 2 "changes present" (only with `plan --detailed-exitcode`).
 
-mod commands;
+pub(crate) mod commands;
 mod progress;
-mod terminal;
+pub(crate) mod terminal;
 mod workspace;
 
 use std::path::PathBuf;
@@ -83,8 +83,12 @@ pub enum Command {
     Apply(commands::apply::Args),
     /// Show a user's desired state and the policy rules behind each value.
     Explain(commands::explain::Args),
-    /// Event mode: lock accounts within seconds of an Okta incident event, re-plan after changes.
+    /// Event mode over a file or stdin: lock accounts within seconds of an Okta incident event, re-plan after changes.
     Watch(commands::watch::Args),
+    /// Event mode as a service: Okta event hooks and System Log polling, journaled and acted on.
+    Serve(commands::serve::Args),
+    /// The event journal of `serve` and `watch`: status, the lockdown breaker, unlocking accounts.
+    Events(commands::events::Args),
     /// Reports for people: licence reconciliation.
     Report(commands::report::Args),
     /// Print the JSON Schema of policy files or of the config file.
@@ -122,6 +126,8 @@ pub fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::run(&cli, args, &ui).await,
             Command::Explain(args) => commands::explain::run(&cli, args, &ui).await,
             Command::Watch(args) => commands::watch::run(&cli, args, &ui).await,
+            Command::Serve(args) => commands::serve::run(&cli, args, &ui).await,
+            Command::Events(args) => commands::events::run(&cli, args).await,
             Command::Report(args) => commands::report::run(&cli, args, &ui).await,
             Command::Schema(args) => commands::schema::run(args),
             Command::Emulate(args) => commands::emulate::run(args).await,

@@ -21,6 +21,8 @@ use crate::policy::types::Protected;
 pub struct Lockdown {
     /// Disable and revoke actions, in order.
     pub plan: Plan,
+    /// The event (`uuid`) behind each action, in plan order.
+    pub events: Vec<String>,
     /// One line per user who could not be locked (no managed account, protected).
     pub skipped: Vec<String>,
 }
@@ -78,6 +80,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
     let mut actions: Vec<Action> = Vec::new();
     let mut seen = BTreeSet::new();
     let mut events = Vec::new();
+    let mut owners: Vec<String> = Vec::new();
     for trigger in triggers {
         let Trigger::Lockdown {
             user,
@@ -177,6 +180,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
                 });
             }
         }
+        owners.resize(actions.len(), event.clone());
     }
     let plan = Plan {
         format_version: FORMAT_VERSION,
@@ -190,7 +194,11 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
         unmanaged: Vec::new(),
         warnings: Vec::new(),
     };
-    Lockdown { plan, skipped }
+    Lockdown {
+        plan,
+        events: owners,
+        skipped,
+    }
 }
 
 #[cfg(test)]
@@ -277,6 +285,7 @@ mod tests {
             ]
         );
         assert_eq!(out.plan.actions[1].depends_on, [0]);
+        assert_eq!(out.events, ["ev-00u1", "ev-00u1"]);
         assert!(out.plan.actions[0].reasons[0].rule.contains("ev-00u1"));
         assert_eq!(out.plan.summary.total, 2);
         assert!(out.skipped.is_empty());

@@ -55,6 +55,60 @@ impl LogEvent {
         }
     }
 
+    /// Whether Okta recorded the event as failed (`outcome.result` `FAILURE`).
+    pub fn failed(&self) -> bool {
+        self.outcome
+            .as_ref()
+            .and_then(|o| o.get("result"))
+            .and_then(Value::as_str)
+            == Some("FAILURE")
+    }
+
+    /// The risk level a risk event reports, upper-case: `securityContext.risk.level`,
+    /// or `level=…` in `debugContext.debugData.risk` (Okta writes that one as
+    /// `{previousLevel=LOW, level=HIGH, …}`), or `debugData.riskLevel`.
+    pub fn risk_level(&self) -> Option<String> {
+        let structured = self
+            .other
+            .get("securityContext")
+            .and_then(|s| s.pointer("/risk/level"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let debug = self
+            .other
+            .get("debugContext")
+            .and_then(|d| d.get("debugData"));
+        let from_text = || {
+            let text = debug?.get("risk")?.as_str()?;
+            text.trim_matches(['{', '}'])
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(k, _)| k.trim() == "level")
+                .map(|(_, v)| v.trim().to_owned())
+        };
+        let plain = || {
+            debug?
+                .get("riskLevel")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        structured
+            .or_else(from_text)
+            .or_else(plain)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.to_uppercase())
+    }
+
+    /// The actor's id when the actor is a user.
+    pub fn actor_user(&self) -> Option<&str> {
+        let actor = self.other.get("actor")?;
+        if actor.get("type").and_then(Value::as_str) == Some("User") {
+            actor.get("id").and_then(Value::as_str)
+        } else {
+            None
+        }
+    }
+
     /// Targets of one type.
     pub fn targets_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a LogTarget> {
         self.target.iter().filter(move |t| t.kind == kind)

@@ -3,14 +3,25 @@
 //! Pure, like the planner. [`classify`] turns an event into triggers by the
 //! rules in the config's `events:` section; [`lockdown`] plans what a lockdown
 //! does to the Office 365 accounts okta365 manages for those users (block
-//! sign-in, revoke sessions) without waiting for a full plan. Everything else
-//! an event changes is left to the next full plan, with all its safety checks.
+//! sign-in, revoke sessions) without waiting for a full plan; [`relay`] plans
+//! the conditional-access relay of risk events; [`hook`] checks what arrives
+//! and [`breaker`] decides how many lockdowns may run. Everything else an
+//! event changes is left to the next full plan, with all its safety checks.
 
+pub mod breaker;
+pub mod hook;
 mod lockdown;
 mod log_event;
+mod relay;
+mod settings;
 
 pub use lockdown::{Lockdown, LockdownInput, lockdown};
 pub use log_event::{LogEvent, LogTarget};
+pub use relay::{Relay, RelayInput, relay};
+pub use settings::{
+    BreakerSettings, HookSettings, JournalSettings, ReconcileSettings, RelayRules, RetrySettings,
+    TlsFiles,
+};
 
 use std::collections::BTreeSet;
 
@@ -19,17 +30,33 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::OktaUserId;
 
-/// Which events do what (`events:` in the config).
+/// Which events do what (`events:` in the config), and how `okta365 serve`
+/// receives, journals and retries them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventRules {
     /// Events that lock the target user's account at once.
     pub lockdown: LockdownRules,
-    /// Event types after which okta365 makes a full plan (applied only with `watch --apply`).
+    /// Event types after which okta365 makes a full plan (applied only when
+    /// `reconcile.apply` is set, or with `watch --apply`).
     pub reconcile_on: Vec<String>,
+    /// When and whether the full plan after reconcile events is applied.
+    pub reconcile: ReconcileSettings,
     /// Seconds between two System Log polls.
     #[schemars(range(min = 1))]
     pub poll_seconds: u64,
+    /// On the first start (no checkpoint yet), read the System Log from this
+    /// many minutes back.
+    pub poll_backfill_minutes: u64,
+    /// The event hook endpoint (`okta365 serve`).
+    pub hook: HookSettings,
+    /// The event journal.
+    pub journal: JournalSettings,
+    /// Retries of failed actions.
+    pub retry: RetrySettings,
+    /// The conditional-access relay; off unless set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RelayRules>,
 }
 
 /// What locks an account.
@@ -45,6 +72,8 @@ pub struct LockdownRules {
     /// Office 365 groups (mail nicknames of groups the policies define) a
     /// locked user is removed from at once: the sensitive ones.
     pub remove_from_groups: Vec<String>,
+    /// At most this many lockdowns per window, then stop and wait for a person.
+    pub breaker: BreakerSettings,
 }
 
 impl Default for EventRules {
@@ -64,7 +93,13 @@ impl Default for EventRules {
             ]
             .map(String::from)
             .to_vec(),
+            reconcile: ReconcileSettings::default(),
             poll_seconds: 5,
+            poll_backfill_minutes: 15,
+            hook: HookSettings::default(),
+            journal: JournalSettings::default(),
+            retry: RetrySettings::default(),
+            relay: None,
         }
     }
 }
@@ -82,6 +117,7 @@ impl Default for LockdownRules {
             .to_vec(),
             groups: Vec::new(),
             remove_from_groups: Vec::new(),
+            breaker: BreakerSettings::default(),
         }
     }
 }
@@ -103,15 +139,62 @@ pub enum Trigger {
         /// The event's type.
         event_type: String,
     },
+    /// Relay a user's risk to conditional access.
+    Risk {
+        /// The Okta user.
+        user: OktaUserId,
+        /// The event's type.
+        event_type: String,
+        /// The event's `uuid`.
+        event: String,
+        /// The level the event reports (`HIGH`, …), if it reports one.
+        level: Option<String>,
+        /// Whether the risk is one the relay acts on (else it has cleared).
+        raised: bool,
+    },
+}
+
+impl Trigger {
+    /// Whether this trigger locks an account.
+    pub fn is_lockdown(&self) -> bool {
+        matches!(self, Self::Lockdown { .. })
+    }
+}
+
+/// Whether any rule names `event_type`: events no rule names are not acted on.
+pub fn is_known(rules: &EventRules, event_type: &str) -> bool {
+    let named = |list: &[String]| list.iter().any(|t| t == event_type);
+    named(&rules.lockdown.event_types)
+        || named(&rules.reconcile_on)
+        || (event_type == "group.user_membership.add" && !rules.lockdown.groups.is_empty())
+        || rules.relay.as_ref().is_some_and(|r| named(&r.event_types))
+}
+
+/// Every event type the rules act on (the System Log poller asks only for these).
+pub fn wanted_types(rules: &EventRules) -> Vec<String> {
+    let mut types: BTreeSet<String> = rules
+        .lockdown
+        .event_types
+        .iter()
+        .chain(&rules.reconcile_on)
+        .cloned()
+        .collect();
+    if !rules.lockdown.groups.is_empty() {
+        types.insert("group.user_membership.add".into());
+    }
+    if let Some(relay) = &rules.relay {
+        types.extend(relay.event_types.iter().cloned());
+    }
+    types.into_iter().collect()
 }
 
 /// The triggers an event fires. Failed events (`outcome.result` other than
 /// `SUCCESS`) fire none: a refused suspension changed nothing.
 pub fn classify(rules: &EventRules, event: &LogEvent) -> Vec<Trigger> {
+    let mut triggers = risk_triggers(rules, event);
     if !event.succeeded() {
-        return Vec::new();
+        return triggers;
     }
-    let mut triggers = Vec::new();
     let users: BTreeSet<&str> = event
         .targets_of_type("User")
         .map(|t| t.id.as_str())
@@ -140,6 +223,47 @@ pub fn classify(rules: &EventRules, event: &LogEvent) -> Vec<Trigger> {
         });
     }
     triggers
+}
+
+/// The relay triggers of a risk event. Risk events are observations, so
+/// only an outcome of `FAILURE` voids one (ThreatInsight reports `ALLOW`,
+/// `DENY` or `RATE_LIMIT`). The user is the event's `User` target, or its
+/// actor when it has none.
+fn risk_triggers(rules: &EventRules, event: &LogEvent) -> Vec<Trigger> {
+    let Some(relay) = &rules.relay else {
+        return Vec::new();
+    };
+    if !relay.event_types.contains(&event.event_type) || event.failed() {
+        return Vec::new();
+    }
+    let level = event.risk_level();
+    let raised = match &level {
+        Some(level) => relay.levels.iter().any(|l| l.eq_ignore_ascii_case(level)),
+        // An event type listed without a level (ThreatInsight) is the highest risk.
+        None => !event.event_type.starts_with("user.risk."),
+    };
+    if level.is_none() && !raised {
+        return Vec::new();
+    }
+    let mut users: BTreeSet<&str> = event
+        .targets_of_type("User")
+        .map(|t| t.id.as_str())
+        .collect();
+    if users.is_empty()
+        && let Some(actor) = event.actor_user()
+    {
+        users.insert(actor);
+    }
+    users
+        .into_iter()
+        .map(|user| Trigger::Risk {
+            user: OktaUserId::from(user),
+            event_type: event.event_type.clone(),
+            event: event.uuid.clone(),
+            level: level.clone(),
+            raised,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -209,6 +209,13 @@ pub enum Op {
         /// The user.
         user: UserRef,
     },
+    /// Confirm the user compromised in Identity Protection
+    /// (`POST /identityProtection/riskyUsers/confirmCompromised`, Entra ID P2):
+    /// their risk becomes high. Only event mode's conditional-access relay plans it.
+    ConfirmCompromised {
+        /// The user.
+        user: UserRef,
+    },
 }
 
 /// Short names of action kinds, as `kind` in JSON plans.
@@ -253,6 +260,8 @@ pub enum ActionKind {
     RemoveOwner,
     /// Remove a user's manager reference.
     ClearManager,
+    /// Confirm a user compromised (Identity Protection).
+    ConfirmCompromised,
 }
 
 impl ActionKind {
@@ -270,7 +279,8 @@ impl ActionKind {
             | Self::EnableUser
             | Self::AssignLicenses
             | Self::SetManager
-            | Self::ClearManager => '~',
+            | Self::ClearManager
+            | Self::ConfirmCompromised => '~',
             Self::DisableUser
             | Self::RevokeSessions
             | Self::DeleteUser
@@ -303,6 +313,7 @@ impl ActionKind {
             Self::AddOwner => "add owner to",
             Self::RemoveOwner => "remove owner from",
             Self::ClearManager => "clear manager of",
+            Self::ConfirmCompromised => "confirm compromised",
         }
     }
 
@@ -327,6 +338,7 @@ impl ActionKind {
             Self::AddOwner => "add owner",
             Self::RemoveOwner => "remove owner",
             Self::ClearManager => "clear manager",
+            Self::ConfirmCompromised => "confirm compromised",
         }
     }
 
@@ -359,6 +371,7 @@ impl Op {
             | Self::ClearManager { user }
             | Self::AddOwner { user, .. }
             | Self::RemoveOwner { user, .. }
+            | Self::ConfirmCompromised { user }
             | Self::AddMember { user, .. }
             | Self::RemoveMember { user, .. }
             | Self::AddTeamMember { user, .. }
@@ -383,6 +396,7 @@ impl Op {
             | Self::ClearManager { user }
             | Self::AddOwner { user, .. }
             | Self::RemoveOwner { user, .. }
+            | Self::ConfirmCompromised { user }
             | Self::AddMember { user, .. }
             | Self::RemoveMember { user, .. }
             | Self::AddTeamMember { user, .. }
@@ -412,6 +426,7 @@ impl Op {
             Self::AddOwner { .. } => ActionKind::AddOwner,
             Self::RemoveOwner { .. } => ActionKind::RemoveOwner,
             Self::ClearManager { .. } => ActionKind::ClearManager,
+            Self::ConfirmCompromised { .. } => ActionKind::ConfirmCompromised,
         }
     }
 }

@@ -56,7 +56,8 @@ fn keys(op: &Op) -> (Option<String>, Option<String>) {
         | Op::DeleteUser { user }
         | Op::RemoveGuest { user }
         | Op::ClearManager { user }
-        | Op::SetManager { user, .. } => (Some(user_key(user)), None),
+        | Op::SetManager { user, .. }
+        | Op::ConfirmCompromised { user } => (Some(user_key(user)), None),
         Op::AddMember { group, user }
         | Op::RemoveMember { group, user }
         | Op::AddOwner { group, user }
@@ -81,7 +82,7 @@ fn rank(op: &Op) -> u8 {
         Op::CreateTeam { .. } => 6,
         Op::AddMember { .. } | Op::AddTeamMember { .. } | Op::AddOwner { .. } => 7,
         Op::RemoveMember { .. } | Op::RemoveTeamMember { .. } | Op::RemoveOwner { .. } => 8,
-        Op::SetManager { .. } | Op::ClearManager { .. } => 7,
+        Op::SetManager { .. } | Op::ClearManager { .. } | Op::ConfirmCompromised { .. } => 7,
         Op::RemoveGuest { .. } | Op::DeleteUser { .. } => 9,
     }
 }

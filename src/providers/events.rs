@@ -39,6 +39,32 @@ impl LineFeed {
         })
     }
 
+    /// The next non-blank line and its number, or `None` at the end of the input.
+    pub async fn next_line(&mut self) -> Result<Option<(usize, String)>, ReadError> {
+        loop {
+            let Some(text) = self
+                .lines
+                .next_line()
+                .await
+                .map_err(|source| ReadError::Io {
+                    path: self.name.clone(),
+                    source,
+                })?
+            else {
+                return Ok(None);
+            };
+            self.line += 1;
+            if !text.trim().is_empty() {
+                return Ok(Some((self.line, text)));
+            }
+        }
+    }
+
+    /// Where the lines come from, for messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The next event, or `None` at the end of the input. Blank lines are
     /// skipped; a line that is not a `LogEvent` is an error naming the line.
     pub async fn next(&mut self) -> Result<Option<LogEvent>, ReadError> {

@@ -18,6 +18,7 @@ mod report;
 mod safety;
 mod scenarios;
 mod schema;
+mod serve;
 mod snapshot_save;
 mod snapshots;
 mod target;

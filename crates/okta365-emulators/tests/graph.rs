@@ -22,3 +22,6 @@ mod batch_delta;
 // Throttling, replication lag and faults.
 #[path = "graph/resilience.rs"]
 mod resilience;
+// Identity Protection's risky users.
+#[path = "graph/risky.rs"]
+mod risky;

@@ -28,7 +28,8 @@ pub(super) fn describe(op: &Op) -> String {
         | Op::AssignLicenses { user, .. }
         | Op::DeleteUser { user }
         | Op::ClearManager { user }
-        | Op::RemoveGuest { user } => format!("{kind} {}", user.upn),
+        | Op::RemoveGuest { user }
+        | Op::ConfirmCompromised { user } => format!("{kind} {}", user.upn),
     }
 }
 

@@ -21,6 +21,7 @@
 mod creates;
 mod errors;
 mod members;
+mod risky;
 mod simple;
 mod wire;
 
@@ -36,6 +37,7 @@ use crate::plan::action::{GroupRef, Op, UserRef};
 use crate::providers::graph::batch::{self, Item};
 use crate::providers::graph::{GraphClient, GraphError, Response};
 
+pub use risky::RiskyPacer;
 pub use wire::{license_body, member_ref, properties_body};
 
 pub const MEMBERS_PER_PATCH: usize = 20;
@@ -83,6 +85,8 @@ pub struct GraphBackend {
     lag: LagPolicy,
     /// Objects created in this run (a 404 on them is replication lag).
     created: BTreeSet<ObjectId>,
+    /// Spaces Identity Protection calls (about one a second per tenant).
+    risky: std::sync::Arc<RiskyPacer>,
 }
 
 /// One request on behalf of one op.
@@ -100,7 +104,14 @@ impl GraphBackend {
             okta_id_attribute,
             lag: LagPolicy::default(),
             created: BTreeSet::new(),
+            risky: std::sync::Arc::default(),
         }
+    }
+
+    /// Shares `pacer` for Identity Protection calls (one per tenant and process).
+    pub fn with_risky_pacer(mut self, pacer: std::sync::Arc<RiskyPacer>) -> Self {
+        self.risky = pacer;
+        self
     }
 
     /// Replaces the replication-lag policy.
@@ -174,6 +185,7 @@ impl Backend for GraphBackend {
         let mut out: Vec<Option<Result<Outcome, ApplyError>>> =
             (0..ops.len()).map(|_| None).collect();
         let (mut creates, mut invites, mut adds, mut simple) = (vec![], vec![], vec![], vec![]);
+        let mut risky = Vec::new();
         for (i, op) in ops.iter().enumerate() {
             match op {
                 Op::CreateUser { .. } | Op::CreateGroup { .. } => creates.push(i),
@@ -181,6 +193,7 @@ impl Backend for GraphBackend {
                 Op::AddMember { .. } | Op::AddTeamMember { .. } | Op::AddOwner { .. } => {
                     adds.push(i)
                 }
+                Op::ConfirmCompromised { .. } => risky.push(i),
                 _ => simple.push(i),
             }
         }
@@ -194,6 +207,8 @@ impl Backend for GraphBackend {
         self.run_member_adds(ops, &adds, &mut out).await;
         crate::progress::add("apply", adds.len());
         self.run_simple(ops, &simple, &mut out).await;
+        self.run_confirm_compromised(ops, &risky, &mut out).await;
+        crate::progress::add("apply", risky.len());
         tracing::info!(
             ops = ops.len(),
             requests = self.client.request_count() - before,

@@ -151,6 +151,7 @@ impl GraphBackend {
             }
             Op::CreateUser { .. }
             | Op::CreateGroup { .. }
+            | Op::ConfirmCompromised { .. }
             | Op::InviteGuest { .. }
             | Op::AddMember { .. }
             | Op::AddOwner { .. }

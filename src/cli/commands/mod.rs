@@ -2,12 +2,14 @@
 
 pub mod apply;
 pub mod emulate;
+pub mod events;
 pub mod explain;
 pub mod generate;
 pub mod okta;
 pub mod plan;
 pub mod report;
 pub mod schema;
+pub mod serve;
 pub mod snapshot;
 pub mod validate;
 pub mod watch;

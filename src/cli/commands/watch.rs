@@ -1,17 +1,22 @@
-//! `okta365 watch`: event mode. Reads Okta System Log events as they arrive,
-//! locks the accounts of users an incident names within seconds (block
-//! sign-in, revoke sessions), and makes a full plan after the events that
-//! call for one (applied only with `--apply`, with every safety check).
+//! `okta365 watch`: event mode over a file or standard input, for
+//! rehearsal with System Log exports. Each line is journaled and acted on
+//! by the same journal and worker as `okta365 serve`: lockdowns within
+//! seconds (block sign-in, revoke sessions) within the lockdown breaker,
+//! the conditional-access relay, and a full plan after the events that call
+//! for one (applied only with `--apply` or `events.reconcile.apply`).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cli::terminal::Ui;
 use crate::cli::{Cli, Failure, Workspace};
-use crate::events::{self, Trigger};
+use crate::events::hook::{self, Received};
 use crate::providers::events::LineFeed;
+use crate::serve::alert::LogAlert;
+use crate::serve::journal::{Journal, Source};
+use crate::serve::metrics::label;
+use crate::serve::worker::{self, Context, now_ms};
 
 /// Arguments of `watch`.
 #[derive(Debug, clap::Args)]
@@ -24,199 +29,142 @@ pub struct Args {
     #[arg(long)]
     pub apply: bool,
     /// Seconds of quiet after a reconcile event before the full plan is made,
-    /// so a burst of events makes one plan.
-    #[arg(long, default_value_t = 2, value_name = "SECONDS")]
-    pub settle: u64,
+    /// so a burst of events makes one plan (default: `events.reconcile.settle_seconds`).
+    #[arg(long, value_name = "SECONDS")]
+    pub settle: Option<f64>,
     /// Accept removals beyond a safety budget in full plans: `N` (accounts)
     /// or `KIND=N` (see `plan --help`); repeat for several kinds.
     #[arg(long, value_name = "[KIND=]N", value_parser = crate::plan::budget::parse_allowance)]
     pub allow_removals: Vec<(crate::plan::budget::RemovalKind, usize)>,
+    /// The event journal (default: `events.journal.path`). Events already in
+    /// it (same `uuid`) are not acted on again.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
 }
 
-/// Runs `watch` until the event input ends.
-pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
+/// Opens the workspace and journal and builds the shared context (also `serve`'s).
+pub(crate) fn context(cli: &Cli, ui: &Ui, journal: Option<&PathBuf>) -> Result<Context, Failure> {
     let workspace = Workspace::open(&cli.config)?;
     let (checked, warnings) = workspace.check()?;
     ui.diagnostics(&warnings);
-    let rules = &workspace.config.events;
+    let path = journal
+        .cloned()
+        .unwrap_or_else(|| workspace.config.events.journal.path.clone());
+    let journal = Journal::open(&path).map_err(|e| Failure::Message(e.to_string()))?;
+    let recovered = journal
+        .recover(now_ms())
+        .map_err(|e| Failure::Message(e.to_string()))?;
+    if recovered > 0 {
+        eprintln!(
+            "Resuming {recovered} events left unfinished in {}.",
+            path.display()
+        );
+    }
     let source = cli.config.display().to_string();
-    let policy_groups: std::collections::BTreeSet<String> =
-        checked.groups.keys().cloned().collect();
-    // A lockdown reads only Office 365: the users, and the sensitive and protected groups.
-    let lockdown_scope = {
-        let settings = workspace.settings(None, None);
-        crate::providers::LiveScope {
-            groups: rules
-                .lockdown
-                .remove_from_groups
-                .iter()
-                .chain(&checked.policy.protected.groups)
-                .cloned()
-                .collect(),
-            user_properties: [
-                settings.okta_id_attribute.property(),
-                settings.offboarded_at_attribute.property(),
-            ]
-            .into(),
-            managers: false,
-            offboard: None,
-        }
-    };
+    Context::new(workspace, checked, journal, Box::new(LogAlert), source)
+}
+
+/// Runs `watch` until the event input ends and the journaled work is done.
+pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
+    let ctx = context(cli, ui, args.journal.as_ref())?;
+    let apply = args.apply || ctx.rules.reconcile.apply;
+    let settle = Duration::from_secs_f64(
+        args.settle
+            .unwrap_or(ctx.rules.reconcile.settle_seconds)
+            .max(0.0),
+    );
     let mut feed = LineFeed::open(&args.events)
         .await
         .map_err(|e| Failure::Message(format!("reading events: {e}")))?;
     eprintln!(
         "Watching {} for Okta events (lockdown on: {}).",
         args.events.display(),
-        rules.lockdown.event_types.join(", ")
+        ctx.rules.lockdown.event_types.join(", ")
     );
-    let settle = Duration::from_secs(args.settle);
-    let mut reconcile_due: Option<String> = None;
-    // Accounts locked in this session: a full plan that would sign one back
-    // in is not applied (Okta has not caught up with the incident yet).
-    let mut locked: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    let mut failed = false;
+    let mut trouble = drain(&ctx).await?;
     loop {
-        let next = if reconcile_due.is_some() {
-            match tokio::time::timeout(settle, feed.next()).await {
+        let waiting = !ctx
+            .journal
+            .call(|j| j.awaiting_plan())
+            .await
+            .map_err(|e| Failure::Message(e.to_string()))?
+            .is_empty();
+        let next = if waiting {
+            match tokio::time::timeout(settle, feed.next_line()).await {
                 Ok(next) => next,
                 Err(_) => {
-                    let why = reconcile_due.take().unwrap_or_default();
-                    failed |= !reconcile(&workspace, ui, args, &why, &locked).await?;
+                    trouble |= !crate::serve::reconcile::now(&ctx, ui, apply, &args.allow_removals)
+                        .await?;
                     continue;
                 }
             }
         } else {
-            feed.next().await
+            feed.next_line().await
         };
-        let event = match next.map_err(|e| Failure::Message(format!("reading events: {e}")))? {
-            Some(event) => event,
-            None => break,
+        let Some((line, text)) =
+            next.map_err(|e| Failure::Message(format!("reading events: {e}")))?
+        else {
+            break;
         };
-        let received = Instant::now();
-        let triggers = events::classify(rules, &event);
-        if triggers
-            .iter()
-            .any(|t| matches!(t, Trigger::Lockdown { .. }))
-        {
-            let settings = workspace.settings(None, None);
-            let live = workspace.read_m365_scoped(&lockdown_scope).await?;
-            let lockdown = events::lockdown(
-                &triggers,
-                &events::LockdownInput {
-                    live: &live,
-                    rules: &rules.lockdown,
-                    policy_groups: &policy_groups,
-                    protected: &checked.policy.protected,
-                    settings: &settings,
-                    source: &source,
-                },
-            );
-            for note in &lockdown.skipped {
-                eprintln!("warning: lockdown skipped: {note}");
-            }
-            if !lockdown.plan.is_empty() {
-                println!(
-                    "Lockdown after {} (event {}):",
-                    event.event_type, event.uuid
-                );
-                let code = super::apply::carry_out(&workspace, &lockdown.plan, live).await?;
-                failed |= code != ExitCode::SUCCESS;
-                locked.extend(
-                    lockdown
-                        .plan
-                        .actions
-                        .iter()
-                        .filter_map(|a| a.op.user_key())
-                        .map(str::to_lowercase),
-                );
-                println!(
-                    "Lockdown took {} ms from receiving the event.",
-                    received.elapsed().as_millis()
-                );
-                std::io::stdout().flush()?;
-            }
+        let received = hook::line(&text);
+        if let Received::Rejected { reason, .. } = &received {
+            eprintln!("warning: {}:{line}: rejected: {reason}", feed.name());
         }
-        if let Some(Trigger::Reconcile { event_type }) = triggers
-            .iter()
-            .find(|t| matches!(t, Trigger::Reconcile { .. }))
-        {
-            reconcile_due = Some(event_type.clone());
-        }
+        ingest(&ctx, received).await?;
+        trouble |= drain(&ctx).await?;
     }
-    if let Some(why) = reconcile_due {
-        failed |= !reconcile(&workspace, ui, args, &why, &locked).await?;
+    // Retries still due run before watch ends.
+    loop {
+        let next = ctx
+            .journal
+            .call(|j| j.next_retry_ms())
+            .await
+            .map_err(|e| Failure::Message(e.to_string()))?;
+        let Some(at) = next else { break };
+        let wait = (at - now_ms()).max(0) as u64;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        trouble |= drain(&ctx).await?;
     }
-    Ok(if failed {
+    trouble |= !crate::serve::reconcile::now(&ctx, ui, apply, &args.allow_removals).await?;
+    Ok(if trouble {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-/// Makes a full plan after `why` (an event type); applies it with `--apply`.
-/// Returns whether everything it did succeeded.
-async fn reconcile(
-    workspace: &Workspace,
-    ui: &Ui,
-    args: &Args,
-    why: &str,
-    locked: &std::collections::BTreeSet<String>,
-) -> Result<bool, Failure> {
-    // A full plan that fails (a safety check, a read error) is reported and
-    // watching goes on: the next event tries again.
-    let (plan, live) = match super::plan::make(
-        workspace,
-        ui,
-        &super::plan::Choices {
-            allow_removals: args.allow_removals.clone(),
-            ..Default::default()
-        },
-    )
-    .await
-    {
-        Ok(made) => made,
-        Err(failure) => {
-            eprintln!("error: the full plan after {why} failed; nothing was applied");
-            ui.report(&failure);
-            return Ok(false);
+/// Journals one line's event, counting it.
+async fn ingest(ctx: &Context, received: Received) -> Result<(), Failure> {
+    let now = now_ms();
+    let got = ctx
+        .journal
+        .call(move |j| j.ingest(Source::File, &[received], None, now))
+        .await
+        .map_err(|e| Failure::Message(e.to_string()))?;
+    let source = label("source", "file");
+    ctx.metrics
+        .add("okta365_events_received_total", source.clone(), 1);
+    ctx.metrics.add(
+        "okta365_events_deduplicated_total",
+        source,
+        got.duplicates as u64,
+    );
+    ctx.metrics.add(
+        "okta365_events_rejected_total",
+        label("reason", "malformed"),
+        got.rejected as u64,
+    );
+    Ok(())
+}
+
+/// Works until no journaled event is due; returns whether anything went wrong.
+async fn drain(ctx: &Context) -> Result<bool, Failure> {
+    let mut trouble = false;
+    loop {
+        let pass = worker::pass(ctx).await?;
+        trouble |= pass.trouble;
+        if pass.taken == 0 {
+            return Ok(trouble);
         }
-    };
-    if plan.is_empty() {
-        println!("After {why}: no changes.");
-        return Ok(true);
     }
-    let reopened: Vec<&str> = plan
-        .actions
-        .iter()
-        .filter(|a| a.kind == crate::plan::ActionKind::EnableUser)
-        .filter_map(|a| a.op.user_key())
-        .filter(|upn| locked.contains(&upn.to_lowercase()))
-        .collect();
-    let unlock = if reopened.is_empty() {
-        None
-    } else {
-        Some(format!(
-            "the full plan after {why} would sign back in {}, locked by an incident in this session",
-            reopened.join(", ")
-        ))
-    };
-    const UNLOCK_HINT: &str = "hint: suspend the user in Okta, or give the lockdown group a rule with `account: disabled`; unlock by hand once the incident is over";
-    if !args.apply {
-        println!(
-            "After {why}: {} changes pending; review them with `okta365 plan` (or watch with --apply).",
-            plan.actions.len()
-        );
-        if let Some(unlock) = unlock {
-            eprintln!("warning: {unlock}\n  {UNLOCK_HINT}");
-        }
-        return Ok(true);
-    }
-    if let Some(unlock) = unlock {
-        eprintln!("error: {unlock}; nothing was applied\n  {UNLOCK_HINT}");
-        return Ok(false);
-    }
-    println!("After {why}: applying {} changes.", plan.actions.len());
-    let code = super::apply::carry_out(workspace, &plan, live).await?;
-    Ok(code == ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! The emulator's own endpoints under `/_emulator/` (no auth, not counted):
-//! `GET requests` (counts), `GET state` (the directory),
+//! `GET requests` (counts), `GET state` (the directory), `GET writes`
+//! (every write carried out, in order),
 //! `POST tokens/revoke` (every issued access token becomes invalid),
 //! `POST delta/expire` (every delta token gets 410 next time),
 //! `POST invitations/{userId}/redeem` (a guest accepts their invitation).
@@ -19,6 +20,10 @@ pub(crate) fn handle(sh: &Shared, method: &str, path: &str) -> ApiResponse {
             ApiResponse::json(200, json!(counts))
         }
         ("GET", "/_emulator/state") => ApiResponse::json(200, state(sh)),
+        ("GET", "/_emulator/writes") => {
+            let writes = sh.writes.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            ApiResponse::json(200, json!(writes))
+        }
         ("POST", "/_emulator/tokens/revoke") => {
             sh.token_epoch.fetch_add(1, Ordering::SeqCst);
             ApiResponse::empty(204)

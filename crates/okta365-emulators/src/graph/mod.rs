@@ -22,6 +22,7 @@ mod listing;
 mod members;
 mod odata;
 mod options;
+mod risky;
 mod router;
 mod search;
 mod server;
@@ -104,6 +105,17 @@ impl GraphEmulator {
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
         self.shared
             .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Every write Graph carried out (2xx), in order, as `METHOD /path`
+    /// (`$batch` items under their own paths, ids as sent): what a test
+    /// counts to prove an action ran exactly once.
+    pub fn writes(&self) -> Vec<String> {
+        self.shared
+            .writes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()

@@ -182,6 +182,7 @@ pub const ALL_ROLES: &[&str] = &[
     "User.Invite.All",
     "Organization.Read.All",
     "LicenseAssignment.ReadWrite.All",
+    "IdentityRiskyUser.ReadWrite.All",
 ];
 
 impl Default for AppRegistration {

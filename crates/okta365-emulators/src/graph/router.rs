@@ -270,6 +270,9 @@ fn dispatch(
             _ => return Err(method_not_allowed()),
         },
         ["invitations"] if m == "POST" => guests::invite(sh, req, now, who.require(INVITE)?),
+        ["identityProtection", "riskyUsers", rest @ ..] => {
+            return super::risky::handle(sh, req, rest, |roles| who.require(roles), now);
+        }
         ["subscribedSkus"] if m == "GET" => licenses::list_skus(sh, req, who.require(READ_SKUS)?),
         ["subscribedSkus", id] if m == "GET" => {
             licenses::get_sku(sh, req, id, who.require(READ_SKUS)?)

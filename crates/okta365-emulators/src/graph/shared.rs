@@ -27,6 +27,10 @@ pub(crate) struct Shared {
     pub delta: Mutex<DeltaTokens>,
     pub throttle: Mutex<Throttle>,
     pub counts: Mutex<BTreeMap<String, u64>>,
+    /// Writes carried out (2xx), as `METHOD /path`.
+    pub writes: Mutex<Vec<String>>,
+    /// Identity Protection's risky users.
+    pub risky: Mutex<super::risky::RiskyUsers>,
     pub issuer: TokenIssuer,
     /// Bumped to revoke every issued access token.
     pub token_epoch: AtomicU64,
@@ -65,6 +69,8 @@ impl Shared {
             delta: Mutex::new(DeltaTokens::default()),
             pages: Mutex::new(PageTokens::default()),
             counts: Mutex::new(BTreeMap::new()),
+            writes: Mutex::new(Vec::new()),
+            risky: Mutex::new(super::risky::RiskyUsers::default()),
             issuer: TokenIssuer::new(key.to_vec()),
             token_epoch: AtomicU64::new(0),
             ids: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed ^ 0x1d5 ^ run_entropy())),
@@ -150,6 +156,10 @@ impl Shared {
                 ),
             )
         });
+        if req.is_write() && resp.is_success() {
+            let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+            writes.push(format!("{} {}", req.method, req.path));
+        }
         resp.headers
             .push(("x-ms-resource-unit".into(), charge.units.to_string()));
         if let Some(share) = charge.limit_percentage {
@@ -188,6 +198,10 @@ pub(crate) fn endpoint_key(method: &str, path: &str) -> String {
         "directory",
         "deletedItems",
         "restore",
+        "identityProtection",
+        "riskyUsers",
+        "confirmCompromised",
+        "dismiss",
         "directoryObjects",
         "memberOf",
         "ownedObjects",
