@@ -48,6 +48,10 @@ pub struct Cli {
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
 
+    /// More detail on stderr: `-v` adds each phase's timing and counts, `-vv` every request.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -55,7 +59,7 @@ pub struct Cli {
 /// How logs are written on stderr.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
-    /// Lines for people; progress (phase timings) only on a terminal.
+    /// Lines for people; phase timings only with `-v`.
     Human,
     /// One JSON object a line, phase timings included, for tools and benchmarks.
     Json,
@@ -101,7 +105,7 @@ pub enum Command {
 /// Parses the arguments, runs the command, and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    terminal::init_tracing(cli.log_format, cli.quiet, cli.color);
+    terminal::init_tracing(cli.log_format, cli.quiet, cli.verbose, cli.color);
     let ui = terminal::Ui::new(cli.color, cli.error_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
