@@ -9,7 +9,7 @@
 //!
 //! * Pure core, no network and no clock (time is an input): [`policy`],
 //!   [`model`], [`compile`], [`plan`], [`render`], and the synthetic tenant
-//!   [`generate`] for benchmarks.
+//!   [`generate`] for benchmarks, and the policy test runner [`testing`].
 //! * I/O edge: [`providers`] (snapshots, Okta, Graph), [`apply`] (executor,
 //!   audit trail), [`cli`].
 
@@ -27,3 +27,4 @@ pub mod providers;
 pub mod render;
 pub mod report;
 pub mod secret;
+pub mod testing;

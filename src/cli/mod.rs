@@ -85,6 +85,8 @@ pub enum Command {
     Plan(commands::plan::Args),
     /// Carry out a plan: a saved one (`plan --out`), or a fresh one after confirmation.
     Apply(commands::apply::Args),
+    /// Run the policy tests beside the policies (`policies/tests/*.yaml`).
+    Test(commands::test::Args),
     /// Show a user's desired state and the policy rules behind each value.
     Explain(commands::explain::Args),
     /// Event mode: lock accounts within seconds of an Okta incident event, re-plan after changes.
@@ -122,6 +124,7 @@ pub fn main() -> ExitCode {
             Command::Validate(args) => commands::validate::run(&cli, args, &ui),
             Command::Plan(args) => commands::plan::run(&cli, args, &ui).await,
             Command::Apply(args) => commands::apply::run(&cli, args, &ui).await,
+            Command::Test(args) => commands::test::run(&cli, args, &ui),
             Command::Explain(args) => commands::explain::run(&cli, args, &ui).await,
             Command::Watch(args) => commands::watch::run(&cli, args, &ui).await,
             Command::Report(args) => commands::report::run(&cli, args, &ui).await,

@@ -10,6 +10,7 @@ mod graph_live;
 mod okta_dpop;
 mod okta_live;
 mod plan_apply;
+mod policy_tests;
 mod purity;
 mod report;
 mod safety;

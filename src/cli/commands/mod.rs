@@ -8,6 +8,7 @@ pub mod okta;
 pub mod plan;
 pub mod report;
 pub mod schema;
+pub mod test;
 pub mod validate;
 pub mod watch;
 
