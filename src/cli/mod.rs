@@ -99,6 +99,10 @@ pub enum Command {
     Emulate(commands::emulate::Args),
     /// Read-only tools for the live Okta org: `okta logs` prints System Log events.
     Okta(commands::okta::Args),
+    /// Print shell completions: `okta365 completions bash|zsh|fish|powershell`.
+    Completions(commands::install::CompletionArgs),
+    /// Print the manual page, or write every command's page with `--out-dir DIR`.
+    Man(commands::install::ManArgs),
     /// Write a synthetic tenant (snapshots, config, policies) for benchmarks and smoke tests.
     #[command(hide = true)]
     Generate(commands::generate::Args),
@@ -131,6 +135,8 @@ pub fn main() -> ExitCode {
             Command::Schema(args) => commands::schema::run(args),
             Command::Emulate(args) => commands::emulate::run(args).await,
             Command::Okta(args) => commands::okta::run(&cli, args).await,
+            Command::Completions(args) => commands::install::completions(args),
+            Command::Man(args) => commands::install::man(args),
             Command::Generate(args) => commands::generate::run(args),
         }
     });

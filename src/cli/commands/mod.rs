@@ -4,6 +4,7 @@ pub mod apply;
 pub mod emulate;
 pub mod explain;
 pub mod generate;
+pub mod install;
 pub mod okta;
 pub mod plan;
 pub mod report;
