@@ -10,7 +10,10 @@ fn completions_cover_every_command_and_bash_accepts_the_script() {
         let (code, stdout, stderr) = scratch.run(&["completions", shell]);
         assert_eq!(code, 0, "{shell}: {stderr}");
         for command in ["plan", "apply", "test", "report", "completions"] {
-            assert!(stdout.contains(command), "{shell} completions lack `{command}`");
+            assert!(
+                stdout.contains(command),
+                "{shell} completions lack `{command}`"
+            );
         }
         assert!(stdout.contains("detailed-exitcode"), "{shell}");
     }
@@ -40,7 +43,12 @@ fn manual_pages_are_written_for_every_command() {
     assert!(page.contains("Keep Office 365 in line with Okta"));
     let (code, _, stderr) = scratch.run(&["man", "--out-dir", "man"]);
     assert_eq!(code, 0, "{stderr}");
-    for page in ["okta365.1", "okta365-plan.1", "okta365-test.1", "okta365-report-licenses.1"] {
+    for page in [
+        "okta365.1",
+        "okta365-plan.1",
+        "okta365-test.1",
+        "okta365-report-licenses.1",
+    ] {
         let text = scratch.read(&format!("man/{page}"));
         let name = page.trim_end_matches(".1");
         assert!(text.contains(&format!(".TH {name} 1")), "{page}: {text}");

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod ci_workflows;
 mod emulate_graph;
 mod emulate_okta;
 mod explain;

@@ -58,7 +58,10 @@ pub fn man(args: &ManArgs) -> Result<ExitCode, Failure> {
     match &args.out_dir {
         Some(dir) => {
             let fail = |e: std::io::Error| {
-                Failure::Message(format!("cannot write manual pages to {}: {e}", dir.display()))
+                Failure::Message(format!(
+                    "cannot write manual pages to {}: {e}",
+                    dir.display()
+                ))
             };
             std::fs::create_dir_all(dir).map_err(fail)?;
             clap_mangen::generate_to(command, dir).map_err(fail)?;
