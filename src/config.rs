@@ -39,6 +39,10 @@ pub struct Config {
     /// account at once, and which call for a full plan.
     #[serde(default)]
     pub events: crate::events::EventRules,
+    /// Monthly licence prices: plans and licence reports then show what
+    /// they cost (`this plan: +4 SPE_E3, −2 POWER_BI_PRO: +$124/month`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices: Option<crate::report::cost::Prices>,
 }
 
 fn default_policies() -> PathBuf {

@@ -15,6 +15,7 @@ mod plan_apply;
 mod policy_tests;
 mod purity;
 mod report;
+mod report_html;
 mod safety;
 mod scenarios;
 mod schema;
