@@ -11,7 +11,7 @@
 //!   [`model`], [`compile`], [`plan`], [`render`], and the synthetic tenant
 //!   [`generate`] for benchmarks, and the policy test runner [`testing`].
 //! * I/O edge: [`providers`] (snapshots, Okta, Graph), [`apply`] (executor,
-//!   audit trail), [`cli`].
+//!   audit trail), [`sinks`] (audit and alert sinks), [`cli`].
 
 pub mod apply;
 pub mod cli;
@@ -27,4 +27,5 @@ pub mod providers;
 pub mod render;
 pub mod report;
 pub mod secret;
+pub mod sinks;
 pub mod testing;

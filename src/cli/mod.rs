@@ -87,6 +87,8 @@ pub enum Command {
     Apply(commands::apply::Args),
     /// Run the policy tests beside the policies (`policies/tests/*.yaml`).
     Test(commands::test::Args),
+    /// Audit trail tools: `audit flush` sends what the sinks' spools hold.
+    Audit(commands::audit::Args),
     /// Show a user's desired state and the policy rules behind each value.
     Explain(commands::explain::Args),
     /// Event mode: lock accounts within seconds of an Okta incident event, re-plan after changes.
@@ -129,6 +131,7 @@ pub fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(&cli, args, &ui).await,
             Command::Apply(args) => commands::apply::run(&cli, args, &ui).await,
             Command::Test(args) => commands::test::run(&cli, args, &ui),
+            Command::Audit(args) => commands::audit::run(&cli, args).await,
             Command::Explain(args) => commands::explain::run(&cli, args, &ui).await,
             Command::Watch(args) => commands::watch::run(&cli, args, &ui).await,
             Command::Report(args) => commands::report::run(&cli, args, &ui).await,

@@ -43,7 +43,8 @@ h1 { font-size: 1.6rem; margin-bottom: 0; } h2 { font-size: 1.2rem; margin-top: 
 .cards { display: flex; flex-wrap: wrap; gap: 1rem; margin: 1.5rem 0; padding: 0; list-style: none; }
 .cards li { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem; min-width: 10rem; }
 .cards b { display: block; font-size: 1.5rem; }
-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: .35rem .6rem; text-align: left; }
 td.n, th.n { text-align: right; }
 th { cursor: pointer; user-select: none; white-space: nowrap; }
@@ -225,7 +226,7 @@ fn sku_table(h: &mut String, report: &LicenseReport, page: &Page) {
     if page.cost.is_some() {
         headers.extend([("price / month", true), ("in use / month", true)]);
     }
-    h.push_str("<h2>SKUs</h2>\n<table class=\"sortable\" id=\"skus\">\n<thead><tr>");
+    h.push_str("<h2>SKUs</h2>\n<div class=\"scroll\">\n<table class=\"sortable\" id=\"skus\">\n<thead><tr>");
     for (name, numeric) in &headers {
         let class = if *numeric { " class=\"n\"" } else { "" };
         let _ = write!(h, "<th scope=\"col\"{class}>{}</th>", escape(name));
@@ -271,7 +272,7 @@ fn sku_table(h: &mut String, report: &LicenseReport, page: &Page) {
         }
         h.push_str("</tr>\n");
     }
-    h.push_str("</tbody>\n</table>\n");
+    h.push_str("</tbody>\n</table>\n</div>\n");
     if !report.planned {
         h.push_str("<p class=\"note\">No “after plan” figures: the plan could not be built; run <code>okta365 plan</code> to see why.</p>\n");
     }
@@ -291,7 +292,7 @@ fn idle_table(h: &mut String, report: &LicenseReport) {
         return;
     }
     h.push_str(
-        "<table class=\"sortable\" id=\"idle\">\n<thead><tr><th scope=\"col\">account</th><th scope=\"col\">SKUs</th>\
+        "<div class=\"scroll\">\n<table class=\"sortable\" id=\"idle\">\n<thead><tr><th scope=\"col\">account</th><th scope=\"col\">SKUs</th>\
          <th scope=\"col\">managed</th><th scope=\"col\" class=\"n\">days offboarded</th><th scope=\"col\">what happens</th></tr></thead>\n<tbody>\n",
     );
     for seat in &report.idle {
@@ -314,7 +315,7 @@ fn idle_table(h: &mut String, report: &LicenseReport) {
             fate
         );
     }
-    h.push_str("</tbody>\n</table>\n");
+    h.push_str("</tbody>\n</table>\n</div>\n");
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl Prices {
         let sign = if cents < 0 { "−" } else { "" };
         let abs = cents.unsigned_abs();
         let whole = group_thousands(abs / 100);
-        if abs % 100 == 0 {
+        if abs.is_multiple_of(100) {
             format!("{sign}{symbol}{whole}")
         } else {
             format!("{sign}{symbol}{whole}.{:02}", abs % 100)
@@ -65,7 +65,7 @@ fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -19,6 +19,7 @@ mod report_html;
 mod safety;
 mod scenarios;
 mod schema;
+mod sinks;
 mod snapshots;
 mod target;
 mod validate;

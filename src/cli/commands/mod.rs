@@ -1,6 +1,7 @@
 //! One module a subcommand.
 
 pub mod apply;
+pub mod audit;
 pub mod emulate;
 pub mod explain;
 pub mod generate;

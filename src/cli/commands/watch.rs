@@ -118,7 +118,16 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
                     "Lockdown after {} (event {}):",
                     event.event_type, event.uuid
                 );
-                let code = super::apply::carry_out(&workspace, &lockdown.plan, live).await?;
+                let code = super::apply::carry_out(
+                    &workspace,
+                    &lockdown.plan,
+                    live,
+                    super::apply::Run::Lockdown {
+                        event_type: &event.event_type,
+                        event_id: &event.uuid,
+                    },
+                )
+                .await?;
                 failed |= code != ExitCode::SUCCESS;
                 locked.extend(
                     lockdown
@@ -212,9 +221,12 @@ async fn reconcile(
     }
     if let Some(unlock) = unlock {
         eprintln!("error: {unlock}; nothing was applied\n  {UNLOCK_HINT}");
+        let failure = Failure::Message(unlock);
+        super::apply::notify_refused(workspace, &format!("the full plan after {why}"), &failure)
+            .await;
         return Ok(false);
     }
     println!("After {why}: applying {} changes.", plan.actions.len());
-    let code = super::apply::carry_out(workspace, &plan, live).await?;
+    let code = super::apply::carry_out(workspace, &plan, live, super::apply::Run::Apply).await?;
     Ok(code == ExitCode::SUCCESS)
 }
