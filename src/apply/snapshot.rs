@@ -484,6 +484,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: upn.into(),
+                okta_id: None,
             },
             add: vec![LicenseAdd {
                 sku_id: SkuId::from("sku-e3"),
@@ -521,6 +522,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: "b@x".into(),
+                okta_id: None,
             },
             properties: [("usageLocation".into(), Some("GB".into()))].into(),
         })
@@ -534,6 +536,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: "a@x".into(),
+                okta_id: None,
             },
         })
         .unwrap();

@@ -113,6 +113,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
             let user_ref = UserRef {
                 id: Some(account.id.clone()),
                 upn: account.user_principal_name.clone(),
+                okta_id: Some(crate::model::OktaUserId::from(user.as_str())),
             };
             let target = format!("user {}", account.user_principal_name);
             let mut depends_on = Vec::new();

@@ -111,7 +111,10 @@ pub struct PlanInput<'a> {
 
 /// The desired state and what compiling it found (for `explain`).
 pub fn desired(input: &PlanInput) -> (DesiredState, Vec<Diagnostic>) {
-    compile::compile(input.policy, input.source, &input.live.skus)
+    let options = compile::Options {
+        match_attributes: settings::MatchPair::okta_attributes(&input.settings.match_by),
+    };
+    compile::compile_with(input.policy, input.source, &input.live.skus, &options)
 }
 
 /// Builds the plan, or returns every error (with the warnings) found on the way.
