@@ -89,7 +89,7 @@ pub fn exercised<'a>(
 ) -> Exercised {
     let mut out = Exercised::default();
     let mut per_user: BTreeMap<&str, BTreeSet<(String, u32)>> = BTreeMap::new();
-    let mut note = |id: &'a str, r: &crate::plan::Reason| {
+    let mut note = |id: &'a str, r: &crate::model::Reason| {
         let key = (r.file.to_string(), r.line);
         per_user.entry(id).or_default().insert(key);
     };
