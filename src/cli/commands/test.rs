@@ -121,36 +121,12 @@ pub fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     })
 }
 
-/// Every `*.yaml` / `*.yml` file in `dir`, sorted by name.
+/// The test files in `dir`.
 fn read_tests(dir: &Path) -> Result<Vec<PolicySource>, Failure> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        Failure::Message(format!(
-            "cannot read the test folder {}: {e}\n  hint: put test files in `tests/` beside the policies, or pass --dir DIR (docs/testing.md)",
-            dir.display()
-        ))
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
-        return Err(Failure::Message(format!(
-            "no test files (*.yaml) in {}\n  hint: see docs/testing.md for how to write one",
-            dir.display()
-        )));
-    }
-    paths
-        .into_iter()
-        .map(|p| {
-            let shown = p
-                .strip_prefix(std::env::current_dir().unwrap_or_default())
-                .unwrap_or(&p)
-                .display()
-                .to_string();
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| Failure::Message(format!("cannot read {shown}: {e}")))?;
-            Ok(PolicySource { path: shown, text })
-        })
-        .collect()
+    crate::cli::workspace::read_yaml_files(
+        dir,
+        "the test folder",
+        "put test files in `tests/` beside the policies, or pass --dir DIR (docs/testing.md)",
+        "no test files (*.yaml) in",
+    )
 }
