@@ -32,9 +32,9 @@ pub struct AuditRecord {
     pub changes: Vec<Change>,
     /// The policy rules behind it.
     pub reasons: Vec<Reason>,
-    /// The removal-budget override the plan was made with, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_removals: Option<usize>,
+    /// The removal-budget overrides the plan was made with, by kind.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub allowed_removals: std::collections::BTreeMap<crate::plan::budget::RemovalKind, usize>,
     /// Who and where: actor, CI run, host, okta365 version, policy commit
     /// (`actor`, `ci_run`, `host`, `okta365_version`, `policy_commit`),
     /// stamped by the writer (`crate::sinks::Forward`).
@@ -54,7 +54,7 @@ impl AuditRecord {
             result: result.clone(),
             changes: action.changes.clone(),
             reasons: action.reasons.clone(),
-            allowed_removals: plan.allowed_removals,
+            allowed_removals: plan.allowed_removals.clone(),
             origin: None,
         }
     }

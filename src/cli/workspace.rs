@@ -191,7 +191,11 @@ impl Workspace {
         let mut settings = self
             .config
             .plan_settings(now.unwrap_or_else(jiff::Timestamp::now));
-        settings.allow_removals = allow_removals;
+        if let Some(n) = allow_removals {
+            settings
+                .allowed_removals
+                .insert(crate::plan::budget::RemovalKind::Accounts, n);
+        }
         settings
     }
 
@@ -221,8 +225,7 @@ impl Workspace {
             &settings.okta_id_attribute,
             &settings.offboarded_at_attribute,
             &settings.match_by,
-            settings.max_removal_percent,
-            settings.min_removals,
+            &settings.budgets,
         );
         fingerprint(&policies, source, live, &stable)
     }

@@ -183,7 +183,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
         fingerprint: format!("lockdown:{}", events.join(",")),
         now: settings.now.to_string(),
         summary: Summary::of(&actions),
-        allowed_removals: None,
+        allowed_removals: Default::default(),
         licenses: Vec::new(),
         actions,
         manual_steps: Vec::new(),

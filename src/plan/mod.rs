@@ -5,6 +5,7 @@
 //! renderers turn it into text, JSON or Markdown.
 
 pub mod action;
+pub mod budget;
 pub mod diff;
 pub mod fingerprint;
 pub mod order;
@@ -13,6 +14,8 @@ pub mod safety;
 pub mod settings;
 pub mod target;
 pub mod teams;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -71,10 +74,10 @@ pub struct Plan {
     pub now: String,
     /// Counts.
     pub summary: Summary,
-    /// Removals allowed beyond the budget (`--allow-removals`), recorded with
-    /// every audit record of the apply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_removals: Option<usize>,
+    /// Removals allowed beyond the budgets (`--allow-removals KIND=N`),
+    /// recorded with every audit record of the apply.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub allowed_removals: BTreeMap<budget::RemovalKind, usize>,
     /// Seats per SKU the plan touches.
     pub licenses: Vec<Seats>,
     /// Actions in execution order.
@@ -133,13 +136,10 @@ pub fn build_from(
     mut diagnostics: Vec<Diagnostic>,
 ) -> Result<Plan, Vec<Diagnostic>> {
     let lifecycle = input.policy.policy.lifecycle();
-    let lifecycle_reason = match &input.policy.policy.lifecycle {
-        Some(l) => {
-            let at = input.policy.policy.item_location(l);
-            Reason::new(at.file, at.line, "offboarding")
-        }
-        None => Reason::new("(default)", 0, "offboarding"),
-    };
+    let lifecycle_reason = input.policy.policy.lifecycle.as_ref().map(|l| {
+        let at = input.policy.policy.item_location(l);
+        Reason::new(at.file, at.line, "offboarding")
+    });
     let diff_span = tracing::info_span!("phase", phase = "diff").entered();
     let out = diff::diff(&diff::DiffInput {
         desired,
@@ -166,10 +166,11 @@ pub fn build_from(
     // Every Okta user read, of any status: none means the read failed.
     diagnostics.extend(safety::fail_closed(&mut drafts, desired.okta_ids.len()));
     diagnostics.extend(teams::hold_back_ownerless(&mut drafts, input.live));
-    diagnostics.extend(safety::removal_budget(
-        &drafts,
-        out.managed_users,
-        input.settings,
+    diagnostics.extend(budget::check(
+        &budget::removals(&drafts),
+        &out.governed,
+        &input.settings.budgets,
+        &input.settings.allowed_removals,
     ));
     let shortage = input
         .policy
@@ -180,7 +181,21 @@ pub fn build_from(
         .unwrap_or_default();
     let (licenses, seat_errors) = safety::seats(&mut drafts, &input.live.skus, shortage);
     diagnostics.extend(seat_errors);
-    let actions = match order::order(drafts) {
+    // SKUs whose free seats do not cover what the plan assigns: apply must
+    // free them (reclaims, swaps) before it assigns them.
+    let seat_limited: std::collections::BTreeSet<crate::model::SkuId> = licenses
+        .iter()
+        .filter(|s| s.added > 0 && s.total - s.used_before < s.added)
+        .filter_map(|s| {
+            input
+                .live
+                .skus
+                .iter()
+                .find(|k| k.sku_part_number == s.sku)
+                .map(|k| k.sku_id.clone())
+        })
+        .collect();
+    let actions = match order::order(drafts, &seat_limited) {
         Ok(a) => a,
         Err(cycle) => {
             diagnostics.push(
@@ -206,7 +221,7 @@ pub fn build_from(
         fingerprint: input.fingerprint.clone(),
         now: input.settings.now.to_string(),
         summary,
-        allowed_removals: input.settings.allow_removals,
+        allowed_removals: input.settings.allowed_removals.clone(),
         licenses,
         actions,
         manual_steps,

@@ -295,7 +295,7 @@ mod tests {
             fingerprint: String::new(),
             now: String::new(),
             summary: Default::default(),
-            allowed_removals: None,
+            allowed_removals: Default::default(),
             licenses: vec![
                 seats("SPE_E3", 4, 0),
                 seats("POWER_BI_PRO", 0, 2),

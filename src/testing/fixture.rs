@@ -238,6 +238,7 @@ pub fn live_state(
         members,
         owners,
         skus,
+        ..LiveState::default()
     })
 }
 

@@ -145,7 +145,7 @@ pub fn run_case(
     let settings = PlanSettings {
         now,
         targets: Vec::new(),
-        allow_removals: None,
+        allowed_removals: Default::default(),
         ..base.clone()
     };
     let okta = merged_okta(&loaded.file.okta, &case.okta);
