@@ -95,7 +95,7 @@ pub enum Command {
     Watch(commands::watch::Args),
     /// Reports for people: licence reconciliation.
     Report(commands::report::Args),
-    /// Print the JSON Schema of policy files or of the config file.
+    /// Print the JSON Schema of policy files, policy test files or the config file.
     Schema(commands::schema::Args),
     /// Serve an emulator of Okta or Microsoft Graph on loopback (offline rehearsal, tests).
     Emulate(commands::emulate::Args),
