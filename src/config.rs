@@ -42,6 +42,10 @@ pub struct Config {
     /// account at once, and which call for a full plan.
     #[serde(default)]
     pub events: crate::events::EventRules,
+    /// Monthly licence prices: plans and licence reports then show what
+    /// they cost (`this plan: +4 SPE_E3, −2 POWER_BI_PRO: +$124/month`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices: Option<crate::report::cost::Prices>,
 }
 
 fn default_policies() -> PathBuf {
@@ -588,19 +592,67 @@ impl Safety {
     }
 }
 
-/// The audit trail.
+/// The audit trail, where else its records go, and who hears about applies.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Audit {
     /// A JSON Lines file; `apply` appends one record per action.
     pub path: PathBuf,
+    /// Where records are forwarded too: Splunk HEC, syslog, a JSON webhook.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sinks: Vec<crate::sinks::SinkConfig>,
+    /// A folder where each sink's undelivered records wait for the next run.
+    pub spool: PathBuf,
+    /// Slack and Teams channels told about applies, refused plans and lockdowns.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<crate::sinks::NotifyConfig>,
 }
 
 impl Default for Audit {
     fn default() -> Self {
         Self {
             path: PathBuf::from(".okta365/audit.jsonl"),
+            sinks: Vec::new(),
+            spool: PathBuf::from(".okta365/spool"),
+            notify: Vec::new(),
         }
+    }
+}
+
+impl Audit {
+    /// The checks the schema cannot express: sink URLs are https (or
+    /// loopback http), and sink names, which name spool folders, differ.
+    fn check(&self, file: &str, spans: &SpanIndex) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for (i, sink) in self.sinks.iter().enumerate() {
+            let at = |field: &str| {
+                let (line, col) = spans.value(&format!("/audit/sinks/{i}{field}"));
+                Some(Location {
+                    file: file.to_owned(),
+                    line,
+                    col,
+                })
+            };
+            let url = match sink {
+                crate::sinks::SinkConfig::SplunkHec(s) => Some(&s.url),
+                crate::sinks::SinkConfig::Webhook(s) => Some(&s.url),
+                crate::sinks::SinkConfig::Syslog(_) => None,
+            };
+            if let Some(Err(why)) = url.map(|u| crate::sinks::config::check_url(u)) {
+                out.push(Diagnostic::error(
+                    at("/url"),
+                    format!("the sink's `url` {why}"),
+                ));
+            }
+            if !names.insert(sink.name()) {
+                out.push(
+                    Diagnostic::error(at(""), format!("two audit sinks are named `{}`", sink.name()))
+                        .with_hint("give each sink of the same type its own `name:` (it names its spool folder)"),
+                );
+            }
+        }
+        out
     }
 }
 
@@ -619,6 +671,7 @@ impl Config {
         };
         diagnostics.extend(config.okta.check(&source.path, &spans));
         diagnostics.extend(config.m365.check(&source.path, &spans));
+        diagnostics.extend(config.audit.check(&source.path, &spans));
         if !diagnostics.is_empty() {
             return Err(diagnostics);
         }
@@ -630,13 +683,20 @@ impl Config {
             .tls
             .iter_mut()
             .flat_map(|t| [&mut t.certificate_file, &mut t.private_key_file]);
+        let sink_files = config.audit.sinks.iter_mut().filter_map(|s| match s {
+            crate::sinks::SinkConfig::SplunkHec(s) => s.ca_file.as_mut(),
+            crate::sinks::SinkConfig::Syslog(s) => s.ca_file.as_mut(),
+            crate::sinks::SinkConfig::Webhook(_) => None,
+        });
         for p in [
             &mut config.policies,
             &mut config.audit.path,
+            &mut config.audit.spool,
             &mut config.events.journal.path,
         ]
         .into_iter()
         .chain(tls)
+        .chain(sink_files)
         .chain(config.m365.paths_mut())
         {
             if p.is_relative() {

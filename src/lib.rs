@@ -9,9 +9,9 @@
 //!
 //! * Pure core, no network and no clock (time is an input): [`policy`],
 //!   [`model`], [`compile`], [`plan`], [`render`], and the synthetic tenant
-//!   [`generate`] for benchmarks.
+//!   [`generate`] for benchmarks, and the policy test runner [`testing`].
 //! * I/O edge: [`providers`] (snapshots, Okta, Graph), [`apply`] (executor,
-//!   audit trail), [`cli`].
+//!   audit trail), [`sinks`] (audit and alert sinks), [`cli`].
 
 pub mod apply;
 pub mod cli;
@@ -28,3 +28,5 @@ pub mod render;
 pub mod report;
 pub mod secret;
 pub mod serve;
+pub mod sinks;
+pub mod testing;

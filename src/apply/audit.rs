@@ -35,6 +35,11 @@ pub struct AuditRecord {
     /// The removal-budget overrides the plan was made with, by kind.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub allowed_removals: std::collections::BTreeMap<crate::plan::budget::RemovalKind, usize>,
+    /// Who and where: actor, CI run, host, okta365 version, policy commit
+    /// (`actor`, `ci_run`, `host`, `okta365_version`, `policy_commit`),
+    /// stamped by the writer (`crate::sinks::Forward`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<std::sync::Arc<crate::sinks::Origin>>,
 }
 
 impl AuditRecord {
@@ -50,6 +55,7 @@ impl AuditRecord {
             changes: action.changes.clone(),
             reasons: action.reasons.clone(),
             allowed_removals: plan.allowed_removals.clone(),
+            origin: None,
         }
     }
 }

@@ -48,6 +48,10 @@ pub struct Cli {
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
 
+    /// More detail on stderr: `-v` adds each phase's timing and counts, `-vv` every request.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -55,7 +59,7 @@ pub struct Cli {
 /// How logs are written on stderr.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
-    /// Lines for people; progress (phase timings) only on a terminal.
+    /// Lines for people; phase timings only with `-v`.
     Human,
     /// One JSON object a line, phase timings included, for tools and benchmarks.
     Json,
@@ -81,6 +85,10 @@ pub enum Command {
     Plan(commands::plan::Args),
     /// Carry out a plan: a saved one (`plan --out`), or a fresh one after confirmation.
     Apply(commands::apply::Args),
+    /// Run the policy tests beside the policies (`policies/tests/*.yaml`).
+    Test(commands::test::Args),
+    /// Audit trail tools: `audit flush` sends what the sinks' spools hold.
+    Audit(commands::audit::Args),
     /// Show a user's desired state and the policy rules behind each value.
     Explain(commands::explain::Args),
     /// Event mode over a file or stdin: lock accounts within seconds of an Okta incident event, re-plan after changes.
@@ -91,7 +99,7 @@ pub enum Command {
     Events(commands::events::Args),
     /// Reports for people: licence reconciliation.
     Report(commands::report::Args),
-    /// Print the JSON Schema of policy files or of the config file.
+    /// Print the JSON Schema of policy files, policy test files or the config file.
     Schema(commands::schema::Args),
     /// Serve an emulator of Okta or Microsoft Graph on loopback (offline rehearsal, tests).
     Emulate(commands::emulate::Args),
@@ -99,6 +107,10 @@ pub enum Command {
     Snapshot(commands::snapshot::Args),
     /// Read-only tools for the live Okta org: `okta logs` prints System Log events.
     Okta(commands::okta::Args),
+    /// Print shell completions: `okta365 completions bash|zsh|fish|powershell`.
+    Completions(commands::install::CompletionArgs),
+    /// Print the manual page, or write every command's page with `--out-dir DIR`.
+    Man(commands::install::ManArgs),
     /// Write a synthetic tenant (snapshots, config, policies) for benchmarks and smoke tests.
     #[command(hide = true)]
     Generate(commands::generate::Args),
@@ -107,7 +119,7 @@ pub enum Command {
 /// Parses the arguments, runs the command, and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    terminal::init_tracing(cli.log_format, cli.quiet, cli.color);
+    terminal::init_tracing(cli.log_format, cli.quiet, cli.verbose, cli.color);
     let ui = terminal::Ui::new(cli.color, cli.error_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -124,6 +136,8 @@ pub fn main() -> ExitCode {
             Command::Validate(args) => commands::validate::run(&cli, args, &ui),
             Command::Plan(args) => commands::plan::run(&cli, args, &ui).await,
             Command::Apply(args) => commands::apply::run(&cli, args, &ui).await,
+            Command::Test(args) => commands::test::run(&cli, args, &ui),
+            Command::Audit(args) => commands::audit::run(&cli, args).await,
             Command::Explain(args) => commands::explain::run(&cli, args, &ui).await,
             Command::Watch(args) => commands::watch::run(&cli, args, &ui).await,
             Command::Serve(args) => commands::serve::run(&cli, args, &ui).await,
@@ -133,6 +147,8 @@ pub fn main() -> ExitCode {
             Command::Emulate(args) => commands::emulate::run(args).await,
             Command::Okta(args) => commands::okta::run(&cli, args).await,
             Command::Snapshot(args) => commands::snapshot::run(&cli, args).await,
+            Command::Completions(args) => commands::install::completions(args),
+            Command::Man(args) => commands::install::man(args),
             Command::Generate(args) => commands::generate::run(args),
         }
     });

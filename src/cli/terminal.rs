@@ -84,24 +84,24 @@ pub fn confirm(question: &str) -> Result<bool, Failure> {
 }
 
 /// Logs to stderr, filtered by `OKTA365_LOG` when set. Otherwise warnings,
-/// plus progress (each phase's span, closed with its time) when stderr is a
-/// terminal or the format is JSON, unless `quiet`. On a terminal (human
-/// format, not `quiet`) long reads and applies also draw progress bars.
-pub fn init_tracing(format: LogFormat, quiet: bool, color: ColorChoice) {
+/// plus each phase's span (closed with its time) with `-v` or the JSON
+/// format, unless `quiet`, and every request with `-vv`. On a terminal
+/// (human format, not `quiet`) long reads and applies draw progress bars.
+pub fn init_tracing(format: LogFormat, quiet: bool, verbose: u8, color: ColorChoice) {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::fmt::format::FmtSpan;
     use tracing_subscriber::prelude::*;
     let terminal = std::io::stderr().is_terminal();
-    let progress = !quiet && (format == LogFormat::Json || terminal);
+    let phases = !quiet && (format == LogFormat::Json || verbose > 0);
     let ansi = match color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    let default = if progress {
-        "warn,okta365=info"
-    } else {
-        "warn"
+    let default = match (phases, verbose) {
+        (true, 2..) => "warn,okta365=debug",
+        (true, _) => "warn,okta365=info",
+        (false, _) => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OKTA365_LOG")
         .unwrap_or_else(|_| default.into());

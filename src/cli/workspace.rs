@@ -289,10 +289,27 @@ impl Workspace {
 
 /// Every `*.yaml` / `*.yml` file in `dir`, sorted by name.
 fn read_policies(dir: &Path) -> Result<Vec<PolicySource>, Failure> {
+    read_yaml_files(
+        dir,
+        "the policy folder",
+        "set `policies:` in the config file",
+        "no policy files (*.yaml) in",
+    )
+}
+
+/// Every `*.yaml` / `*.yml` file directly in `dir` (not in subfolders),
+/// sorted by name, with its path as the user should see it. `what`, `hint`
+/// and `none` word the errors for a missing folder and an empty one.
+pub(crate) fn read_yaml_files(
+    dir: &Path,
+    what: &str,
+    hint: &str,
+    none: &str,
+) -> Result<Vec<PolicySource>, Failure> {
     let shown = display_path(dir);
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Failure::Message(format!(
-            "cannot read the policy folder {}: {e}\n  hint: set `policies:` in the config file",
+            "cannot read {what} {}: {e}\n  hint: {hint}",
             shown.display()
         ))
     })?;
@@ -303,7 +320,7 @@ fn read_policies(dir: &Path) -> Result<Vec<PolicySource>, Failure> {
     paths.sort();
     if paths.is_empty() {
         return Err(Failure::Message(format!(
-            "no policy files (*.yaml) in {}",
+            "{none} {}\n  hint: {hint}",
             shown.display()
         )));
     }

@@ -2,7 +2,9 @@
 //! `docs/plan-json.md`) and Markdown (a pull-request comment). Renderers
 //! write to any `io::Write`, so tests render into a `Vec<u8>`.
 
+pub mod cost;
 pub mod explain;
+pub mod html;
 pub mod json;
 pub mod licenses;
 pub mod markdown;

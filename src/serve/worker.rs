@@ -15,7 +15,7 @@ use super::alert::{Alert, AlertEvent, AlertKind};
 use super::journal::{Completion, End, Journal, JournalError, StoredAction, StoredEvent};
 use super::metrics::{Metrics, label};
 use crate::apply::graph::RiskyPacer;
-use crate::apply::{ActionResult, AuditSink, GraphBackend, JsonlAudit, Report, SnapshotBackend};
+use crate::apply::{ActionResult, GraphBackend, Report, SnapshotBackend};
 use crate::cli::{Failure, Workspace};
 use crate::events::{self, EventRules, LogEvent, Trigger};
 use crate::model::ObjectId;
@@ -590,8 +590,24 @@ async fn act(
             uuids.join(", ")
         );
         let report = run(ctx, &plan, live).await?;
-        let mut stdout = std::io::stdout().lock();
-        crate::cli::commands::apply::print_results(&plan, &report, &mut stdout)?;
+        {
+            let mut stdout = std::io::stdout().lock();
+            crate::cli::commands::apply::print_results(&plan, &report, &mut stdout)?;
+        }
+        if lockdown_len > 0 {
+            let event_types: Vec<&str> = acting
+                .iter()
+                .map(|w| w.stored.event_type.as_str())
+                .collect();
+            crate::cli::commands::apply::notify_lockdown(
+                &ctx.workspace,
+                &plan,
+                &report,
+                &event_types.join(", "),
+                &uuids.join(", "),
+            )
+            .await;
+        }
         report
     };
     drop(_writing);
@@ -752,16 +768,11 @@ pub fn backoff_ms(retry: &crate::events::RetrySettings, attempt: u32) -> i64 {
     Duration::from_secs_f64(seconds.max(0.0)).as_millis() as i64
 }
 
-/// Runs a plan through the configured backend and the audit trail.
+/// Runs a plan through the configured backend and the audit trail (with
+/// its sinks, as `apply` does).
 async fn run(ctx: &Context, plan: &Plan, live: LiveState) -> Result<Report, Failure> {
     let workspace = &ctx.workspace;
-    let audit_path = &workspace.config.audit.path;
-    let mut audit = JsonlAudit::open(audit_path).map_err(|e| {
-        Failure::Message(format!(
-            "cannot open the audit trail {}: {e}; nothing was changed",
-            audit_path.display()
-        ))
-    })?;
+    let mut audit = crate::cli::commands::apply::open_audit(workspace)?;
     let marker = workspace.config.ownership.okta_id_attribute.clone();
     let clock = || jiff::Timestamp::now().to_string();
     let report = match workspace.m365_snapshot() {
@@ -793,12 +804,7 @@ async fn run(ctx: &Context, plan: &Plan, live: LiveState) -> Result<Report, Fail
             crate::apply::execute(plan, &mut backend, &mut audit, &clock).await
         }
     };
-    if let Err(e) = audit.close() {
-        eprintln!(
-            "error: writing the audit trail {}: {e}",
-            audit_path.display()
-        );
-    }
+    crate::cli::commands::apply::close_audit(workspace, audit).await;
     Ok(report)
 }
 

@@ -3,6 +3,7 @@
 mod common;
 
 mod arrays;
+mod ci_workflows;
 mod conformance;
 mod emulate_graph;
 mod emulate_okta;
@@ -10,15 +11,19 @@ mod explain;
 mod generate;
 mod governance;
 mod graph_live;
+mod install;
 mod okta_dpop;
 mod okta_live;
 mod plan_apply;
+mod policy_tests;
 mod purity;
 mod report;
+mod report_html;
 mod safety;
 mod scenarios;
 mod schema;
 mod serve;
+mod sinks;
 mod snapshot_save;
 mod snapshots;
 mod target;

@@ -12,6 +12,7 @@ const CORE: &[&str] = &[
     "src/generate",
     "src/report",
     "src/events",
+    "src/testing",
     "src/config.rs",
 ];
 const FORBIDDEN: &[&str] = &[

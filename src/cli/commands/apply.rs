@@ -13,6 +13,7 @@ use crate::cli::terminal::{self, Ui, phase};
 use crate::cli::{Cli, Failure, Workspace};
 use crate::model::state::LiveState;
 use crate::plan::Plan;
+use crate::sinks::{Forward, Notice, Notifier, Origin, SinkSet};
 
 /// Arguments of `apply`.
 #[derive(Debug, clap::Args)]
@@ -32,9 +33,22 @@ pub struct Args {
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = phase("load", || Workspace::open(&cli.config))?;
     let (plan, live) = match &args.plan {
-        Some(path) => saved(&workspace, path).await?,
+        Some(path) => match saved(&workspace, path).await {
+            Ok(made) => made,
+            Err(failure) => {
+                let what = format!("the saved plan {}", path.display());
+                notify_refused(&workspace, &what, &failure).await;
+                return Err(failure);
+            }
+        },
         None => {
-            let (plan, live) = super::plan::make(&workspace, ui, &args.choices).await?;
+            let (plan, live) = match super::plan::make(&workspace, ui, &args.choices).await {
+                Ok(made) => made,
+                Err(failure) => {
+                    notify_refused(&workspace, "the plan", &failure).await;
+                    return Err(failure);
+                }
+            };
             if !plan.is_empty() && !args.auto_approve {
                 crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
                 if !terminal::confirm(&format!(
@@ -55,6 +69,49 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     carry_out(&workspace, &plan, live).await
 }
 
+/// Tells the configured chat channels that a plan was refused (a failure
+/// to notify is a warning; a notifier that cannot start is one too).
+pub(crate) async fn notify_refused(workspace: &Workspace, what: &str, failure: &Failure) {
+    if workspace.config.audit.notify.is_empty() {
+        return;
+    }
+    let reasons = match failure {
+        Failure::Diagnostics(d) => d
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| {
+                d.render_plain()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect(),
+        Failure::Message(m) => m.lines().take(3).map(str::to_owned).collect(),
+    };
+    let notice = Notice::Refused {
+        what: what.to_owned(),
+        reasons,
+        origin: Origin::detect(&workspace.config.policies),
+    };
+    notify(workspace, &notice).await;
+}
+
+/// Posts `notice` to the configured chat channels; problems are warnings.
+pub(crate) async fn notify(workspace: &Workspace, notice: &Notice) {
+    if workspace.config.audit.notify.is_empty() {
+        return;
+    }
+    match Notifier::from_config(&workspace.config.audit.notify) {
+        Ok(notifier) => {
+            for warning in notifier.notify(notice).await {
+                eprintln!("warning: {warning}");
+            }
+        }
+        Err(e) => eprintln!("warning: {e}"),
+    }
+}
+
 /// Runs `plan` against the configured backend, appending to the audit trail,
 /// and prints what each action did. Exit code 1 when any action failed.
 pub(crate) async fn carry_out(
@@ -63,12 +120,8 @@ pub(crate) async fn carry_out(
     live: LiveState,
 ) -> Result<ExitCode, Failure> {
     let audit_path = &workspace.config.audit.path;
-    let mut audit = JsonlAudit::open(audit_path).map_err(|e| {
-        Failure::Message(format!(
-            "cannot open the audit trail {}: {e}; nothing was changed",
-            audit_path.display()
-        ))
-    })?;
+    let origin = Origin::detect(&workspace.config.policies);
+    let mut audit = open_audit(workspace)?;
     let marker = workspace.config.ownership.okta_id_attribute.clone();
     let started = std::time::Instant::now();
     let (report, stored) = match workspace.m365_snapshot() {
@@ -82,10 +135,38 @@ pub(crate) async fn carry_out(
         }
     };
 
-    let mut out = std::io::stdout().lock();
-    print_results(plan, &report, &mut out)?;
-    out.flush()?;
-    if let Err(e) = audit.close() {
+    {
+        let mut out = std::io::stdout().lock();
+        print_results(plan, &report, &mut out)?;
+        out.flush()?;
+    }
+    let (closed, sink_reports) = audit.finish().await;
+    for r in &sink_reports {
+        if r.waiting > 0 || r.error.is_some() {
+            eprintln!("warning: {}", r.line());
+        } else {
+            tracing::info!(sink = %r.name, delivered = r.delivered, "audit sink delivered");
+        }
+    }
+    let notice = {
+        let (done, failed, skipped) = report.counts();
+        let cost = workspace
+            .config
+            .prices
+            .as_ref()
+            .map(|p| crate::report::cost::plan_cost(plan, p).line(p));
+        Notice::Applied {
+            done,
+            failed,
+            skipped,
+            summary: crate::render::summary_line(plan),
+            cost,
+            fingerprint: plan.fingerprint.clone(),
+            origin,
+        }
+    };
+    notify(workspace, &notice).await;
+    if let Err(e) = closed {
         eprintln!(
             "error: writing the audit trail {}: {e}",
             audit_path.display()
@@ -117,11 +198,67 @@ pub(crate) async fn carry_out(
     })
 }
 
+/// The audit trail with its sinks. Sinks start (and resend what earlier
+/// runs spooled) before anything is applied; a missing token stops here.
+pub(crate) fn open_audit(workspace: &Workspace) -> Result<Forward<JsonlAudit>, Failure> {
+    let audit_path = &workspace.config.audit.path;
+    let file = JsonlAudit::open(audit_path).map_err(|e| {
+        Failure::Message(format!(
+            "cannot open the audit trail {}: {e}; nothing was changed",
+            audit_path.display()
+        ))
+    })?;
+    let origin = Origin::detect(&workspace.config.policies);
+    let sinks = SinkSet::start(
+        &workspace.config.audit.sinks,
+        &workspace.config.audit.spool,
+        &origin,
+    )
+    .map_err(|e| Failure::Message(format!("{e}; nothing was changed")))?;
+    Ok(Forward::new(file, origin, sinks))
+}
+
+/// Closes the audit trail and delivers to its sinks, reporting problems
+/// on stderr (what a sink could not take stays in the spool).
+pub(crate) async fn close_audit(workspace: &Workspace, audit: Forward<JsonlAudit>) {
+    let (closed, sink_reports) = audit.finish().await;
+    for r in &sink_reports {
+        if r.waiting > 0 || r.error.is_some() {
+            eprintln!("warning: {}", r.line());
+        } else {
+            tracing::info!(sink = %r.name, delivered = r.delivered, "audit sink delivered");
+        }
+    }
+    if let Err(e) = closed {
+        eprintln!(
+            "error: writing the audit trail {}: {e}",
+            workspace.config.audit.path.display()
+        );
+    }
+}
+
+/// Tells the configured chat channels about a lockdown and how each action ended.
+pub(crate) async fn notify_lockdown(
+    workspace: &Workspace,
+    plan: &Plan,
+    report: &crate::apply::Report,
+    event_type: &str,
+    event_id: &str,
+) {
+    let notice = Notice::Lockdown {
+        event_type: event_type.to_owned(),
+        event_id: event_id.to_owned(),
+        actions: result_lines(plan, report),
+        origin: Origin::detect(&workspace.config.policies),
+    };
+    notify(workspace, &notice).await;
+}
+
 /// Runs the plan through `backend`, then lets it finish (a snapshot writes its files).
 async fn run_backend<B: Backend>(
     plan: &Plan,
     backend: &mut B,
-    audit: &mut JsonlAudit,
+    audit: &mut dyn AuditSink,
 ) -> (crate::apply::Report, Result<(), crate::apply::ApplyError>) {
     let clock = || jiff::Timestamp::now().to_string();
     let report = execute(plan, backend, audit, &clock)
@@ -134,26 +271,37 @@ async fn run_backend<B: Backend>(
     (report, stored)
 }
 
+/// One line per action: `done     - user ana@acme.example (disable)`.
+fn result_lines(plan: &Plan, report: &crate::apply::Report) -> Vec<String> {
+    plan.actions
+        .iter()
+        .zip(&report.results)
+        .map(|(action, (_, result))| {
+            let line = format!(
+                "{} {} ({})",
+                action.kind.symbol(),
+                action.target,
+                action.kind.short()
+            );
+            match result {
+                ActionResult::Done => format!("done     {line}"),
+                ActionResult::Failed { error } => format!("FAILED   {line}\n         {error}"),
+                ActionResult::Skipped { because_of } => {
+                    format!("skipped  {line} (action {because_of} did not succeed)")
+                }
+            }
+        })
+        .collect()
+}
+
 /// Prints one line per action (done, failed with the error, or skipped) and the counts.
 pub(crate) fn print_results(
     plan: &Plan,
     report: &crate::apply::Report,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    for (action, (_, result)) in plan.actions.iter().zip(&report.results) {
-        let line = format!(
-            "{} {} ({})",
-            action.kind.symbol(),
-            action.target,
-            action.kind.short()
-        );
-        match result {
-            ActionResult::Done => writeln!(out, "done     {line}")?,
-            ActionResult::Failed { error } => writeln!(out, "FAILED   {line}\n         {error}")?,
-            ActionResult::Skipped { because_of } => {
-                writeln!(out, "skipped  {line} (action {because_of} did not succeed)")?
-            }
-        }
+    for line in result_lines(plan, report) {
+        writeln!(out, "{line}")?;
     }
     let (done, failed, skipped) = report.counts();
     writeln!(

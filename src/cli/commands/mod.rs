@@ -1,16 +1,19 @@
 //! One module a subcommand.
 
 pub mod apply;
+pub mod audit;
 pub mod emulate;
 pub mod events;
 pub mod explain;
 pub mod generate;
+pub mod install;
 pub mod okta;
 pub mod plan;
 pub mod report;
 pub mod schema;
 pub mod serve;
 pub mod snapshot;
+pub mod test;
 pub mod validate;
 pub mod watch;
 

@@ -66,10 +66,25 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             save(&plan, path)?;
         }
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        match args.format {
-            Format::Text => crate::render::text::render(&plan, &mut out, ui.style)?,
-            Format::Json => crate::render::json::render(&plan, &mut out)?,
-            Format::Markdown => crate::render::markdown::render(&plan, &mut out)?,
+        // With prices in the config, a plan that changes anything says what it costs.
+        let prices = workspace
+            .config
+            .prices
+            .as_ref()
+            .filter(|_| !plan.is_empty());
+        let cost = prices.map(|p| (p, crate::report::cost::plan_cost(&plan, p)));
+        match (args.format, &cost) {
+            (Format::Text, _) => crate::render::text::render(&plan, &mut out, ui.style)?,
+            (Format::Json, None) => crate::render::json::render(&plan, &mut out)?,
+            (Format::Json, Some((_, cost))) => crate::render::cost::json(&plan, cost, &mut out)?,
+            (Format::Markdown, _) => crate::render::markdown::render(&plan, &mut out)?,
+        }
+        match (args.format, &cost) {
+            (Format::Text, Some((p, cost))) => crate::render::cost::text(cost, p, &mut out)?,
+            (Format::Markdown, Some((p, cost))) => {
+                crate::render::cost::markdown(cost, p, &mut out)?
+            }
+            _ => {}
         }
         out.flush()?;
         Ok(())

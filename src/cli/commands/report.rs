@@ -1,5 +1,6 @@
 //! `okta365 report licenses`: licence reconciliation for people.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use crate::cli::terminal::Ui;
@@ -32,6 +33,9 @@ pub struct LicenseArgs {
     /// Report as of this time (RFC 3339) instead of now.
     #[arg(long, value_parser = super::parse_now)]
     pub now: Option<jiff::Timestamp>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Report formats.
@@ -43,6 +47,8 @@ pub enum Format {
     Json,
     /// One line per SKU, for spreadsheets.
     Csv,
+    /// One self-contained page: a seats-per-SKU chart and sortable tables.
+    Html,
 }
 
 /// Runs `report`.
@@ -62,16 +68,52 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         offboarded_at_attribute: &inputs.settings.offboarded_at_attribute,
         now: inputs.settings.now,
     });
-    let mut out = std::io::stdout().lock();
+    let prices = workspace.config.prices.as_ref();
+    let bill = prices.map(|p| crate::report::cost::report_bill(&report, p));
+    let cost = prices.zip(bill.as_ref());
+    let mut text = Vec::new();
+    let out: &mut dyn std::io::Write = &mut text;
     match args.format {
-        Format::Text => crate::render::licenses::text(&report, &mut out)?,
-        Format::Csv => crate::render::licenses::csv(&report, &mut out)?,
+        Format::Text => {
+            crate::render::licenses::text(&report, out)?;
+            if let Some((p, bill)) = cost {
+                writeln!(out, "\n{}", bill.line(p))?;
+            }
+        }
+        Format::Csv => crate::render::licenses::csv(&report, out)?,
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)
+            let mut value = serde_json::to_value(&report)
                 .map_err(|e| Failure::Message(format!("cannot write the report: {e}")))?;
-            use std::io::Write;
+            if let (Some(bill), serde_json::Value::Object(map)) = (&bill, &mut value) {
+                map.insert(
+                    "cost".into(),
+                    serde_json::to_value(bill).expect("a bill serialises"),
+                );
+            }
+            serde_json::to_writer_pretty(&mut *out, &value)
+                .map_err(|e| Failure::Message(format!("cannot write the report: {e}")))?;
             writeln!(out)?;
         }
+        Format::Html => crate::render::html::render(
+            &report,
+            &crate::render::html::Page {
+                version: env!("CARGO_PKG_VERSION"),
+                cost,
+            },
+            out,
+        )?,
+    }
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &text).map_err(|e| {
+                Failure::Message(format!(
+                    "cannot write the report to {}: {e}",
+                    path.display()
+                ))
+            })?;
+            eprintln!("Wrote the licence report to {}.", path.display());
+        }
+        None => std::io::stdout().lock().write_all(&text)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,8 @@ pub enum Which {
     Policy,
     /// The config file (`okta365.yaml`).
     Config,
+    /// Policy test files (`policies/tests/*.yaml`).
+    Test,
 }
 
 /// Arguments of `schema`.
@@ -32,6 +34,7 @@ pub fn schema_text(which: Which) -> String {
     let value = match which {
         Which::Policy => crate::policy::policy_schema(),
         Which::Config => crate::config::config_schema(),
+        Which::Test => crate::testing::test_schema(),
     };
     serde_json::to_string_pretty(&value).expect("schema serialises")
 }
