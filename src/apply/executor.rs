@@ -266,6 +266,7 @@ mod tests {
             changes: vec![],
             reasons: vec![],
             depends_on,
+            okta_id: None,
             op,
         }
     }
@@ -309,7 +310,11 @@ mod tests {
         let plan = Plan {
             format_version: FORMAT_VERSION,
             fingerprint: "f".into(),
+            digest: String::new(),
             now: "n".into(),
+            targets: vec![],
+            refused: vec![],
+            accepted_read_drop: false,
             summary: Summary::default(),
             allowed_removals: None,
             licenses: vec![],

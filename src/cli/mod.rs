@@ -2,6 +2,7 @@
 //! diagnostics and progress to stderr. Exit codes: 0 success, 1 error,
 //! 2 "changes present" (only with `plan --detailed-exitcode`).
 
+mod clock;
 mod commands;
 mod progress;
 mod terminal;

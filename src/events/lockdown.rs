@@ -129,6 +129,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
                     }],
                     reasons: vec![reason.clone()],
                     depends_on: Vec::new(),
+                    okta_id: Some(user.to_string()),
                     op: Op::DisableUser {
                         user: user_ref.clone(),
                     },
@@ -142,6 +143,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
                 changes: Vec::new(),
                 reasons: vec![reason.clone()],
                 depends_on,
+                okta_id: Some(user.to_string()),
                 op: Op::RevokeSessions {
                     user: user_ref.clone(),
                 },
@@ -166,6 +168,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
                     }],
                     reasons: vec![reason.clone()],
                     depends_on: Vec::new(),
+                    okta_id: Some(user.to_string()),
                     op: Op::RemoveMember {
                         group: GroupRef {
                             id: Some(group.id.clone()),
@@ -180,7 +183,11 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
     let plan = Plan {
         format_version: FORMAT_VERSION,
         fingerprint: format!("lockdown:{}", events.join(",")),
+        digest: String::new(),
         now: settings.now.to_string(),
+        targets: Vec::new(),
+        refused: Vec::new(),
+        accepted_read_drop: false,
         summary: Summary::of(&actions),
         allowed_removals: None,
         licenses: Vec::new(),

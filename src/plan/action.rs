@@ -338,6 +338,40 @@ impl ActionKind {
 }
 
 impl Op {
+    /// Whether this op takes access or data away from a person: disable,
+    /// revoke sessions, delete, remove a guest, a member, an owner or a Team
+    /// member, or remove a licence. Apply re-checks the live target of each
+    /// one just before its request.
+    pub fn is_destructive(&self) -> bool {
+        match self {
+            Self::DisableUser { .. }
+            | Self::RevokeSessions { .. }
+            | Self::DeleteUser { .. }
+            | Self::RemoveGuest { .. }
+            | Self::RemoveMember { .. }
+            | Self::RemoveTeamMember { .. } => true,
+            Self::AssignLicenses { remove, .. } => !remove.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The person a destructive op acts on.
+    pub fn subject(&self) -> Option<&UserRef> {
+        if !self.is_destructive() {
+            return None;
+        }
+        match self {
+            Self::DisableUser { user }
+            | Self::RevokeSessions { user }
+            | Self::DeleteUser { user }
+            | Self::RemoveGuest { user }
+            | Self::RemoveMember { user, .. }
+            | Self::RemoveTeamMember { user, .. }
+            | Self::AssignLicenses { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+
     /// The UPN (or, for an invitation, the mail) of the user this op is about.
     pub fn user_key(&self) -> Option<&str> {
         match self {
@@ -409,6 +443,12 @@ pub struct Action {
     pub reasons: Vec<Reason>,
     /// Actions (by `id`) that must succeed first.
     pub depends_on: Vec<usize>,
+    /// For an action that takes something away from a person (see
+    /// [`Op::is_destructive`]): that person's Okta id, as the account's
+    /// ownership marker says (or as this plan links it). Just before the
+    /// request, apply checks the live account still carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub okta_id: Option<String>,
     /// The operation the executor runs.
     pub op: Op,
 }

@@ -210,6 +210,7 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
                 changes: d.changes,
                 reasons: d.reasons,
                 depends_on,
+                okta_id: None,
                 op: d.op,
             }
         })

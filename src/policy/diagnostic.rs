@@ -131,6 +131,18 @@ fn escape_github_property(s: &str) -> String {
         .replace(',', "%2C")
 }
 
+/// `text` cut to at most `max` characters, saying how much was left out:
+/// errors never echo a hostile value whole.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => {
+            let rest = text[end..].chars().count();
+            format!("{}… ({rest} more characters)", &text[..end])
+        }
+    }
+}
+
 /// Sorts diagnostics by file, line, column (those without a location last).
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
