@@ -570,7 +570,9 @@ impl TryFrom<String> for Age {
             "d" => 86_400,
             _ => return Err(format!("`{s}`: the unit is `m`, `h` or `d`, as in `24h`")),
         };
-        Ok(Self(jiff::SignedDuration::from_secs(n.saturating_mul(secs))))
+        Ok(Self(jiff::SignedDuration::from_secs(
+            n.saturating_mul(secs),
+        )))
     }
 }
 
@@ -641,8 +643,8 @@ impl Config {
             &mut config.audit.path,
             &mut config.safety.read_counts,
         ]
-            .into_iter()
-            .chain(config.m365.paths_mut())
+        .into_iter()
+        .chain(config.m365.paths_mut())
         {
             if p.is_relative() {
                 *p = base.join(&*p);

@@ -21,10 +21,9 @@ pub const MAX_SKEW: SignedDuration = SignedDuration::from_mins(5);
 /// The current time.
 pub fn now() -> Timestamp {
     match test_start() {
-        Some((at, started)) => {
-            at.checked_add(SignedDuration::try_from(started.elapsed()).unwrap_or_default())
-                .unwrap_or(at)
-        }
+        Some((at, started)) => at
+            .checked_add(SignedDuration::try_from(started.elapsed()).unwrap_or_default())
+            .unwrap_or(at),
         None => Timestamp::now(),
     }
 }
@@ -36,7 +35,10 @@ fn test_start() -> Option<(Timestamp, Instant)> {
         if !cfg!(debug_assertions) {
             return None;
         }
-        let at = std::env::var(TEST_NOW_VAR).ok()?.parse::<Timestamp>().ok()?;
+        let at = std::env::var(TEST_NOW_VAR)
+            .ok()?
+            .parse::<Timestamp>()
+            .ok()?;
         Some((at, Instant::now()))
     })
 }

@@ -1,6 +1,7 @@
 //! The command line: thin commands over the library. Data goes to stdout,
-//! diagnostics and progress to stderr. Exit codes: 0 success, 1 error,
-//! 2 "changes present" (only with `plan --detailed-exitcode`).
+//! diagnostics and progress to stderr. Exit codes: 0 success, 1 error (a
+//! usage error included), 2 "changes present" (only with `plan
+//! --detailed-exitcode`).
 
 mod clock;
 mod commands;
@@ -101,16 +102,22 @@ pub enum Command {
 
 /// Parses the arguments, runs the command, and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     terminal::init_tracing(cli.log_format, cli.quiet, cli.color);
-    let ui = terminal::Ui::new(cli.color, cli.error_format);
+    let ui = terminal::Ui::new(cli.color, cli.error_format, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            ui.say(
+                terminal::Level::Error,
+                &format!("cannot start the async runtime: {e}"),
+            );
             return ExitCode::from(1);
         }
     };
@@ -135,6 +142,37 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `--help` and `--version` print and exit 0; a usage error (unknown flag
+/// or command, bad value) exits 1, never 2, which `plan --detailed-exitcode`
+/// keeps for "changes present". With `--log-format json` the error is a JSON line.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json");
+    if json {
+        let text = e.render().to_string();
+        let message = text
+            .trim()
+            .strip_prefix("error: ")
+            .unwrap_or(text.trim())
+            .to_owned();
+        eprintln!(
+            "{}",
+            terminal::json_line(terminal::Level::Error, &message, |_| {})
+        );
+    } else {
+        let _ = e.print();
+    }
+    ExitCode::from(1)
 }
 
 /// Why a command failed: diagnostics (with locations) or a plain message.

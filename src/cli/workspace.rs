@@ -190,7 +190,7 @@ impl Workspace {
     ) -> PlanSettings {
         let mut settings = self
             .config
-            .plan_settings(now.unwrap_or_else(jiff::Timestamp::now));
+            .plan_settings(now.unwrap_or_else(super::clock::now));
         settings.allow_removals = allow_removals;
         settings
     }

@@ -204,8 +204,9 @@ pub fn build_reviewable(
         target::narrow_notes(&mut manual_steps, &mut unmanaged, &keys);
         for t in target::unknown(&input.settings.targets, desired, input.live) {
             diagnostics.push(
-                Diagnostic::error(None, format!("`--target {t}` matches no user"))
-                    .with_hint("give a UPN, or an Okta login, email or id, of a user in Okta or Office 365"),
+                Diagnostic::error(None, format!("`--target {t}` matches no user")).with_hint(
+                    "give a UPN, or an Okta login, email or id, of a user in Okta or Office 365",
+                ),
             );
         }
     }

@@ -21,7 +21,12 @@ impl Plan {
             self.allowed_removals,
             self.accepted_read_drop,
         );
-        super::fingerprint::fingerprint(&"okta365 plan actions", &self.fingerprint, &choices, &self.actions)
+        super::fingerprint::fingerprint(
+            &"okta365 plan actions",
+            &self.fingerprint,
+            &choices,
+            &self.actions,
+        )
     }
 
     /// Sets [`Plan::digest`] (after the fingerprint or the choices change).
@@ -98,7 +103,11 @@ fn first_json_difference(a: &Value, b: &Value, path: String) -> Option<(String, 
             .zip(y)
             .enumerate()
             .find_map(|(i, (va, vb))| first_json_difference(va, vb, format!("{path}/{i}"))),
-        _ => Some((if path.is_empty() { "/".into() } else { path }, a.clone(), b.clone())),
+        _ => Some((
+            if path.is_empty() { "/".into() } else { path },
+            a.clone(),
+            b.clone(),
+        )),
     }
 }
 
@@ -174,7 +183,10 @@ mod tests {
         let d = first_difference(&saved, &fresh).unwrap();
         assert!(d.contains("action 0 (`disable user ann@x`)"), "{d}");
         assert!(d.contains("`/op/user/id`"), "{d}");
-        assert!(d.contains("\"u-breakglass\"") && d.contains("\"u-1\""), "{d}");
+        assert!(
+            d.contains("\"u-breakglass\"") && d.contains("\"u-1\""),
+            "{d}"
+        );
         assert_eq!(first_difference(&fresh, &fresh), None);
         let d = first_difference(&[], &fresh).unwrap();
         assert!(d.contains("1 more action(s) than the saved plan"), "{d}");

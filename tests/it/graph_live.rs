@@ -136,6 +136,7 @@ fn graph_requests(counts: &BTreeMap<String, u64>) -> u64 {
 fn plan_json(text: &str) -> Value {
     let mut plan: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
     plan.as_object_mut().unwrap().remove("fingerprint");
+    plan.as_object_mut().unwrap().remove("digest");
     plan
 }
 

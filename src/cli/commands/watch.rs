@@ -118,7 +118,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
                     "Lockdown after {} (event {}):",
                     event.event_type, event.uuid
                 );
-                let code = super::apply::carry_out(&workspace, &lockdown.plan, live).await?;
+                let code = super::apply::carry_out(&workspace, ui, &lockdown.plan, live).await?;
                 failed |= code != ExitCode::SUCCESS;
                 locked.extend(
                     lockdown
@@ -215,6 +215,6 @@ async fn reconcile(
         return Ok(false);
     }
     println!("After {why}: applying {} changes.", plan.actions.len());
-    let code = super::apply::carry_out(workspace, &plan, live).await?;
+    let code = super::apply::carry_out(workspace, ui, &plan, live).await?;
     Ok(code == ExitCode::SUCCESS)
 }
