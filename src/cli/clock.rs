@@ -45,6 +45,7 @@ fn test_start() -> Option<(Timestamp, Instant)> {
 
 /// Refuses a `--now` for `apply` more than [`MAX_SKEW`] away from the clock.
 pub fn check_apply_now(requested: Timestamp, clock: Timestamp) -> Result<(), String> {
+    let clock = seconds(clock);
     let apart = requested.duration_since(clock);
     if apart.abs() <= MAX_SKEW {
         return Ok(());
@@ -63,6 +64,7 @@ pub fn check_plan_age(
     max_age: SignedDuration,
     shown: &str,
 ) -> Result<(), String> {
+    let clock = seconds(clock);
     let age = clock.duration_since(made_for);
     if age < -MAX_SKEW {
         return Err(format!(
@@ -82,9 +84,20 @@ pub fn check_plan_age(
     Ok(())
 }
 
+/// The clock to the second, for messages.
+fn seconds(t: Timestamp) -> Timestamp {
+    t.round(jiff::Unit::Second).unwrap_or(t)
+}
+
 /// `3 d 4 h`, `17 min`: a duration for people.
 pub fn describe(d: SignedDuration) -> String {
-    let secs = d.as_secs().unsigned_abs();
+    // To the nearest minute past a minute: `1 d 23 h 59 min 59.9 s` reads `2 d`.
+    let secs = d.as_secs().unsigned_abs() + u64::from(d.subsec_nanos() != 0);
+    let secs = if secs >= 60 {
+        (secs + 30) / 60 * 60
+    } else {
+        secs
+    };
     let (days, hours, mins) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     match (days, hours, mins) {
         (0, 0, 0) => format!("{secs} s"),

@@ -7,6 +7,7 @@ mod emulate_okta;
 mod explain;
 mod generate;
 mod graph_live;
+mod guards;
 mod okta_dpop;
 mod okta_live;
 mod plan_apply;
