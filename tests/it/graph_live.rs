@@ -117,7 +117,7 @@ impl Live {
         )
     }
 
-    fn total_requests(&self) -> u64 {
+    pub(crate) fn total_requests(&self) -> u64 {
         graph_requests(&self.emulator.request_counts())
     }
 }
@@ -156,7 +156,7 @@ fn a_plan_from_live_graph_equals_the_plan_from_the_same_snapshot() {
 
 /// Replaces the scratch's example tenant and policies with a generated
 /// tenant of `users` users (`okta365 generate`, seed 1).
-fn use_generated_tenant(scratch: &Scratch, users: usize) {
+pub(crate) fn use_generated_tenant(scratch: &Scratch, users: usize) {
     let users = users.to_string();
     let groups = (users.parse::<usize>().unwrap() / 20).max(6).to_string();
     let (code, stdout, stderr) = scratch.run(&[

@@ -1,6 +1,7 @@
 //! Integration tests: the `okta365` binary on copies of the bundled example.
 
 mod common;
+mod crash;
 
 mod emulate_graph;
 mod emulate_okta;
