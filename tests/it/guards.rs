@@ -3,12 +3,15 @@
 //! each refused with a clear message, and nothing is sent.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use okta365::apply::graph::LagPolicy;
 use okta365::apply::{
     ActionResult, AuditRecord, GraphBackend, MemoryAudit, Phase, TargetGuard, execute,
 };
 use okta365::plan::action::{Action, ActionKind, Op, UserRef};
 use okta365::plan::{FORMAT_VERSION, Marker, Plan, Summary};
+use okta365_emulators::graph::{FaultKind, GraphEmulator, GraphOptions, InjectedFault};
 use serde_json::Value;
 
 use crate::common::{NOW, Scratch, TEST_NOW_VAR};
@@ -355,4 +358,122 @@ async fn a_destructive_request_is_checked_against_the_live_account_just_before_i
         .await
         .unwrap();
     assert_eq!(users.body["accountEnabled"], true);
+}
+
+/// An emulator seeded from the example whose new objects stay invisible to
+/// reads for `lag` (replication lag), and a backend on it that looks a
+/// doubtful create up a few times, quickly.
+async fn lagging_backend(scratch: &Scratch, lag: Duration) -> (GraphEmulator, GraphBackend) {
+    let mut opts = GraphOptions {
+        snapshot: Some(scratch.path("examples/acme")),
+        ..GraphOptions::default()
+    };
+    opts.apps[0].client_secret = Some(crate::graph_live::SECRET.to_owned());
+    opts.lag.new_object = lag;
+    let emulator = GraphEmulator::start(opts).await.unwrap();
+    let backend = GraphBackend::new(
+        client_on(&emulator, None).await,
+        Marker::ExtensionAttribute(15),
+    )
+    .with_lag_policy(LagPolicy {
+        min_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+        times: 4,
+    });
+    (emulator, backend)
+}
+
+fn invitation() -> Op {
+    Op::InviteGuest {
+        mail: "pat@partner.example".into(),
+        display_name: "Pat (Partner)".into(),
+        okta_id: "00uguest".into(),
+        redirect_url: "https://myapps.microsoft.com".into(),
+        send_invitation: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_invitation_answer_is_looked_up_and_the_invitation_never_resent() {
+    use okta365::apply::{Backend, Outcome};
+    let posts = |e: &GraphEmulator| {
+        e.request_counts()
+            .get("POST /v1.0/invitations")
+            .copied()
+            .unwrap_or(0)
+    };
+    // Every invitation commits, then its answer is lost (504).
+    let lost = || InjectedFault {
+        endpoint: "POST /v1.0/invitations".into(),
+        fault: FaultKind::GatewayTimeoutAfterCommit,
+        times: 8,
+    };
+
+    // The guest is visible at once: found by its mail and adopted.
+    let scratch = Scratch::new();
+    let (emulator, mut backend) = lagging_backend(&scratch, Duration::ZERO).await;
+    emulator.inject(lost());
+    let result = backend.execute(&[invitation()]).await.remove(0);
+    assert!(matches!(result, Ok(Outcome::Created(_))), "{result:?}");
+    assert_eq!(posts(&emulator), 1, "one invitation, one mail");
+    let sent = backend.take_sent().remove(0);
+    // The invitation (once) and the marker, as sent.
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(
+        (sent[0].method.as_str(), sent[0].path.as_str()),
+        ("POST", "/invitations")
+    );
+    assert_eq!(sent[1].method, "PATCH");
+    assert!(sent[1].path.starts_with("/users/"), "{sent:?}");
+
+    // The guest is not visible yet (replication lag): not resent, reported.
+    let scratch = Scratch::new();
+    let (emulator, mut backend) = lagging_backend(&scratch, Duration::from_secs(60)).await;
+    emulator.inject(lost());
+    let result = backend.execute(&[invitation()]).await.remove(0);
+    let error = result.unwrap_err().message;
+    assert!(error.contains("it was not sent again"), "{error}");
+    assert!(
+        error.contains("the next apply looks the guest up again"),
+        "{error}"
+    );
+    assert_eq!(
+        posts(&emulator),
+        1,
+        "never resent while the guest may exist"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_user_create_answer_is_looked_up_before_anything_is_resent() {
+    use okta365::apply::{Backend, Outcome};
+    let scratch = Scratch::new();
+    let (emulator, mut backend) = lagging_backend(&scratch, Duration::ZERO).await;
+    emulator.inject(InjectedFault {
+        endpoint: "POST /v1.0/users".into(),
+        fault: FaultKind::GatewayTimeoutAfterCommit,
+        times: 8,
+    });
+    let create = Op::CreateUser {
+        upn: "new.person@acme.example".into(),
+        okta_id: "00unew".into(),
+        account_enabled: true,
+        properties: [("displayName".to_owned(), "New Person".to_owned())].into(),
+    };
+    let result = backend.execute(&[create]).await.remove(0);
+    assert!(matches!(result, Ok(Outcome::Created(_))), "{result:?}");
+    let counts = emulator.request_counts();
+    assert_eq!(
+        counts.get("POST /v1.0/users").copied(),
+        Some(1),
+        "{counts:?}"
+    );
+    // The password the backend generated is not in what the audit keeps.
+    let sent = backend.take_sent().remove(0);
+    assert_eq!(sent.len(), 1);
+    let recorded = serde_json::to_string(&sent).unwrap();
+    assert!(
+        !recorded.contains("password") && recorded.contains("sha256:"),
+        "{recorded}"
+    );
 }

@@ -1125,3 +1125,49 @@ async fn an_unreadable_or_foreign_okta_state_means_a_full_read() {
     let state = client.read_source(&scope).await.unwrap();
     assert_eq!(state.users.len(), 61, "another org's state is not merged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistent_503_backs_off_and_fails_in_seconds_not_rate_limit_windows() {
+    let scratch = Scratch::new();
+    // Every users request answers 503, with the rate-limit headers Okta
+    // sends on every answer (a window resetting in 60 s).
+    let emulator = OktaEmulator::start(OktaOptions {
+        faults: Faults {
+            scripted: (1..=20)
+                .map(|nth| ScriptedFault {
+                    path: "/api/v1/users".into(),
+                    nth,
+                    fault: Fault::Status(503),
+                })
+                .collect(),
+            ..Faults::default()
+        },
+        ..seeded(&scratch)
+    })
+    .await
+    .unwrap();
+    let client = OktaClient::new(
+        emulator.url().parse().unwrap(),
+        Credentials::ApiToken(Secret::new(TOKEN)),
+        1,
+    )
+    .unwrap();
+    let error = client
+        .read_source(&SourceScope::default())
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("503"), "{}", error.message);
+    let stats = &client.http().stats;
+    let retries = stats.retries.load(std::sync::atomic::Ordering::Relaxed);
+    let waited = stats
+        .retry_wait_ms
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        emulator.request_counts()["GET /api/v1/users"],
+        1 + okta365::providers::okta::http::RETRIES as u64
+    );
+    assert_eq!(retries, okta365::providers::okta::http::RETRIES as u64);
+    // Exponential backoff from 100 ms with jitter: a few seconds in all.
+    // Waiting for the window instead would be 5 × 60 s.
+    assert!(waited < 10_000, "waited {waited} ms before retries");
+}
