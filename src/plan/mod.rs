@@ -8,6 +8,7 @@ pub mod action;
 pub mod diff;
 pub mod fingerprint;
 pub mod order;
+pub mod plausible;
 pub mod protected;
 pub mod safety;
 pub mod seal;
@@ -211,6 +212,12 @@ pub fn build_reviewable(
         }
     }
     // Every Okta user read, of any status: none means the read failed.
+    diagnostics.extend(plausible::empty_reads(
+        desired.okta_ids.len(),
+        !(input.policy.rules.is_empty() && input.policy.guests.is_empty()),
+        input.live.users.len(),
+        desired.users.len() + desired.guests.len(),
+    ));
     diagnostics.extend(safety::fail_closed(&mut drafts, desired.okta_ids.len()));
     diagnostics.extend(teams::hold_back_ownerless(&mut drafts, input.live));
     diagnostics.extend(safety::removal_budget(

@@ -98,6 +98,13 @@ pub(crate) async fn carry_out(
         }
     };
 
+    let done = plan
+        .actions
+        .iter()
+        .zip(&report.results)
+        .filter(|(_, (_, r))| *r == ActionResult::Done)
+        .map(|(a, _)| &a.op);
+    workspace.count_applied(done);
     let mut out = std::io::stdout().lock();
     print_results(plan, &report, &mut out)?;
     out.flush()?;
@@ -257,6 +264,7 @@ async fn saved(
         now: Some(made_for),
         allow_removals: plan.allowed_removals,
         target: plan.targets.clone(),
+        accept_read_drop: plan.accepted_read_drop,
     };
     let (fresh, live) = super::plan::make_reviewable(workspace, ui, &choices).await?;
     if fresh.fingerprint != plan.fingerprint {

@@ -52,6 +52,11 @@ pub struct Choices {
     /// what they need; repeat for several users.
     #[arg(long, value_name = "USER")]
     pub target: Vec<String>,
+    /// Accept a read whose users, groups or members fell since the previous
+    /// read by more than `safety.max_read_drop_percent` (recorded in the plan
+    /// and the audit trail).
+    #[arg(long)]
+    pub accept_read_drop: bool,
 }
 
 /// Runs `plan`. A plan a guard rail refuses is still printed (and saved),
@@ -120,6 +125,7 @@ pub async fn make_reviewable(
 ) -> Result<(Plan, LiveState), Failure> {
     let (checked, warnings) = phase("load", || workspace.check())?;
     ui.diagnostics(&warnings);
+    workspace.accept_read_drop(choices.accept_read_drop);
     let (source, live) = workspace
         .read()
         .instrument(tracing::info_span!("phase", phase = "read"))
@@ -170,6 +176,7 @@ pub async fn make_reviewable(
     let mut plan = crate::plan::build_reviewable(&input, &desired, diagnostics);
     drop_in_background(desired);
     plan.fingerprint = fingerprint;
+    plan.accepted_read_drop = choices.accept_read_drop;
     plan.seal();
     tracing::info!(
         actions = plan.actions.len(),
