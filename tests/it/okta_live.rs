@@ -1171,3 +1171,57 @@ async fn a_persistent_503_backs_off_and_fails_in_seconds_not_rate_limit_windows(
     // Waiting for the window instead would be 5 × 60 s.
     assert!(waited < 10_000, "waited {waited} ms before retries");
 }
+
+#[test]
+fn one_okta_users_page_answered_empty_is_refused_as_a_short_read() {
+    let scratch = Scratch::new();
+    // 511 users, three pages of 200; the example's people come last (page 3).
+    scratch.edit_json("examples/acme/okta/users.json", |users| {
+        let list = users.as_array_mut().unwrap();
+        let people = std::mem::take(list);
+        for i in 0..450 {
+            list.push(json!({
+                "id": format!("00uFiller{i:011}"),
+                "status": "STAGED",
+                "profile": {"login": format!("filler{i}@example.com"), "firstName": "F", "lastName": "F"},
+            }));
+        }
+        list.extend(people);
+    });
+    // The second read's third page of users answers 200 with `[]`.
+    let mut opts = seeded(&scratch);
+    opts.faults = Faults {
+        scripted: vec![ScriptedFault {
+            path: "/api/v1/users".into(),
+            nth: 6,
+            fault: Fault::EmptyPage,
+        }],
+        ..Faults::default()
+    };
+    let org = Org::start(opts);
+    use_live(
+        &scratch,
+        &org.emulator.url(),
+        &format!("{{ token_env: {TOKEN_VAR} }}"),
+    );
+    let (code, _, stderr) = run_live(&scratch, &["plan", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        org.count("GET /api/v1/users"),
+        3,
+        "one traversal of three pages"
+    );
+    let before = scratch.read("examples/acme/m365/users.json");
+    let (code, stdout, stderr) = run_live(&scratch, &["apply", "--auto-approve"]);
+    assert_eq!(org.count("GET /api/v1/users"), 6);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("error: Okta users: 400, 111 fewer (22 %) than the previous read (511, at"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.is_empty(),
+        "nothing planned, nothing applied: {stdout}"
+    );
+    assert_eq!(scratch.read("examples/acme/m365/users.json"), before);
+}
