@@ -131,8 +131,8 @@ pub fn main() -> ExitCode {
             Command::Report(args) => commands::report::run(&cli, args, &ui).await,
             Command::Schema(args) => commands::schema::run(args),
             Command::Emulate(args) => commands::emulate::run(args).await,
-            Command::Okta(args) => commands::okta::run(&cli, args).await,
-            Command::Generate(args) => commands::generate::run(args),
+            Command::Okta(args) => commands::okta::run(&cli, args, &ui).await,
+            Command::Generate(args) => commands::generate::run(args, &ui),
         }
     });
     match result {

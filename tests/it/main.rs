@@ -11,6 +11,7 @@ mod graph_live;
 mod guards;
 mod okta_dpop;
 mod okta_live;
+mod output;
 mod plan_apply;
 mod purity;
 mod report;

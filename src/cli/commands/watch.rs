@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crate::cli::terminal::Ui;
+use crate::cli::terminal::{Level, Ui};
 use crate::cli::{Cli, Failure, Workspace};
 use crate::events::{self, Trigger};
 use crate::providers::events::LineFeed;
@@ -63,10 +63,13 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let mut feed = LineFeed::open(&args.events)
         .await
         .map_err(|e| Failure::Message(format!("reading events: {e}")))?;
-    eprintln!(
-        "Watching {} for Okta events (lockdown on: {}).",
-        args.events.display(),
-        rules.lockdown.event_types.join(", ")
+    ui.say(
+        Level::Info,
+        &format!(
+            "Watching {} for Okta events (lockdown on: {}).",
+            args.events.display(),
+            rules.lockdown.event_types.join(", ")
+        ),
     );
     let settle = Duration::from_secs(args.settle);
     let mut reconcile_due: Option<String> = None;
@@ -111,7 +114,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
                 },
             );
             for note in &lockdown.skipped {
-                eprintln!("warning: lockdown skipped: {note}");
+                ui.say(Level::Warning, &format!("lockdown skipped: {note}"));
             }
             if !lockdown.plan.is_empty() {
                 println!(
@@ -175,7 +178,10 @@ async fn reconcile(
     {
         Ok(made) => made,
         Err(failure) => {
-            eprintln!("error: the full plan after {why} failed; nothing was applied");
+            ui.say(
+                Level::Error,
+                &format!("the full plan after {why} failed; nothing was applied"),
+            );
             ui.report(&failure);
             return Ok(false);
         }
@@ -206,12 +212,15 @@ async fn reconcile(
             plan.actions.len()
         );
         if let Some(unlock) = unlock {
-            eprintln!("warning: {unlock}\n  {UNLOCK_HINT}");
+            ui.say(Level::Warning, &format!("{unlock}\n  {UNLOCK_HINT}"));
         }
         return Ok(true);
     }
     if let Some(unlock) = unlock {
-        eprintln!("error: {unlock}; nothing was applied\n  {UNLOCK_HINT}");
+        ui.say(
+            Level::Error,
+            &format!("{unlock}; nothing was applied\n  {UNLOCK_HINT}"),
+        );
         return Ok(false);
     }
     println!("After {why}: applying {} changes.", plan.actions.len());
