@@ -37,12 +37,14 @@ impl Workspace {
     /// Reads the config file and the policy files it names.
     pub fn open(config_path: &Path) -> Result<Self, Failure> {
         let shown = display_path(config_path);
-        let text = std::fs::read_to_string(config_path).map_err(|e| {
+        let bytes = std::fs::read(config_path).map_err(|e| {
             Failure::Message(format!(
                 "cannot read the config file {}: {e}\n  hint: run okta365 where `okta365.yaml` is, or pass --config PATH",
                 shown.display()
             ))
         })?;
+        let text = crate::policy::load::decode(&shown.display().to_string(), bytes)
+            .map_err(|d| Failure::Diagnostics(vec![d]))?;
         let config = Config::parse(&shown, &text).map_err(Failure::Diagnostics)?;
         let sources = read_policies(&config.policies)?;
         Ok(Self {
@@ -420,18 +422,21 @@ fn read_policies(dir: &Path) -> Result<Vec<PolicySource>, Failure> {
             shown.display()
         )));
     }
-    paths
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).map_err(|e| {
-                Failure::Message(format!("cannot read {}: {e}", display_path(&p).display()))
-            })?;
-            Ok(PolicySource {
-                path: display_path(&p).display().to_string(),
-                text,
-            })
-        })
-        .collect()
+    let mut sources = Vec::new();
+    let mut not_text = Vec::new();
+    for p in paths {
+        let path = display_path(&p).display().to_string();
+        let bytes =
+            std::fs::read(&p).map_err(|e| Failure::Message(format!("cannot read {path}: {e}")))?;
+        match crate::policy::load::decode(&path, bytes) {
+            Ok(text) => sources.push(PolicySource { path, text }),
+            Err(d) => not_text.push(d),
+        }
+    }
+    if !not_text.is_empty() {
+        return Err(Failure::Diagnostics(not_text));
+    }
+    Ok(sources)
 }
 
 /// `path` relative to the working directory when it is inside it.
