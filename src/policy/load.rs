@@ -200,15 +200,7 @@ pub fn parse_typed<T: serde::de::DeserializeOwned>(
 /// At most this many schema errors are reported for one file.
 const MAX_ERRORS_PER_FILE: usize = 50;
 
-/// The longest message (and hint) a loading error carries: a hostile value
-/// is never echoed whole.
-const MAX_MESSAGE: usize = 300;
-
-fn clipped(mut d: Diagnostic) -> Diagnostic {
-    d.message = truncate(&d.message, MAX_MESSAGE);
-    d.hint = d.hint.map(|h| truncate(&h, MAX_MESSAGE));
-    d
-}
+use super::diagnostic::clip as clipped;
 
 /// The text of a policy or config file, or an error at the line and column
 /// of the first byte that is not UTF-8.

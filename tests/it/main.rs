@@ -6,6 +6,7 @@ mod crash;
 mod emulate_graph;
 mod emulate_okta;
 mod explain;
+mod fuzz;
 mod generate;
 mod graph_live;
 mod guards;
