@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::plan::settings::MatchPair;
 use crate::plan::{Marker, PlanSettings};
 use crate::policy::load::{PolicySource, Schema, parse_typed};
 use crate::policy::yaml::SpanIndex;
@@ -470,36 +471,62 @@ pub struct Ownership {
     )]
     pub offboarded_at_attribute: Marker,
     /// How an existing account without the marker is matched to an Okta
-    /// user: Graph properties compared, in order, with the values the
-    /// policies map for the user (case-insensitive).
+    /// user, in order: a Graph property of the account compared
+    /// (case-insensitively) with an Okta profile attribute of the user, never
+    /// with a value the policies compute. `userPrincipalName` is short for
+    /// `{graph: userPrincipalName, okta: login}`, `mail` for
+    /// `{graph: mail, okta: email}`, `employeeId` for
+    /// `{graph: employeeId, okta: employeeNumber}`.
     pub match_by: Vec<MatchKey>,
 }
 
-/// A property accounts are matched by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// How accounts are matched: a short name, or a pair of properties.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
 pub enum MatchKey {
-    /// The UPN the policies give the user.
+    /// A documented pair, by the Graph property's name.
+    Short(ShortMatchKey),
+    /// A Graph property and the Okta profile attribute it must equal.
+    Pair(MatchPairConfig),
+}
+
+/// The documented pairs, named by their Graph property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ShortMatchKey {
+    /// `userPrincipalName` = Okta `login`.
     #[serde(rename = "userPrincipalName")]
     UserPrincipalName,
-    /// The mail address.
+    /// `mail` = Okta `email`.
     #[serde(rename = "mail")]
     Mail,
-    /// The employee id.
+    /// `employeeId` = Okta `employeeNumber`.
     #[serde(rename = "employeeId")]
     EmployeeId,
-    /// The mail nickname.
-    #[serde(rename = "mailNickname")]
-    MailNickname,
+}
+
+/// A Graph user property and the Okta profile attribute it is compared with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchPairConfig {
+    /// Graph user property (`userPrincipalName`, `mail`, `employeeId`, an
+    /// `extension_<appId>_<name>`, …).
+    pub graph: String,
+    /// Okta profile attribute (`login`, `email`, `employeeNumber`, a custom attribute).
+    pub okta: String,
 }
 
 impl MatchKey {
-    /// The Graph property name.
-    pub fn property(self) -> &'static str {
-        match self {
-            Self::UserPrincipalName => "userPrincipalName",
-            Self::Mail => "mail",
-            Self::EmployeeId => "employeeId",
-            Self::MailNickname => "mailNickname",
+    /// The pair this key stands for.
+    pub fn pair(&self) -> MatchPair {
+        let (graph, okta) = match self {
+            Self::Short(ShortMatchKey::UserPrincipalName) => ("userPrincipalName", "login"),
+            Self::Short(ShortMatchKey::Mail) => ("mail", "email"),
+            Self::Short(ShortMatchKey::EmployeeId) => ("employeeId", "employeeNumber"),
+            Self::Pair(p) => (p.graph.as_str(), p.okta.as_str()),
+        };
+        MatchPair {
+            graph: graph.to_owned(),
+            okta: okta.to_owned(),
         }
     }
 }
@@ -509,7 +536,10 @@ impl Default for Ownership {
         Self {
             okta_id_attribute: Marker::ExtensionAttribute(15),
             offboarded_at_attribute: Marker::ExtensionAttribute(14),
-            match_by: vec![MatchKey::UserPrincipalName, MatchKey::Mail],
+            match_by: vec![
+                MatchKey::Short(ShortMatchKey::UserPrincipalName),
+                MatchKey::Short(ShortMatchKey::Mail),
+            ],
         }
     }
 }
@@ -658,12 +688,7 @@ impl Config {
         PlanSettings {
             okta_id_attribute: self.ownership.okta_id_attribute.clone(),
             offboarded_at_attribute: self.ownership.offboarded_at_attribute.clone(),
-            match_by: self
-                .ownership
-                .match_by
-                .iter()
-                .map(|k| k.property().to_owned())
-                .collect(),
+            match_by: self.ownership.match_by.iter().map(MatchKey::pair).collect(),
             max_removal_percent: self.safety.max_removal_percent,
             min_removals: self.safety.min_removals,
             ..PlanSettings::new(now)

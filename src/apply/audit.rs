@@ -99,7 +99,11 @@ impl AuditRecord {
             action: action.id,
             kind: action.kind,
             target: action.target.clone(),
-            okta_id: action.okta_id.clone(),
+            okta_id: action
+                .op
+                .subject()
+                .and_then(|u| u.okta_id.as_ref())
+                .map(ToString::to_string),
             result: None,
             sent: Vec::new(),
             changes: action.changes.clone(),

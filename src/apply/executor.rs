@@ -128,7 +128,7 @@ pub async fn execute<B: Backend>(
                 record(audit, AuditRecord::new(now(), plan, action, &result));
                 results.insert(action.id, result);
             }
-            let refused = check_targets(plan, &runnable, backend, guard).await;
+            let refused = check_targets(&runnable, backend, guard).await;
             runnable.retain(|(i, _)| {
                 let Some(error) = refused.get(i) else {
                     return true;
@@ -168,8 +168,8 @@ pub async fn execute<B: Backend>(
                 let action = &plan.actions[i];
                 let result = match outcome {
                     Ok(Outcome::Created(id)) => {
-                        if let Some(key) = creates(&op) {
-                            created.insert(key, id);
+                        for key in creates(&op) {
+                            created.insert(key, id.clone());
                         }
                         ActionResult::Done
                     }
@@ -201,7 +201,6 @@ pub async fn execute<B: Backend>(
 /// request for all, through the backend) and returns why each refused one
 /// may not go ahead, by its index in the plan.
 async fn check_targets<B: Backend>(
-    plan: &Plan,
     runnable: &[(usize, Op)],
     backend: &mut B,
     guard: &TargetGuard,
@@ -222,7 +221,7 @@ async fn check_targets<B: Backend>(
         ids.iter().zip(answers).collect();
     for (i, user) in subjects {
         let verdict = match user.id.as_ref().and_then(|id| found.get(id)) {
-            Some(Ok(live)) => guard.check(&plan.actions[i], user, live.as_ref()),
+            Some(Ok(live)) => guard.check(user, live.as_ref()),
             Some(Err(e)) => Err(format!(
                 "not sent: the account could not be read again before the request: {}",
                 e.message
@@ -236,30 +235,45 @@ async fn check_targets<B: Backend>(
     refused
 }
 
-/// The natural key of what an op creates.
-fn creates(op: &Op) -> Option<String> {
+/// The keys of what an op creates: a person's account by their Okta id (so
+/// dependents are bound to that person and its create), and by UPN for
+/// references made without one.
+fn creates(op: &Op) -> Vec<String> {
     match op {
-        Op::CreateUser { upn, .. } => Some(format!("user:{}", upn.to_lowercase())),
-        Op::InviteGuest { mail, .. } => Some(format!("user:{}", mail.to_lowercase())),
-        Op::CreateGroup { mail_nickname, .. } => {
-            Some(format!("group:{}", mail_nickname.to_lowercase()))
+        Op::CreateUser { upn, okta_id, .. } => {
+            vec![
+                format!("okta:{okta_id}"),
+                format!("user:{}", upn.to_lowercase()),
+            ]
         }
-        _ => None,
+        Op::InviteGuest { mail, okta_id, .. } => {
+            vec![
+                format!("okta:{okta_id}"),
+                format!("user:{}", mail.to_lowercase()),
+            ]
+        }
+        Op::CreateGroup { mail_nickname, .. } => {
+            vec![format!("group:{}", mail_nickname.to_lowercase())]
+        }
+        _ => Vec::new(),
     }
 }
 
-/// Fills in the ids of objects created earlier in this run.
+/// Fills in the ids of objects created earlier in this run. A user bound to
+/// an Okta id resolves only through that person's own create.
 fn resolve(op: &Op, created: &BTreeMap<String, ObjectId>) -> Result<Op, ApplyError> {
     let user = |u: &UserRef| -> Result<UserRef, ApplyError> {
         if u.id.is_some() {
             return Ok(u.clone());
         }
-        let id = created
-            .get(&format!("user:{}", u.upn.to_lowercase()))
-            .cloned();
+        let key = match &u.okta_id {
+            Some(okta_id) => format!("okta:{okta_id}"),
+            None => format!("user:{}", u.upn.to_lowercase()),
+        };
+        let id = created.get(&key).cloned();
         id.map(|id| UserRef {
             id: Some(id),
-            upn: u.upn.clone(),
+            ..u.clone()
         })
         .ok_or_else(|| {
             ApplyError::new(format!(
@@ -347,7 +361,9 @@ mod tests {
                         .unwrap()
                         .push(format!("send {:?}", op.kind()));
                     match op {
-                        Op::CreateUser { upn, .. } if upn == "bad@x" => {
+                        Op::CreateUser { upn, okta_id, .. }
+                            if upn == "bad@x" || okta_id == "bad" =>
+                        {
                             Err(ApplyError::new("nope"))
                         }
                         Op::CreateUser { upn, .. } => {
@@ -402,25 +418,34 @@ mod tests {
             changes: vec![],
             reasons: vec![],
             depends_on,
-            okta_id: None,
             op,
         }
     }
 
+    /// Creates `upn` for the Okta user `okta-<upn>`.
     fn create(upn: &str) -> Op {
+        create_for(upn, &format!("okta-{upn}"))
+    }
+
+    fn create_for(upn: &str, okta_id: &str) -> Op {
         Op::CreateUser {
             upn: upn.into(),
-            okta_id: "o".into(),
+            okta_id: okta_id.into(),
             account_enabled: true,
             properties: BTreeMap::new(),
         }
     }
 
     fn enable(upn: &str) -> Op {
+        enable_for(upn, &format!("okta-{upn}"))
+    }
+
+    fn enable_for(upn: &str, okta_id: &str) -> Op {
         Op::EnableUser {
             user: UserRef {
                 id: None,
                 upn: upn.into(),
+                okta_id: Some(okta_id.into()),
             },
         }
     }
@@ -446,14 +471,14 @@ mod tests {
 
     /// Disables of `ann` (u-1, Okta 00u1) and of `bob` (u-2, whose plan says Okta 00u2).
     fn disables() -> Plan {
-        let disable = |id: usize, object: &str, upn: &str, okta: &str| Action {
-            okta_id: Some(okta.into()),
-            ..action(
+        let disable = |id: usize, object: &str, upn: &str, okta: &str| {
+            action(
                 id,
                 Op::DisableUser {
                     user: UserRef {
                         id: Some(object.into()),
                         upn: upn.into(),
+                        okta_id: Some(okta.into()),
                     },
                 },
                 vec![],
@@ -489,6 +514,7 @@ mod tests {
                     user: UserRef {
                         id: None,
                         upn: "bad@x".into(),
+                        okta_id: None,
                     },
                 },
                 vec![2],
@@ -504,7 +530,8 @@ mod tests {
         assert!(backend.ran.contains(&Op::EnableUser {
             user: UserRef {
                 id: Some(ObjectId::from("id-ok@x")),
-                upn: "ok@x".into()
+                upn: "ok@x".into(),
+                okta_id: Some("okta-ok@x".into()),
             }
         }));
         let phases = |p: Phase| audit.records.iter().filter(|r| r.phase == p).count();
@@ -595,6 +622,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Issue 13: two people whose creates share a UPN. The second create
+    /// fails; an action bound to that person never runs against the first
+    /// person's new account, even with no dependency recorded.
+    #[tokio::test]
+    async fn an_action_bound_to_a_person_never_resolves_to_someone_elses_create() {
+        let plan = plan(vec![
+            action(0, create_for("dup@x", "good"), vec![]),
+            action(1, create_for("dup@x", "bad"), vec![]),
+            // Bound to the failed person, but (as a crossed plan had it)
+            // depending on the other person's create.
+            action(2, enable_for("dup@x", "bad"), vec![0]),
+            action(3, enable_for("dup@x", "good"), vec![0]),
+        ]);
+        let mut backend = Fake::default();
+        let mut audit = MemoryAudit::default();
+        let report = execute(
+            &plan,
+            &mut backend,
+            &mut audit,
+            &TargetGuard::default(),
+            &|| "t".into(),
+        )
+        .await;
+        assert!(
+            matches!(&report.results[2].1, ActionResult::Failed { error } if error.contains("not created in this run")),
+            "{:?}",
+            report.results[2]
+        );
+        assert_eq!(report.results[3].1, ActionResult::Done);
+        let enabled: Vec<&Op> = backend
+            .ran
+            .iter()
+            .filter(|op| matches!(op, Op::EnableUser { .. }))
+            .collect();
+        assert_eq!(
+            enabled.len(),
+            1,
+            "only the good person's enable ran: {enabled:?}"
+        );
     }
 
     #[test]

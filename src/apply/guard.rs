@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::ObjectId;
 use crate::model::state::LiveState;
-use crate::plan::action::{Action, Op, UserRef};
+use crate::plan::action::{Op, UserRef};
 use crate::plan::{Marker, Plan};
 use crate::policy::types::Protected;
 
@@ -63,14 +63,10 @@ impl TargetGuard {
         }
     }
 
-    /// Whether `action` (on `user`) may go ahead given the account as read
-    /// now (`None`: it no longer exists). `Err` says why not.
-    pub fn check(
-        &self,
-        action: &Action,
-        user: &UserRef,
-        live: Option<&LiveTarget>,
-    ) -> Result<(), String> {
+    /// Whether a destructive op on `user` (as the plan names them, Okta id
+    /// included) may go ahead given the account as read now (`None`: it no
+    /// longer exists). `Err` says why not.
+    pub fn check(&self, user: &UserRef, live: Option<&LiveTarget>) -> Result<(), String> {
         let refuse = |why: String| {
             Err(format!(
                 "refused before sending: {why}; nothing was sent for this action\n  hint: make a new plan: it reads the account afresh"
@@ -94,15 +90,15 @@ impl TargetGuard {
                 live.id, live.upn, user.upn
             ));
         }
-        let Some(expected) = &action.okta_id else {
+        let Some(expected) = user.okta_id.as_ref().map(|id| id.as_str()) else {
             return refuse(format!(
                 "the plan names no Okta id for {}, so okta365 cannot tell it manages the account",
                 live.upn
             ));
         };
-        match &live.okta_id {
+        match live.okta_id.as_deref() {
             Some(found) if found == expected => Ok(()),
-            None if self.linked.get(&live.id) == Some(expected) => Ok(()),
+            None if self.linked.get(&live.id).map(String::as_str) == Some(expected) => Ok(()),
             Some(found) => refuse(format!(
                 "{} is marked as Okta user {found}, not {expected} as the plan says",
                 live.upn
@@ -118,24 +114,13 @@ impl TargetGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::ActionKind;
 
-    fn action(okta_id: Option<&str>) -> (Action, UserRef) {
-        let user = UserRef {
+    fn ann(okta_id: Option<&str>) -> UserRef {
+        UserRef {
             id: Some("u-1".into()),
             upn: "ann@acme.example".into(),
-        };
-        let a = Action {
-            id: 0,
-            kind: ActionKind::DisableUser,
-            target: "user ann@acme.example".into(),
-            changes: vec![],
-            reasons: vec![],
-            depends_on: vec![],
-            okta_id: okta_id.map(str::to_owned),
-            op: Op::DisableUser { user: user.clone() },
-        };
-        (a, user)
+            okta_id: okta_id.map(Into::into),
+        }
     }
 
     fn live(id: &str, upn: &str, okta_id: Option<&str>) -> LiveTarget {
@@ -152,16 +137,9 @@ mod tests {
             protected_upns: ["breakglass@acme.example".to_owned()].into(),
             ..TargetGuard::default()
         };
-        let (a, user) = action(Some("00u1"));
-        assert!(
-            guard
-                .check(
-                    &a,
-                    &user,
-                    Some(&live("u-1", "ann@acme.example", Some("00u1")))
-                )
-                .is_ok()
-        );
+        let user = ann(Some("00u1"));
+        let same = live("u-1", "ann@acme.example", Some("00u1"));
+        assert!(guard.check(&user, Some(&same)).is_ok());
         for (found, why) in [
             (
                 live("u-1", "ann@acme.example", Some("00u2")),
@@ -180,25 +158,13 @@ mod tests {
                 "protected account",
             ),
         ] {
-            let e = guard.check(&a, &user, Some(&found)).unwrap_err();
+            let e = guard.check(&user, Some(&found)).unwrap_err();
             assert!(e.contains(why) && e.contains("nothing was sent"), "{e}");
         }
-        assert!(
-            guard
-                .check(&a, &user, None)
-                .unwrap_err()
-                .contains("no longer exists")
-        );
-        let (unnamed, user) = action(None);
-        assert!(
-            guard
-                .check(
-                    &unnamed,
-                    &user,
-                    Some(&live("u-1", "ann@acme.example", Some("00u1")))
-                )
-                .is_err()
-        );
+        let e = guard.check(&user, None).unwrap_err();
+        assert!(e.contains("no longer exists"), "{e}");
+        // A plan that names nobody cannot tell the account is managed.
+        assert!(guard.check(&ann(None), Some(&same)).is_err());
     }
 
     #[test]
@@ -207,11 +173,8 @@ mod tests {
             linked: [(ObjectId::from("u-1"), "00u1".to_owned())].into(),
             ..TargetGuard::default()
         };
-        let (a, user) = action(Some("00u1"));
-        assert!(
-            guard
-                .check(&a, &user, Some(&live("u-1", "ann@acme.example", None)))
-                .is_ok()
-        );
+        let unmarked = live("u-1", "ann@acme.example", None);
+        assert!(guard.check(&ann(Some("00u1")), Some(&unmarked)).is_ok());
+        assert!(guard.check(&ann(Some("00u2")), Some(&unmarked)).is_err());
     }
 }

@@ -503,6 +503,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: upn.into(),
+                okta_id: None,
             },
             add: vec![LicenseAdd {
                 sku_id: SkuId::from("sku-e3"),
@@ -540,6 +541,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: "b@x".into(),
+                okta_id: None,
             },
             properties: [("usageLocation".into(), Some("GB".into()))].into(),
         })
@@ -553,6 +555,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: "a@x".into(),
+                okta_id: None,
             },
         })
         .unwrap();

@@ -8,9 +8,9 @@ use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::model::OktaUserId;
+use crate::model::Reason;
 use crate::model::fields::Fields;
 use crate::model::okta::UserStatus;
-use crate::plan::action::Reason;
 use crate::policy::types::{GroupKind, GuestLeave, TeamRole};
 
 /// The reasons behind one desired value: nearly always one, kept inline.
@@ -52,6 +52,9 @@ pub struct DesiredUser {
     pub licenses: Fields<Sourced<BTreeSet<String>>>,
     /// The manager, an Okta user (from the `manager` mapping).
     pub manager: Option<Sourced<OktaUserId>>,
+    /// The Okta profile values unlinked accounts are matched by, in the
+    /// order of the match keys (`None`: not set in Okta).
+    pub match_values: smallvec::SmallVec<[Option<CompactString>; 2]>,
 }
 
 impl DesiredUser {

@@ -15,12 +15,12 @@ pub use desired::{
     DesiredGroup, DesiredGuest, DesiredState, DesiredUser, LeaveReason, Leaver, Reasons, Sourced,
 };
 
+use crate::model::Reason;
 use crate::model::fields::Fields;
 use crate::model::graph::SubscribedSku;
 use crate::model::okta::{self, UserStatus};
 use crate::model::state::SourceState;
 use crate::model::{OktaGroupId, OktaUserId};
-use crate::plan::action::Reason;
 use crate::policy::check::{Checked, Located};
 use crate::policy::diagnostic::{Diagnostic, did_you_mean};
 use crate::policy::selector::Facts;
@@ -34,7 +34,33 @@ pub fn compile(
     source: &SourceState,
     skus: &[SubscribedSku],
 ) -> (DesiredState, Vec<Diagnostic>) {
-    compile_in_shares(checked, source, skus, PARALLEL_FROM)
+    compile_with(checked, source, skus, &Options::default())
+}
+
+/// What the compiler records beyond what the policies ask for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Okta profile attributes kept on each desired user (in
+    /// [`DesiredUser::match_values`]), for matching unlinked accounts.
+    pub match_attributes: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            match_attributes: vec!["login".into(), "email".into()],
+        }
+    }
+}
+
+/// [`compile`] with options.
+pub fn compile_with(
+    checked: &Checked,
+    source: &SourceState,
+    skus: &[SubscribedSku],
+    options: &Options,
+) -> (DesiredState, Vec<Diagnostic>) {
+    compile_in_shares(checked, source, skus, options, PARALLEL_FROM)
 }
 
 /// From this many Okta users on, the users are compiled in two shares on two
@@ -46,10 +72,11 @@ fn compile_in_shares(
     checked: &Checked,
     source: &SourceState,
     skus: &[SubscribedSku],
+    options: &Options,
     parallel_from: usize,
 ) -> (DesiredState, Vec<Diagnostic>) {
     let names = GroupNames::new(source);
-    let mut c = Compiler::new(checked, source, &names);
+    let mut c = Compiler::new(checked, source, &names, options);
     c.parallel_from = parallel_from;
     c.check_okta_groups();
     // Groups first (definitions and mirrors), so that the users' rules can
@@ -90,6 +117,7 @@ impl GroupNames {
 
 struct Compiler<'a> {
     checked: &'a Checked,
+    options: &'a Options,
     source: &'a SourceState,
     /// Okta user id → lowercased names and ids of the user's groups.
     user_groups: HashMap<&'a OktaUserId, BTreeSet<&'a str>>,
@@ -177,7 +205,12 @@ impl Context for GroupContext<'_> {
 }
 
 impl<'a> Compiler<'a> {
-    fn new(checked: &'a Checked, source: &'a SourceState, names: &'a GroupNames) -> Self {
+    fn new(
+        checked: &'a Checked,
+        source: &'a SourceState,
+        names: &'a GroupNames,
+        options: &'a Options,
+    ) -> Self {
         let mut user_groups: HashMap<&OktaUserId, BTreeSet<&str>> = HashMap::new();
         for (group, members) in &source.members {
             let (id, name) = &names.0[group];
@@ -191,6 +224,7 @@ impl<'a> Compiler<'a> {
         }
         Self {
             checked,
+            options,
             source,
             user_groups,
             state: DesiredState::default(),
@@ -615,6 +649,7 @@ impl<'a> Compiler<'a> {
 /// order, so the result does not depend on how the users were shared out.
 struct UserPass<'a, 'c> {
     checked: &'a Checked,
+    options: &'a Options,
     /// Okta user id → lowercased names and ids of the user's groups.
     user_groups: &'c HashMap<&'a OktaUserId, BTreeSet<&'a str>>,
     rule_reasons: &'c [Reason],
@@ -631,6 +666,7 @@ impl<'a, 'c> UserPass<'a, 'c> {
     fn new(c: &'c Compiler<'a>) -> Self {
         Self {
             checked: c.checked,
+            options: c.options,
             user_groups: &c.user_groups,
             rule_reasons: &c.rule_reasons,
             guest_reasons: &c.guest_reasons,
@@ -852,6 +888,16 @@ impl<'a, 'c> UserPass<'a, 'c> {
                     attributes: resolved,
                     licenses,
                     manager: None,
+                    match_values: self
+                        .options
+                        .match_attributes
+                        .iter()
+                        .map(|a| {
+                            user.profile_str(a)
+                                .filter(|v| !v.is_empty())
+                                .map(Into::into)
+                        })
+                        .collect(),
                 },
             );
         }
@@ -1104,8 +1150,8 @@ mod tests {
         };
         let skus: Vec<SubscribedSku> =
             serde_json::from_slice(file("m365/subscribedSkus.json")).unwrap();
-        let one = compile_in_shares(&checked, &source, &skus, usize::MAX);
-        let two = compile_in_shares(&checked, &source, &skus, 1);
+        let one = compile_in_shares(&checked, &source, &skus, &Options::default(), usize::MAX);
+        let two = compile_in_shares(&checked, &source, &skus, &Options::default(), 1);
         assert!(one.0.users.len() > 500, "a real amount of work");
         assert!(one.0.groups.values().any(|g| !g.members.is_empty()));
         assert!(one == two, "the shares change nothing");

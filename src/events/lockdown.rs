@@ -113,6 +113,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
             let user_ref = UserRef {
                 id: Some(account.id.clone()),
                 upn: account.user_principal_name.clone(),
+                okta_id: Some(crate::model::OktaUserId::from(user.as_str())),
             };
             let target = format!("user {}", account.user_principal_name);
             let mut depends_on = Vec::new();
@@ -129,7 +130,6 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
                     }],
                     reasons: vec![reason.clone()],
                     depends_on: Vec::new(),
-                    okta_id: Some(user.to_string()),
                     op: Op::DisableUser {
                         user: user_ref.clone(),
                     },
@@ -143,7 +143,6 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
                 changes: Vec::new(),
                 reasons: vec![reason.clone()],
                 depends_on,
-                okta_id: Some(user.to_string()),
                 op: Op::RevokeSessions {
                     user: user_ref.clone(),
                 },
@@ -168,7 +167,6 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
                     }],
                     reasons: vec![reason.clone()],
                     depends_on: Vec::new(),
-                    okta_id: Some(user.to_string()),
                     op: Op::RemoveMember {
                         group: GroupRef {
                             id: Some(group.id.clone()),

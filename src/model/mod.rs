@@ -8,7 +8,10 @@ pub mod fields;
 pub mod graph;
 pub mod json;
 pub mod okta;
+pub mod reason;
 pub mod state;
+
+pub use reason::Reason;
 
 /// Declares a string newtype that serialises as a bare string. Ids of up to
 /// 24 bytes (Okta's are 20) are stored inline, so copying one allocates nothing.

@@ -6,56 +6,12 @@
 //! nickname) until they have an id.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ObjectId, SkuId};
+pub use crate::model::reason::{Reason, ReasonData};
+use crate::model::{ObjectId, OktaUserId, SkuId};
 use crate::policy::types::{GroupKind, TeamRole};
-
-/// Why an action is in the plan: the policy item that asked for it.
-///
-/// Shared (one pointer to copy): a large tenant's desired state holds
-/// millions of reasons, copies of a few dozen distinct ones. It reads as a
-/// [`ReasonData`] and serialises as one.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Reason(Arc<ReasonData>);
-
-/// What a [`Reason`] says.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ReasonData {
-    /// Policy file.
-    pub file: Arc<str>,
-    /// Line in that file.
-    pub line: u32,
-    /// Rule, mirror or guest rule name (or a built-in reason such as `offboarding`).
-    pub rule: Arc<str>,
-}
-
-impl Reason {
-    /// The reason of `rule` at `file:line`.
-    pub fn new(file: impl Into<Arc<str>>, line: u32, rule: impl Into<Arc<str>>) -> Self {
-        Self(Arc::new(ReasonData {
-            file: file.into(),
-            line,
-            rule: rule.into(),
-        }))
-    }
-
-    /// The same place with another rule text.
-    pub fn with_rule(&self, rule: impl Into<Arc<str>>) -> Self {
-        Self::new(Arc::clone(&self.file), self.line, rule)
-    }
-}
-
-impl std::ops::Deref for Reason {
-    type Target = ReasonData;
-
-    fn deref(&self) -> &ReasonData {
-        &self.0
-    }
-}
 
 /// A user, by id once it exists, and always by UPN.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -65,6 +21,12 @@ pub struct UserRef {
     pub id: Option<ObjectId>,
     /// User principal name (for guests: the invited mail until redemption).
     pub upn: String,
+    /// The Okta user this account belongs to, when it belongs to one: the
+    /// executor binds the action to that person (a failed create skips its
+    /// dependents instead of re-targeting them), and apply re-checks that the
+    /// account's ownership marker still names them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub okta_id: Option<OktaUserId>,
 }
 
 /// A group, by id once it exists, and always by mail nickname.
@@ -443,12 +405,6 @@ pub struct Action {
     pub reasons: Vec<Reason>,
     /// Actions (by `id`) that must succeed first.
     pub depends_on: Vec<usize>,
-    /// For an action that takes something away from a person (see
-    /// [`Op::is_destructive`]): that person's Okta id, as the account's
-    /// ownership marker says (or as this plan links it). Just before the
-    /// request, apply checks the live account still carries it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub okta_id: Option<String>,
     /// The operation the executor runs.
     pub op: Op,
 }

@@ -13,7 +13,6 @@ pub mod protected;
 pub mod safety;
 pub mod seal;
 pub mod settings;
-pub mod subject;
 pub mod target;
 pub mod teams;
 
@@ -146,7 +145,10 @@ pub struct PlanInput<'a> {
 
 /// The desired state and what compiling it found (for `explain`).
 pub fn desired(input: &PlanInput) -> (DesiredState, Vec<Diagnostic>) {
-    compile::compile(input.policy, input.source, &input.live.skus)
+    let options = compile::Options {
+        match_attributes: settings::MatchPair::okta_attributes(&input.settings.match_by),
+    };
+    compile::compile_with(input.policy, input.source, &input.live.skus, &options)
 }
 
 /// Builds the plan, or returns every error (with the warnings) found on the way.
@@ -249,8 +251,6 @@ pub fn build_reviewable(
             Vec::new()
         }
     };
-    let mut actions = actions;
-    subject::stamp(&mut actions, input.live, &input.settings.okta_id_attribute);
     diagnostic::sort(&mut diagnostics);
     drop(diff_span);
     let (refused, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =

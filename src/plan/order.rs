@@ -19,10 +19,13 @@ use super::action::{Action, GroupRef, Op, UserRef};
 use super::diff::Draft;
 use crate::policy::types::TeamRole;
 
+/// A user's key: the object id once it exists; before, the person (Okta id)
+/// whose create makes it, so an action is bound to that create.
 fn user_key(u: &UserRef) -> String {
-    match &u.id {
-        Some(id) => format!("id:{id}"),
-        None => format!("upn:{}", u.upn.to_lowercase()),
+    match (&u.id, &u.okta_id) {
+        (Some(id), _) => format!("id:{id}"),
+        (None, Some(okta_id)) => format!("okta:{okta_id}"),
+        (None, None) => format!("upn:{}", u.upn.to_lowercase()),
     }
 }
 
@@ -36,8 +39,9 @@ fn group_key(g: &GroupRef) -> String {
 /// The user and group an op touches (by key), and what it creates.
 fn keys(op: &Op) -> (Option<String>, Option<String>) {
     match op {
-        Op::CreateUser { upn, .. } => (Some(format!("upn:{}", upn.to_lowercase())), None),
-        Op::InviteGuest { mail, .. } => (Some(format!("upn:{}", mail.to_lowercase())), None),
+        Op::CreateUser { okta_id, .. } | Op::InviteGuest { okta_id, .. } => {
+            (Some(format!("okta:{okta_id}")), None)
+        }
         Op::CreateGroup { mail_nickname, .. } => {
             (None, Some(format!("nick:{}", mail_nickname.to_lowercase())))
         }
@@ -210,7 +214,6 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
                 changes: d.changes,
                 reasons: d.reasons,
                 depends_on,
-                okta_id: None,
                 op: d.op,
             }
         })
@@ -234,10 +237,12 @@ mod tests {
         }
     }
 
+    /// A user the plan creates, bound to the Okta user `00u1`.
     fn new_user(upn: &str) -> UserRef {
         UserRef {
             id: None,
             upn: upn.into(),
+            okta_id: Some("00u1".into()),
         }
     }
 
@@ -311,6 +316,7 @@ mod tests {
         let u = UserRef {
             id: Some("1".into()),
             upn: "gone@x".into(),
+            okta_id: None,
         };
         let drafts = vec![
             draft(Op::DeleteUser { user: u.clone() }, "user gone@x"),
@@ -357,6 +363,7 @@ mod tests {
                     user: UserRef {
                         id: Some(upn.into()),
                         upn: upn.into(),
+                        okta_id: None,
                     },
                     role,
                 },

@@ -287,6 +287,7 @@ mod tests {
         let user = UserRef {
             id: Some("u1".into()),
             upn: "u@x".into(),
+            okta_id: None,
         };
         let removed = Op::RemoveMember { group, user };
         let after = before.after([&removed]);

@@ -131,11 +131,11 @@ mod tests {
             changes: vec![],
             reasons: vec![],
             depends_on: vec![],
-            okta_id: Some("00u1".into()),
             op: Op::DisableUser {
                 user: UserRef {
                     id: Some(id.into()),
                     upn: upn.into(),
+                    okta_id: Some("00u1".into()),
                 },
             },
         }

@@ -100,9 +100,9 @@ pub struct PlanSettings {
     pub okta_id_attribute: Marker,
     /// Where okta365 stamps the time it first disabled a leaver.
     pub offboarded_at_attribute: Marker,
-    /// Graph properties that match an unlinked account to an Okta user, in
-    /// order (the values the policies map for the user).
-    pub match_by: Vec<String>,
+    /// How an unlinked account is matched to an Okta user, in order: a
+    /// Graph property compared with an Okta profile attribute.
+    pub match_by: Vec<MatchPair>,
     /// Refuse plans removing more than this share of managed users (percent)…
     pub max_removal_percent: f64,
     /// …when they also remove at least this many.
@@ -117,6 +117,31 @@ pub struct PlanSettings {
     pub now: jiff::Timestamp,
 }
 
+/// A Graph user property and the Okta profile attribute whose value it must
+/// equal (case-insensitively) for an unlinked account to be matched.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MatchPair {
+    /// Graph user property.
+    pub graph: String,
+    /// Okta profile attribute.
+    pub okta: String,
+}
+
+impl MatchPair {
+    /// The pair `graph` = Okta `okta`.
+    pub fn new(graph: &str, okta: &str) -> Self {
+        Self {
+            graph: graph.to_owned(),
+            okta: okta.to_owned(),
+        }
+    }
+
+    /// The Okta profile attributes these pairs read, in order.
+    pub fn okta_attributes(pairs: &[Self]) -> Vec<String> {
+        pairs.iter().map(|p| p.okta.clone()).collect()
+    }
+}
+
 impl PlanSettings {
     /// Defaults: marker in extensionAttribute15, stamp in extensionAttribute14,
     /// budget 10 % and at least 10.
@@ -124,7 +149,10 @@ impl PlanSettings {
         Self {
             okta_id_attribute: Marker::ExtensionAttribute(15),
             offboarded_at_attribute: Marker::ExtensionAttribute(14),
-            match_by: vec!["userPrincipalName".into(), "mail".into()],
+            match_by: vec![
+                MatchPair::new("userPrincipalName", "login"),
+                MatchPair::new("mail", "email"),
+            ],
             max_removal_percent: 10.0,
             min_removals: 10,
             allow_removals: None,

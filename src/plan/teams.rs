@@ -93,6 +93,7 @@ mod tests {
             user: UserRef {
                 id: None,
                 upn: "o@acme.example".into(),
+                okta_id: None,
             },
             role: TeamRole::Owner,
         });

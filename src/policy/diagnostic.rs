@@ -134,6 +134,14 @@ fn escape_github_property(s: &str) -> String {
 /// `text` cut to at most `max` characters, saying how much was left out:
 /// errors never echo a hostile value whole.
 pub fn truncate(text: &str, max: usize) -> String {
+    // Already cut (by an earlier call): keep it as it is.
+    if let Some((head, tail)) = text.rsplit_once("… (")
+        && tail.ends_with(" more characters)")
+        && !tail.contains('`')
+        && head.chars().count() <= max
+    {
+        return text.to_owned();
+    }
     match text.char_indices().nth(max) {
         None => text.to_owned(),
         Some((end, _)) => {
@@ -262,7 +270,9 @@ mod tests {
         // A 5 MB value gets no suggestion, at once.
         let huge = "A".repeat(5_000_000);
         assert_eq!(did_you_mean(&huge, ["unified", "security"]), None);
-        assert_eq!(truncate(&huge, 10), "AAAAAAAAAA… (4999990 more characters)");
+        let cut = truncate(&huge, 10);
+        assert_eq!(cut, "AAAAAAAAAA… (4999990 more characters)");
+        assert_eq!(truncate(&cut, 10), cut, "cutting twice changes nothing");
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub fn live_scope(checked: &Checked, source: &SourceState, settings: &PlanSettin
     }
     user_properties.insert(settings.okta_id_attribute.property());
     user_properties.insert(settings.offboarded_at_attribute.property());
-    user_properties.extend(settings.match_by.iter().cloned());
+    user_properties.extend(settings.match_by.iter().map(|p| p.graph.clone()));
+    // Unique properties are compared to find disputes before a create.
+    user_properties.extend(["mail".to_owned(), "mailNickname".to_owned()]);
     LiveScope {
         groups,
         user_properties,

@@ -253,11 +253,11 @@ mod tests {
                 "offboarding",
             )],
             depends_on: vec![],
-            okta_id: None,
             op: Op::DisableUser {
                 user: UserRef {
                     id: Some(format!("u-{id}").into()),
                     upn: upn.into(),
+                    okta_id: None,
                 },
             },
         }

@@ -807,6 +807,7 @@ fn user(id: &ObjectId, upn: &str) -> UserRef {
     UserRef {
         id: Some(id.clone()),
         upn: upn.into(),
+        okta_id: None,
     }
 }
 

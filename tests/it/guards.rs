@@ -250,11 +250,11 @@ fn disable(id: usize, object: &str, upn: &str, okta_id: &str) -> Action {
         changes: vec![],
         reasons: vec![],
         depends_on: vec![],
-        okta_id: Some(okta_id.into()),
         op: Op::DisableUser {
             user: UserRef {
                 id: Some(object.into()),
                 upn: upn.into(),
+                okta_id: Some(okta_id.into()),
             },
         },
     }

@@ -83,6 +83,7 @@ mod tests {
             user: UserRef {
                 id: Some("u1".into()),
                 upn: "a@x".into(),
+                okta_id: None,
             },
             add: vec![LicenseAdd {
                 sku_id: "s1".into(),
