@@ -160,24 +160,26 @@ const MAX_TEXT: usize = 400;
 /// and its message and hint to [`MAX_TEXT`]: a hostile value (a 50 MB
 /// group name) is never echoed whole, and the words around it stay.
 pub fn clip(mut d: Diagnostic) -> Diagnostic {
-    let shorten = |text: &str| -> String {
-        let quoted_cut: String = text
-            .split('`')
-            .enumerate()
-            .map(|(i, part)| {
-                if i % 2 == 1 {
-                    truncate(part, MAX_QUOTED)
-                } else {
-                    part.to_owned()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("`");
-        truncate(&quoted_cut, MAX_TEXT)
-    };
     d.message = shorten(&d.message);
     d.hint = d.hint.as_deref().map(shorten);
     d
+}
+
+/// Quoted values cut to [`MAX_QUOTED`], the whole to [`MAX_TEXT`].
+fn shorten(text: &str) -> String {
+    let quoted_cut: String = text
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                truncate(part, MAX_QUOTED)
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`");
+    truncate(&quoted_cut, MAX_TEXT)
 }
 
 /// Sorts diagnostics by file, line, column (those without a location last).
