@@ -3,6 +3,7 @@
 //! trail. Parsing is pure (text in, typed config out, `file:line:col` errors);
 //! relative paths are resolved against the config file's folder.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -10,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::plan::budget::{Budget, RemovalKind};
 use crate::plan::settings::MatchPair;
 use crate::plan::{Marker, PlanSettings};
 use crate::policy::load::{PolicySource, Schema, parse_typed};
@@ -548,10 +550,11 @@ impl Default for Ownership {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Safety {
-    /// Refuse plans that disable or delete more than this percentage of managed users…
+    /// The default budget of every removal kind: refuse plans that remove
+    /// more than this percentage of what okta365 governs of a kind…
     #[schemars(range(min = 0.0, max = 100.0))]
     pub max_removal_percent: f64,
-    /// …when they also disable or delete at least this many.
+    /// …when they also remove at least this many of it.
     pub min_removals: usize,
     /// `apply` refuses a saved plan made longer ago than this (`30m`, `24h`, `2d`).
     pub max_plan_age: Age,
@@ -563,6 +566,10 @@ pub struct Safety {
     pub min_read_drop: usize,
     /// Where the counts of the previous read are kept (for the check above).
     pub read_counts: PathBuf,
+    /// Budgets per kind (`accounts`, `memberships`, `team_memberships`,
+    /// `owners`, `licences`, `guests`), overriding the default.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub budgets: BTreeMap<RemovalKind, Budget>,
 }
 
 impl Default for Safety {
@@ -574,6 +581,7 @@ impl Default for Safety {
             max_read_drop_percent: 2.0,
             min_read_drop: 10,
             read_counts: PathBuf::from(".okta365/read-counts.json"),
+            budgets: BTreeMap::new(),
         }
     }
 }
@@ -629,6 +637,22 @@ impl JsonSchema for Age {
             "pattern": "^[0-9]+ ?(m|min|h|d)$",
             "description": "A length of time: a number and a unit (`m`, `h` or `d`), as in `24h`."
         })
+    }
+}
+
+impl Safety {
+    /// Every kind's budget: its override, else the default.
+    pub fn budgets(&self) -> BTreeMap<RemovalKind, Budget> {
+        RemovalKind::ALL
+            .iter()
+            .map(|k| {
+                let default = Budget {
+                    max_percent: self.max_removal_percent,
+                    min: self.min_removals,
+                };
+                (*k, self.budgets.get(k).copied().unwrap_or(default))
+            })
+            .collect()
     }
 }
 
@@ -689,8 +713,7 @@ impl Config {
             okta_id_attribute: self.ownership.okta_id_attribute.clone(),
             offboarded_at_attribute: self.ownership.offboarded_at_attribute.clone(),
             match_by: self.ownership.match_by.iter().map(MatchKey::pair).collect(),
-            max_removal_percent: self.safety.max_removal_percent,
-            min_removals: self.safety.min_removals,
+            budgets: self.safety.budgets(),
             ..PlanSettings::new(now)
         }
     }

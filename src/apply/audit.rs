@@ -71,9 +71,9 @@ pub struct AuditRecord {
     pub changes: Vec<Change>,
     /// The policy rules behind it.
     pub reasons: Vec<Reason>,
-    /// The removal-budget override the plan was made with, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_removals: Option<usize>,
+    /// The removal-budget overrides the plan was made with, by kind.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub allowed_removals: std::collections::BTreeMap<crate::plan::budget::RemovalKind, usize>,
     /// The plan was made from a read accepted with `--accept-read-drop`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub accepted_read_drop: bool,
@@ -108,7 +108,7 @@ impl AuditRecord {
             sent: Vec::new(),
             changes: action.changes.clone(),
             reasons: action.reasons.clone(),
-            allowed_removals: plan.allowed_removals,
+            allowed_removals: plan.allowed_removals.clone(),
             accepted_read_drop: plan.accepted_read_drop,
         }
     }

@@ -309,6 +309,7 @@ fn resolve(op: &Op, created: &BTreeMap<String, ObjectId>) -> Result<Op, ApplyErr
         | Op::RevokeSessions { user: u }
         | Op::AssignLicenses { user: u, .. }
         | Op::DeleteUser { user: u }
+        | Op::ClearManager { user: u }
         | Op::RemoveGuest { user: u } => *u = user(u)?,
         Op::CreateTeam { group: g } => *g = group(g)?,
         Op::SetManager {
@@ -320,6 +321,8 @@ fn resolve(op: &Op, created: &BTreeMap<String, ObjectId>) -> Result<Op, ApplyErr
         }
         Op::AddMember { group: g, user: u }
         | Op::RemoveMember { group: g, user: u }
+        | Op::AddOwner { group: g, user: u }
+        | Op::RemoveOwner { group: g, user: u }
         | Op::AddTeamMember {
             group: g, user: u, ..
         }
@@ -460,7 +463,7 @@ mod tests {
             refused: vec![],
             accepted_read_drop: false,
             summary: Summary::default(),
-            allowed_removals: None,
+            allowed_removals: Default::default(),
             licenses: vec![],
             actions,
             manual_steps: vec![],

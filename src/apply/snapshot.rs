@@ -129,6 +129,7 @@ impl SnapshotBackend {
                 display_name,
                 description,
                 kind,
+                visibility,
             } => {
                 if self.find_group_by_nick(mail_nickname).is_some() {
                     return Err(ApplyError::new(format!(
@@ -139,6 +140,9 @@ impl SnapshotBackend {
                 let mut other = BTreeMap::new();
                 if let Some(d) = description {
                     other.insert("description".into(), Value::String(d.clone()));
+                }
+                if let Some(v) = visibility.filter(|_| unified) {
+                    other.insert("visibility".into(), Value::String(v.graph().into()));
                 }
                 let group = Group {
                     id: object_id("group", mail_nickname),
@@ -182,6 +186,27 @@ impl SnapshotBackend {
                 );
                 Ok(Outcome::Done)
             }
+            Op::ClearManager { user } => {
+                self.user_mut(user)?.other.remove("manager");
+                Ok(Outcome::Done)
+            }
+            Op::AddOwner { group, user } => {
+                let group_id = self.group_mut(group)?.id.clone();
+                let user_id = self.user_mut(user)?.id.clone();
+                let ids = self.state.owners.entry(group_id).or_default();
+                if !ids.contains(&user_id) {
+                    ids.push(user_id);
+                }
+                Ok(Outcome::Done)
+            }
+            Op::RemoveOwner { group, user } => {
+                let group_id = self.group_mut(group)?.id.clone();
+                let user_id = self.user_mut(user)?.id.clone();
+                if let Some(ids) = self.state.owners.get_mut(&group_id) {
+                    ids.retain(|id| id != &user_id);
+                }
+                Ok(Outcome::Done)
+            }
             Op::AddMember { group, user } => self.add_member(group, user, false),
             Op::AddTeamMember { group, user, role } => {
                 self.add_member(group, user, *role == TeamRole::Owner)
@@ -189,10 +214,21 @@ impl SnapshotBackend {
             Op::RemoveMember { group, user } | Op::RemoveTeamMember { group, user, .. } => {
                 let group_id = self.group_mut(group)?.id.clone();
                 let user_id = self.user_mut(user)?.id.clone();
-                for list in [&mut self.state.members, &mut self.state.owners] {
-                    if let Some(ids) = list.get_mut(&group_id) {
-                        ids.retain(|id| id != &user_id);
+                let owner_too = matches!(
+                    op,
+                    Op::RemoveTeamMember {
+                        role: TeamRole::Owner,
+                        ..
                     }
+                );
+                if let Some(ids) = self.state.members.get_mut(&group_id) {
+                    ids.retain(|id| id != &user_id);
+                }
+                if owner_too && let Some(ids) = self.state.owners.get_mut(&group_id) {
+                    ids.retain(|id| id != &user_id);
+                }
+                if let Some(groups) = self.state.member_of.get_mut(&user_id) {
+                    groups.retain(|id| id != &group_id);
                 }
                 Ok(Outcome::Done) // not a member any more: done either way
             }

@@ -145,12 +145,16 @@ impl Workspace {
 
     /// After an apply: the kept counts move by what it did, so that the
     /// next read does not take okta365's own removals for a short read.
-    pub fn count_applied<'a>(&self, done: impl IntoIterator<Item = &'a crate::plan::Op>) {
+    pub fn count_applied<'a>(
+        &self,
+        done: impl IntoIterator<Item = &'a crate::plan::Op>,
+        groups_of: &std::collections::BTreeMap<String, Vec<String>>,
+    ) {
         let path = &self.config.safety.read_counts;
         let Some(kept) = read_counts::load(path).filter(|k| k.sides == self.sides()) else {
             return;
         };
-        let counts = kept.counts.after(done);
+        let counts = kept.counts.after(done, groups_of);
         if let Err(e) = read_counts::store(path, &kept.sides, &kept.at, &counts) {
             tracing::warn!(error = %e, "cannot update the read counts after the apply");
         }
@@ -309,7 +313,11 @@ impl Workspace {
         let mut settings = self
             .config
             .plan_settings(now.unwrap_or_else(super::clock::now));
-        settings.allow_removals = allow_removals;
+        if let Some(n) = allow_removals {
+            settings
+                .allowed_removals
+                .insert(crate::plan::budget::RemovalKind::Accounts, n);
+        }
         settings
     }
 
@@ -339,8 +347,7 @@ impl Workspace {
             &settings.okta_id_attribute,
             &settings.offboarded_at_attribute,
             &settings.match_by,
-            settings.max_removal_percent,
-            settings.min_removals,
+            &settings.budgets,
         );
         fingerprint(&policies, source, live, &stable)
     }

@@ -11,7 +11,7 @@ use crate::model::OktaUserId;
 use crate::model::Reason;
 use crate::model::fields::Fields;
 use crate::model::okta::UserStatus;
-use crate::policy::types::{GroupKind, GuestLeave, TeamRole};
+use crate::policy::types::{GovernanceMode, GroupKind, GuestLeave, TeamRole, Visibility};
 
 /// The reasons behind one desired value: nearly always one, kept inline.
 pub type Reasons = smallvec::SmallVec<[Reason; 1]>;
@@ -52,6 +52,9 @@ pub struct DesiredUser {
     pub licenses: Fields<Sourced<BTreeSet<String>>>,
     /// The manager, an Okta user (from the `manager` mapping).
     pub manager: Option<Sourced<OktaUserId>>,
+    /// The rule whose `manager` mapping gave no manager for this user (Okta
+    /// has none); with `manager.when_unset: clear` the reference is removed.
+    pub manager_unset: Option<Reason>,
     /// The Okta profile values unlinked accounts are matched by, in the
     /// order of the match keys (`None`: not set in Okta).
     pub match_values: smallvec::SmallVec<[Option<CompactString>; 2]>,
@@ -98,10 +101,57 @@ pub struct DesiredGroup {
     pub kind: GroupKind,
     /// Whether a Team should exist on it.
     pub team: bool,
-    /// Members by Okta id, with their Team role (owners are members too).
+    /// Members by Okta id, with their role (owners are members too; for a
+    /// group without a Team, `Owner` makes them a group owner).
     pub members: BTreeMap<OktaUserId, Sourced<TeamRole>>,
     /// The definition or mirror that owns it.
     pub reasons: Vec<Reason>,
+    /// Whether members no rule names are removed.
+    pub members_mode: GovernanceMode,
+    /// Which members are governed.
+    pub member_scope: ScopeOf,
+    /// The owners declaration, when owners are governed here.
+    pub owners: Option<DesiredOwners>,
+    /// Visibility set when the group is created.
+    pub visibility: Option<Visibility>,
+    /// The policy lines that can put someone in this group (rules, guest
+    /// rules, mirrors): named when a governed member is removed.
+    pub granted_by: Vec<Reason>,
+    /// For a mirrored group, the Okta groups it mirrors.
+    pub okta_groups: Vec<String>,
+}
+
+/// Which live members a group declaration governs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeOf {
+    /// Every managed account.
+    Managed,
+    /// Managed guests only.
+    Guests,
+    /// Managed accounts of the Okta users in [`DesiredState::scopes`] under this key.
+    When(ScopeKey),
+}
+
+/// Where a member selector was declared.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeKey {
+    /// A declared group, by lowercased name.
+    Group(String),
+    /// A mirror, by index.
+    Mirror(usize),
+}
+
+/// Owners a group declaration governs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DesiredOwners {
+    /// Additive, or authoritative (owners no line names are removed).
+    pub mode: GovernanceMode,
+    /// Who takes over when the last owner leaves (UPN), besides the leaver's manager.
+    pub fallback: Option<String>,
+    /// Where the owners were declared.
+    pub reason: Reason,
 }
 
 /// Why a user is being offboarded.
@@ -156,4 +206,16 @@ pub struct DesiredState {
     pub leavers: BTreeMap<OktaUserId, Leaver>,
     /// Every Okta user id read (any status).
     pub okta_ids: BTreeSet<OktaUserId>,
+    /// The SKUs (part numbers) the policies govern, with the declarations
+    /// that govern each (the rules naming it, or `licensing.governed_skus`):
+    /// okta365 adds and removes direct assignments of these only (see
+    /// `compile::licences`).
+    pub governed_skus: BTreeMap<String, Vec<Reason>>,
+    /// Okta users each member selector (`members.scope.when`) matches.
+    pub scopes: BTreeMap<ScopeKey, BTreeSet<OktaUserId>>,
+    /// Each guest rule's reason and what happens to its guests on leaving.
+    pub guest_rules: Vec<(Reason, GuestLeave)>,
+    /// Where `manager.when_unset: clear` was declared, when it was: managers
+    /// Okta does not back are then removed.
+    pub clear_unset_managers: Option<Reason>,
 }

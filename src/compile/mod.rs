@@ -5,6 +5,7 @@
 //! (attributes, account state) must agree unless priorities settle it.
 
 pub mod desired;
+pub mod licences;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +13,8 @@ use compact_str::CompactString;
 use foldhash::{HashMap, HashMapExt};
 
 pub use desired::{
-    DesiredGroup, DesiredGuest, DesiredState, DesiredUser, LeaveReason, Leaver, Reasons, Sourced,
+    DesiredGroup, DesiredGuest, DesiredOwners, DesiredState, DesiredUser, LeaveReason, Leaver,
+    Reasons, ScopeKey, ScopeOf, Sourced,
 };
 
 use crate::model::Reason;
@@ -86,6 +88,27 @@ fn compile_in_shares(
     c.managers();
     c.memberships();
     c.check_licenses(skus);
+    c.governed_skus();
+    c.state.clear_unset_managers = checked.policy.manager.as_ref().and_then(|m| {
+        (m.value.when_unset == crate::policy::types::ManagerWhenUnset::Clear).then(|| {
+            reason_at(
+                checked,
+                m.file,
+                &format!("{}/when_unset", m.pointer),
+                "manager: when_unset: clear",
+            )
+        })
+    });
+    c.state.guest_rules = checked
+        .guests
+        .iter()
+        .map(|g| {
+            (
+                c.guest_reasons[g.index].clone(),
+                checked.policy.guests[g.index].value.on_leave,
+            )
+        })
+        .collect();
     c.finish()
 }
 
@@ -379,6 +402,9 @@ impl<'a> Compiler<'a> {
         self.state.guests.append(&mut state.guests);
         self.state.leavers.append(&mut state.leavers);
         self.state.okta_ids.append(&mut state.okta_ids);
+        for (key, mut ids) in state.scopes {
+            self.state.scopes.entry(key).or_default().append(&mut ids);
+        }
         self.diagnostics.extend(pass.diagnostics);
         for (at, (message, users)) in pass.render_failures {
             self.render_failures
@@ -394,10 +420,23 @@ impl<'a> Compiler<'a> {
 
     fn mirrors(&mut self) {
         let checked = self.checked;
-        for g in checked.groups.values() {
+        for (key, g) in &checked.groups {
             let reason = self.reason(g.file, &g.pointer, &format!("group {}", g.value.name));
+            let governed = &checked.governance.groups[key];
+            let owners = self.owners_of(
+                g.file,
+                &g.pointer,
+                &format!("group {}", g.value.name),
+                governed,
+            );
+            let mut members = BTreeMap::new();
+            if let Some(o) = &owners {
+                self.declared_owners(governed, &o.reason, &mut members, &g.pointer, g.file);
+            }
+            let member_scope = scope_of(&g.value.members.scope, ScopeKey::Group(key.clone()));
+            let granted_by = self.granted_by(&g.value.name);
             self.state.groups.insert(
-                g.value.name.to_lowercase(),
+                key.clone(),
                 DesiredGroup {
                     mail_nickname: g.value.name.clone(),
                     display_name: g
@@ -408,16 +447,40 @@ impl<'a> Compiler<'a> {
                     description: g.value.description.clone(),
                     kind: g.value.kind,
                     team: g.value.team,
-                    members: BTreeMap::new(),
+                    members,
                     reasons: vec![reason],
+                    members_mode: g.value.members.mode,
+                    member_scope,
+                    owners,
+                    visibility: g.value.visibility,
+                    granted_by,
+                    okta_groups: Vec::new(),
                 },
             );
         }
+        let users_by_id: HashMap<&OktaUserId, &'a okta::User> =
+            self.source.users.iter().map(|u| (&u.id, u)).collect();
+        let empty = BTreeSet::new();
         for m in &checked.mirrors {
             let item = &checked.policy.mirrors[m.index];
             let reason = self.reason(item.file, &item.pointer, &item.value.name);
+            let governed = &checked.governance.mirrors[m.index];
+            let profile = checked.governance.mirror_profiles[m.index].as_ref();
+            let owners = self.owners_of(item.file, &item.pointer, &item.value.name, governed);
             for group in &self.source.groups {
                 if !m.okta_groups.is_match(&group.profile.name) {
+                    continue;
+                }
+                let kind = group.group_type.as_deref().unwrap_or("OKTA_GROUP");
+                if !item
+                    .value
+                    .okta_group_types
+                    .iter()
+                    .any(|t| t.as_str() == kind)
+                {
+                    continue;
+                }
+                if profile.is_some_and(|p| !p.matches_group_profile(&group.profile)) {
                     continue;
                 }
                 let ctx = GroupContext {
@@ -436,18 +499,40 @@ impl<'a> Compiler<'a> {
                     None => group.profile.name.clone(),
                 };
                 let mut members = BTreeMap::new();
-                for id in self.source.members.get(&group.id).into_iter().flatten() {
+                let okta_members = self.source.members.get(&group.id);
+                for id in okta_members.into_iter().flatten() {
                     members.insert(id.clone(), Sourced::new(TeamRole::Member, reason.clone()));
                 }
-                for owner in &item.value.owners {
-                    let found =
-                        self.source.users.iter().find(|u| {
-                            u.id.0 == *owner || u.login().as_deref() == Some(owner.as_str())
-                        });
-                    if let Some(u) = found {
-                        members.insert(u.id.clone(), Sourced::new(TeamRole::Owner, reason.clone()));
+                if let Some(o) = &owners {
+                    self.declared_owners(
+                        governed,
+                        &o.reason,
+                        &mut members,
+                        &item.pointer,
+                        item.file,
+                    );
+                    // `owners.when` picks owners among this Okta group's members.
+                    if let Some(when) = &governed.owners_when {
+                        for id in okta_members.into_iter().flatten() {
+                            let Some(user) = users_by_id.get(id) else {
+                                continue;
+                            };
+                            let groups = self.user_groups.get(id).unwrap_or(&empty);
+                            if when.matches(&Facts { user, groups }) {
+                                merge_member(
+                                    &mut members,
+                                    id.clone(),
+                                    Sourced::new(TeamRole::Owner, o.reason.clone()),
+                                );
+                            }
+                        }
                     }
                 }
+                let visibility = item.value.visibility.or(
+                    // Mirrored Microsoft 365 groups are private unless said otherwise.
+                    (item.value.kind == crate::policy::types::GroupKind::Unified)
+                        .then_some(crate::policy::types::Visibility::Private),
+                );
                 let entry = self
                     .state
                     .groups
@@ -460,10 +545,112 @@ impl<'a> Compiler<'a> {
                         team: item.value.team,
                         members: BTreeMap::new(),
                         reasons: vec![reason.clone()],
+                        members_mode: item.value.members.mode,
+                        member_scope: scope_of(
+                            &item.value.members.scope,
+                            ScopeKey::Mirror(m.index),
+                        ),
+                        owners: owners.clone(),
+                        visibility,
+                        granted_by: Vec::new(),
+                        okta_groups: Vec::new(),
                     });
+                if !entry.granted_by.contains(&reason) {
+                    entry.granted_by.push(reason.clone());
+                }
+                entry.okta_groups.push(group.profile.name.clone());
                 for (id, role) in members {
                     merge_member(&mut entry.members, id, role);
                 }
+            }
+        }
+    }
+
+    /// The rules and guest rules whose `groups` or `teams` can name the
+    /// group `name` (literally, or through a lookup table).
+    fn granted_by(&self, name: &str) -> Vec<Reason> {
+        let checked = self.checked;
+        let table = |t: &str| lookup_values(checked, t);
+        let names = |t: &Template| {
+            t.possible_values(&table)
+                .is_some_and(|v| v.iter().any(|v| v.eq_ignore_ascii_case(name)))
+        };
+        let mut out = Vec::new();
+        for rule in &checked.rules {
+            let hit = rule.groups.iter().any(|t| names(&t.value))
+                || rule.teams.iter().any(|(t, _)| names(&t.value));
+            if hit {
+                out.push(self.rule_reasons[rule.index].clone());
+            }
+        }
+        for g in &checked.guests {
+            if g.groups.iter().chain(&g.teams).any(|t| names(&t.value)) {
+                out.push(self.guest_reasons[g.index].clone());
+            }
+        }
+        out
+    }
+
+    /// The owners declaration of a group or mirror at `pointer`, if any.
+    fn owners_of(
+        &self,
+        file: usize,
+        pointer: &str,
+        label: &str,
+        governed: &crate::policy::governance::Governed,
+    ) -> Option<DesiredOwners> {
+        let owners = governed.owners.as_ref()?;
+        let lifecycle = self.checked.policy.lifecycle();
+        Some(DesiredOwners {
+            mode: owners.mode,
+            fallback: owners
+                .fallback
+                .clone()
+                .or(lifecycle.offboarding.fallback_owner.clone()),
+            reason: self.reason(
+                file,
+                &format!("{pointer}/owners"),
+                &format!("{label}: owners"),
+            ),
+        })
+    }
+
+    /// Adds the owners a declaration names (`owners.users`, Okta logins or
+    /// ids) to `members`; unknown names are a warning.
+    fn declared_owners(
+        &mut self,
+        governed: &crate::policy::governance::Governed,
+        reason: &Reason,
+        members: &mut BTreeMap<OktaUserId, Sourced<TeamRole>>,
+        pointer: &str,
+        file: usize,
+    ) {
+        let Some(owners) = &governed.owners else {
+            return;
+        };
+        for (i, owner) in owners.users.iter().enumerate() {
+            let found = self.source.users.iter().find(|u| {
+                u.id.0 == *owner || u.login().is_some_and(|l| l.eq_ignore_ascii_case(owner))
+            });
+            match found {
+                Some(u) => merge_member(
+                    members,
+                    u.id.clone(),
+                    Sourced::new(TeamRole::Owner, reason.clone()),
+                ),
+                None if !self.source.users.is_empty() => {
+                    let at = self
+                        .checked
+                        .policy
+                        .location(file, &format!("{pointer}/owners/users/{i}"));
+                    let d = Diagnostic::warning(
+                        Some(at),
+                        format!("owner `{owner}` is not an Okta user"),
+                    )
+                    .with_hint("give an Okta login or user id");
+                    self.report_once(d, file, &format!("{pointer}/owners/users/{i}"));
+                }
+                None => {}
             }
         }
     }
@@ -513,6 +700,36 @@ impl<'a> Compiler<'a> {
         for group in self.state.groups.values_mut() {
             group.members.retain(|id, _| accounts.contains(id));
         }
+    }
+
+    /// Settles which SKUs the policies govern (declared, or named by rules
+    /// and granted to users), and checks a declared list covers every grant.
+    fn governed_skus(&mut self) {
+        let checked = self.checked;
+        let governed = licences::governed_skus(checked);
+        self.diagnostics.extend(governed.warnings(checked));
+        let mut granted: BTreeMap<&str, &Reason> = BTreeMap::new();
+        for user in self.state.users.values() {
+            for (sku, plans) in &user.licenses {
+                granted.entry(sku).or_insert(&plans.reasons[0]);
+            }
+        }
+        let template_of = |reason: &Reason| {
+            checked
+                .rules
+                .iter()
+                .find(|r| *checked.policy.rules[r.index].value.name == *reason.rule)
+                .and_then(|r| r.licenses.first().map(|(t, _)| (t.file, t.pointer.clone())))
+                .unwrap_or_default()
+        };
+        let errors = governed.undeclared(
+            granted
+                .iter()
+                .map(|(sku, reason)| (*sku, template_of(reason))),
+            checked,
+        );
+        self.diagnostics.extend(errors);
+        self.state.governed_skus = governed.resolve(granted, &self.rule_reasons);
     }
 
     fn check_licenses(&mut self, skus: &[SubscribedSku]) {
@@ -739,7 +956,10 @@ impl<'a, 'c> UserPass<'a, 'c> {
             if matched.is_empty() {
                 let guest = checked.guests.iter().find(|g| g.matcher.matches(&facts));
                 match guest {
-                    Some(g) => self.guest(user, g, &ctx, &login),
+                    Some(g) => {
+                        self.guest(user, g, &ctx, &login);
+                        self.governed_member(user, &facts);
+                    }
                     None => {
                         self.state.leavers.insert(
                             user.id.clone(),
@@ -758,6 +978,8 @@ impl<'a, 'c> UserPass<'a, 'c> {
             let mut attributes: Vec<(&str, String, i32, Reason)> = Vec::new();
             let mut account: Vec<(bool, i32, Reason)> = Vec::new();
             let mut licenses: Fields<Sourced<BTreeSet<String>>> = Fields::new();
+            // The rule whose `manager` mapping gave nothing (Okta has no manager).
+            let mut manager_unset: Option<Reason> = None;
             for rule in matched {
                 let item = &checked.policy.rules[rule.index];
                 let reason = self.rule_reasons[rule.index].clone();
@@ -769,7 +991,11 @@ impl<'a, 'c> UserPass<'a, 'c> {
                     if let Some(v) = self.render(t, &ctx, &login) {
                         match v {
                             // Empty means "not set": Graph rejects empty strings for most properties.
-                            Rendered::One(v) if v.trim().is_empty() => {}
+                            Rendered::One(v) if v.trim().is_empty() => {
+                                if name == "manager" {
+                                    manager_unset.get_or_insert_with(|| reason.clone());
+                                }
+                            }
                             Rendered::One(v) => {
                                 attributes.push((name.as_str(), v, priority, reason.clone()))
                             }
@@ -888,6 +1114,8 @@ impl<'a, 'c> UserPass<'a, 'c> {
                     attributes: resolved,
                     licenses,
                     manager: None,
+                    manager_unset: manager_unset
+                        .filter(|_| !attributes.iter().any(|(n, ..)| *n == "manager")),
                     match_values: self
                         .options
                         .match_attributes
@@ -900,6 +1128,55 @@ impl<'a, 'c> UserPass<'a, 'c> {
                         .collect(),
                 },
             );
+            self.governed_member(user, &facts);
+        }
+    }
+
+    /// Records which member selectors (`members.scope.when`) an Okta user
+    /// with an account matches, and asks for the ownerships a declared
+    /// group's `owners.when` gives them.
+    fn governed_member(&mut self, user: &'a okta::User, facts: &Facts<'_>) {
+        let checked = self.checked;
+        let governance = &checked.governance;
+        for (key, governed) in &governance.groups {
+            if governed.scope.as_ref().is_some_and(|m| m.matches(facts)) {
+                self.state
+                    .scopes
+                    .entry(ScopeKey::Group(key.clone()))
+                    .or_default()
+                    .insert(facts.user.id.clone());
+            }
+            if governed
+                .owners_when
+                .as_ref()
+                .is_some_and(|m| m.matches(facts))
+            {
+                let g = &checked.groups[key];
+                let pointer = &g.pointer;
+                self.requests.push(Request {
+                    group: g.value.name.clone(),
+                    okta_id: &user.id,
+                    role: TeamRole::Owner,
+                    want_team: false,
+                    reason: reason_at(
+                        checked,
+                        g.file,
+                        &format!("{pointer}/owners"),
+                        &format!("group {}: owners", g.value.name),
+                    ),
+                    file: g.file,
+                    pointer,
+                });
+            }
+        }
+        for (i, governed) in governance.mirrors.iter().enumerate() {
+            if governed.scope.as_ref().is_some_and(|m| m.matches(facts)) {
+                self.state
+                    .scopes
+                    .entry(ScopeKey::Mirror(i))
+                    .or_default()
+                    .insert(facts.user.id.clone());
+            }
         }
     }
 
@@ -1028,6 +1305,30 @@ struct PassResult<'a> {
 fn reason_at(checked: &Checked, file: usize, pointer: &str, rule: &str) -> Reason {
     let at = checked.policy.location(file, pointer);
     Reason::new(at.file, at.line, rule)
+}
+
+/// Every value of lookup table `table` (lists flattened).
+fn lookup_values(checked: &Checked, table: &str) -> Option<Vec<String>> {
+    let table = checked.policy.lookups.get(table)?;
+    Some(
+        table
+            .value
+            .values()
+            .flat_map(|v| match v {
+                LookupValue::One(s) => vec![s.clone()],
+                LookupValue::Many(v) => v.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// The desired form of a `members.scope`.
+fn scope_of(scope: &crate::policy::types::MemberScope, key: ScopeKey) -> ScopeOf {
+    match scope {
+        crate::policy::types::MemberScope::Managed => ScopeOf::Managed,
+        crate::policy::types::MemberScope::Guests => ScopeOf::Guests,
+        crate::policy::types::MemberScope::When(_) => ScopeOf::When(key),
+    }
 }
 
 fn merge_member(

@@ -187,7 +187,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
         refused: Vec::new(),
         accepted_read_drop: false,
         summary: Summary::of(&actions),
-        allowed_removals: None,
+        allowed_removals: Default::default(),
         licenses: Vec::new(),
         actions,
         manual_steps: Vec::new(),

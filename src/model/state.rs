@@ -30,6 +30,11 @@ pub struct LiveState {
     pub members: BTreeMap<ObjectId, Vec<ObjectId>>,
     /// Group id → owner object ids (Team owners are the group's owners).
     pub owners: BTreeMap<ObjectId, Vec<ObjectId>>,
+    /// User id → ids of groups the user is a direct member of, read per user
+    /// (`memberOf`) for accounts being offboarded, whose groups `members`
+    /// may not cover (it holds the groups the policies name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub member_of: BTreeMap<ObjectId, Vec<ObjectId>>,
     /// Licences the tenant has bought.
     pub skus: Vec<graph::SubscribedSku>,
 }

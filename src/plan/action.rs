@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::model::reason::{Reason, ReasonData};
 use crate::model::{ObjectId, OktaUserId, SkuId};
-use crate::policy::types::{GroupKind, TeamRole};
+use crate::policy::types::{GroupKind, TeamRole, Visibility};
 
 /// A user, by id once it exists, and always by UPN.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -123,6 +123,9 @@ pub enum Op {
         description: Option<String>,
         /// Microsoft 365 or security.
         kind: GroupKind,
+        /// `Private` or `Public` (Microsoft 365 groups), when the policy sets it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        visibility: Option<Visibility>,
     },
     /// `POST /groups/{id}/members/$ref` (batched by the executor).
     AddMember {
@@ -136,6 +139,21 @@ pub enum Op {
         /// The group.
         group: GroupRef,
         /// The member.
+        user: UserRef,
+    },
+    /// `POST /groups/{id}/owners/$ref`: makes the user an owner (a Team's
+    /// new owner is also added as a member by [`Op::AddTeamMember`]).
+    AddOwner {
+        /// The group.
+        group: GroupRef,
+        /// The new owner.
+        user: UserRef,
+    },
+    /// `DELETE /groups/{id}/owners/{id}/$ref`: the user stops being an owner.
+    RemoveOwner {
+        /// The group.
+        group: GroupRef,
+        /// The owner.
         user: UserRef,
     },
     /// `PUT /groups/{id}/team`.
@@ -186,6 +204,11 @@ pub enum Op {
         /// The manager.
         manager: UserRef,
     },
+    /// Remove the user's manager reference (`DELETE /users/{id}/manager/$ref`).
+    ClearManager {
+        /// The user.
+        user: UserRef,
+    },
 }
 
 /// Short names of action kinds, as `kind` in JSON plans.
@@ -224,6 +247,12 @@ pub enum ActionKind {
     RemoveGuest,
     /// Set a user's manager.
     SetManager,
+    /// Make a user a group owner.
+    AddOwner,
+    /// Take a group ownership away.
+    RemoveOwner,
+    /// Remove a user's manager reference.
+    ClearManager,
 }
 
 impl ActionKind {
@@ -235,13 +264,19 @@ impl ActionKind {
             | Self::AddMember
             | Self::CreateTeam
             | Self::AddTeamMember
+            | Self::AddOwner
             | Self::InviteGuest => '+',
-            Self::UpdateUser | Self::EnableUser | Self::AssignLicenses | Self::SetManager => '~',
+            Self::UpdateUser
+            | Self::EnableUser
+            | Self::AssignLicenses
+            | Self::SetManager
+            | Self::ClearManager => '~',
             Self::DisableUser
             | Self::RevokeSessions
             | Self::DeleteUser
             | Self::RemoveMember
             | Self::RemoveTeamMember
+            | Self::RemoveOwner
             | Self::RemoveGuest => '-',
         }
     }
@@ -265,6 +300,9 @@ impl ActionKind {
             Self::InviteGuest => "invite guest",
             Self::RemoveGuest => "remove guest",
             Self::SetManager => "set manager of",
+            Self::AddOwner => "add owner to",
+            Self::RemoveOwner => "remove owner from",
+            Self::ClearManager => "clear manager of",
         }
     }
 
@@ -286,6 +324,9 @@ impl ActionKind {
             Self::InviteGuest => "invite",
             Self::RemoveGuest => "remove guest",
             Self::SetManager => "manager",
+            Self::AddOwner => "add owner",
+            Self::RemoveOwner => "remove owner",
+            Self::ClearManager => "clear manager",
         }
     }
 
@@ -311,6 +352,7 @@ impl Op {
             | Self::DeleteUser { .. }
             | Self::RemoveGuest { .. }
             | Self::RemoveMember { .. }
+            | Self::RemoveOwner { .. }
             | Self::RemoveTeamMember { .. } => true,
             Self::AssignLicenses { remove, .. } => !remove.is_empty(),
             _ => false,
@@ -328,9 +370,35 @@ impl Op {
             | Self::DeleteUser { user }
             | Self::RemoveGuest { user }
             | Self::RemoveMember { user, .. }
+            | Self::RemoveOwner { user, .. }
             | Self::RemoveTeamMember { user, .. }
             | Self::AssignLicenses { user, .. } => Some(user),
             _ => None,
+        }
+    }
+
+    /// The user this op acts on, when it names an existing or planned account.
+    pub fn user_ref(&self) -> Option<&UserRef> {
+        match self {
+            Self::CreateUser { .. }
+            | Self::InviteGuest { .. }
+            | Self::CreateGroup { .. }
+            | Self::CreateTeam { .. } => None,
+            Self::UpdateUser { user, .. }
+            | Self::EnableUser { user }
+            | Self::DisableUser { user }
+            | Self::RevokeSessions { user }
+            | Self::AssignLicenses { user, .. }
+            | Self::DeleteUser { user }
+            | Self::RemoveGuest { user }
+            | Self::SetManager { user, .. }
+            | Self::ClearManager { user }
+            | Self::AddOwner { user, .. }
+            | Self::RemoveOwner { user, .. }
+            | Self::AddMember { user, .. }
+            | Self::RemoveMember { user, .. }
+            | Self::AddTeamMember { user, .. }
+            | Self::RemoveTeamMember { user, .. } => Some(user),
         }
     }
 
@@ -348,6 +416,9 @@ impl Op {
             | Self::DeleteUser { user }
             | Self::RemoveGuest { user }
             | Self::SetManager { user, .. }
+            | Self::ClearManager { user }
+            | Self::AddOwner { user, .. }
+            | Self::RemoveOwner { user, .. }
             | Self::AddMember { user, .. }
             | Self::RemoveMember { user, .. }
             | Self::AddTeamMember { user, .. }
@@ -374,6 +445,9 @@ impl Op {
             Self::InviteGuest { .. } => ActionKind::InviteGuest,
             Self::RemoveGuest { .. } => ActionKind::RemoveGuest,
             Self::SetManager { .. } => ActionKind::SetManager,
+            Self::AddOwner { .. } => ActionKind::AddOwner,
+            Self::RemoveOwner { .. } => ActionKind::RemoveOwner,
+            Self::ClearManager { .. } => ActionKind::ClearManager,
         }
     }
 }

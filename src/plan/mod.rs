@@ -5,6 +5,7 @@
 //! renderers turn it into text, JSON or Markdown.
 
 pub mod action;
+pub mod budget;
 pub mod diff;
 pub mod fingerprint;
 pub mod order;
@@ -15,6 +16,8 @@ pub mod seal;
 pub mod settings;
 pub mod target;
 pub mod teams;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -93,10 +96,10 @@ pub struct Plan {
     pub accepted_read_drop: bool,
     /// Counts.
     pub summary: Summary,
-    /// Removals allowed beyond the budget (`--allow-removals`), recorded with
-    /// every audit record of the apply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_removals: Option<usize>,
+    /// Removals allowed beyond the budgets (`--allow-removals KIND=N`),
+    /// recorded with every audit record of the apply.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub allowed_removals: BTreeMap<budget::RemovalKind, usize>,
     /// Seats per SKU the plan touches.
     pub licenses: Vec<Seats>,
     /// Actions in execution order.
@@ -182,13 +185,10 @@ pub fn build_reviewable(
     mut diagnostics: Vec<Diagnostic>,
 ) -> Plan {
     let lifecycle = input.policy.policy.lifecycle();
-    let lifecycle_reason = match &input.policy.policy.lifecycle {
-        Some(l) => {
-            let at = input.policy.policy.item_location(l);
-            Reason::new(at.file, at.line, "offboarding")
-        }
-        None => Reason::new("(default)", 0, "offboarding"),
-    };
+    let lifecycle_reason = input.policy.policy.lifecycle.as_ref().map(|l| {
+        let at = input.policy.policy.item_location(l);
+        Reason::new(at.file, at.line, "offboarding")
+    });
     let diff_span = tracing::info_span!("phase", phase = "diff").entered();
     let out = diff::diff(&diff::DiffInput {
         desired,
@@ -222,10 +222,11 @@ pub fn build_reviewable(
     ));
     diagnostics.extend(safety::fail_closed(&mut drafts, desired.okta_ids.len()));
     diagnostics.extend(teams::hold_back_ownerless(&mut drafts, input.live));
-    diagnostics.extend(safety::removal_budget(
-        &drafts,
-        out.managed_users,
-        input.settings,
+    diagnostics.extend(budget::check(
+        &budget::removals(&drafts),
+        &out.governed,
+        &input.settings.budgets,
+        &input.settings.allowed_removals,
     ));
     let shortage = input
         .policy
@@ -236,7 +237,21 @@ pub fn build_reviewable(
         .unwrap_or_default();
     let (licenses, seat_errors) = safety::seats(&mut drafts, &input.live.skus, shortage);
     diagnostics.extend(seat_errors);
-    let actions = match order::order(drafts) {
+    // SKUs whose free seats do not cover what the plan assigns: apply must
+    // free them (reclaims, swaps) before it assigns them.
+    let seat_limited: std::collections::BTreeSet<crate::model::SkuId> = licenses
+        .iter()
+        .filter(|s| s.added > 0 && s.total - s.used_before < s.added)
+        .filter_map(|s| {
+            input
+                .live
+                .skus
+                .iter()
+                .find(|k| k.sku_part_number == s.sku)
+                .map(|k| k.sku_id.clone())
+        })
+        .collect();
+    let actions = match order::order(drafts, &seat_limited) {
         Ok(a) => a,
         Err(cycle) => {
             diagnostics.push(
@@ -265,7 +280,7 @@ pub fn build_reviewable(
         refused,
         accepted_read_drop: false,
         summary,
-        allowed_removals: input.settings.allow_removals,
+        allowed_removals: input.settings.allowed_removals.clone(),
         licenses,
         actions,
         manual_steps,

@@ -7,16 +7,19 @@
 //!   owner to create a Team), then the Team is created, then its members;
 //! * attribute updates (`usageLocation`) come before licence changes;
 //! * sign-in is blocked before sessions are revoked;
+//! * a group's new owners are added before its old owners are removed;
+//! * where seats are short, a SKU's removals come before its assignments;
 //! * a user is deleted only after every other change to them.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::action::{Action, GroupRef, Op, UserRef};
 use super::diff::Draft;
+use crate::model::SkuId;
 use crate::policy::types::TeamRole;
 
 /// A user's key: the object id once it exists; before, the person (Okta id)
@@ -52,9 +55,12 @@ fn keys(op: &Op) -> (Option<String>, Option<String>) {
         | Op::AssignLicenses { user, .. }
         | Op::DeleteUser { user }
         | Op::RemoveGuest { user }
+        | Op::ClearManager { user }
         | Op::SetManager { user, .. } => (Some(user_key(user)), None),
         Op::AddMember { group, user }
         | Op::RemoveMember { group, user }
+        | Op::AddOwner { group, user }
+        | Op::RemoveOwner { group, user }
         | Op::AddTeamMember { group, user, .. }
         | Op::RemoveTeamMember { group, user, .. } => {
             (Some(user_key(user)), Some(group_key(group)))
@@ -73,19 +79,95 @@ fn rank(op: &Op) -> u8 {
         Op::RevokeSessions { .. } => 4,
         Op::AssignLicenses { .. } => 5,
         Op::CreateTeam { .. } => 6,
-        Op::AddMember { .. } | Op::AddTeamMember { .. } => 7,
-        Op::RemoveMember { .. } | Op::RemoveTeamMember { .. } => 8,
-        Op::SetManager { .. } => 7,
+        Op::AddMember { .. } | Op::AddTeamMember { .. } | Op::AddOwner { .. } => 7,
+        Op::RemoveMember { .. } | Op::RemoveTeamMember { .. } | Op::RemoveOwner { .. } => 8,
+        Op::SetManager { .. } | Op::ClearManager { .. } => 7,
         Op::RemoveGuest { .. } | Op::DeleteUser { .. } => 9,
     }
+}
+
+/// Frees seats before using them: for each seat-limited SKU, the actions
+/// that remove it come before the actions that assign it. An edge that
+/// would close a cycle (two swaps in opposite directions) is left out.
+fn seat_edges(
+    graph: &mut DiGraph<usize, ()>,
+    nodes: &[NodeIndex],
+    drafts: &[Draft],
+    seat_limited: &BTreeSet<SkuId>,
+) {
+    if seat_limited.is_empty() {
+        return;
+    }
+    let mut frees: BTreeMap<&SkuId, Vec<usize>> = BTreeMap::new();
+    let mut uses: BTreeMap<&SkuId, Vec<usize>> = BTreeMap::new();
+    for (i, d) in drafts.iter().enumerate() {
+        if let Op::AssignLicenses { add, remove, .. } = &d.op {
+            for r in remove.iter().filter(|r| seat_limited.contains(&r.sku_id)) {
+                frees.entry(&r.sku_id).or_default().push(i);
+            }
+            for a in add.iter().filter(|a| seat_limited.contains(&a.sku_id)) {
+                uses.entry(&a.sku_id).or_default().push(i);
+            }
+        }
+    }
+    // Actions that both free and use limited seats could form a cycle.
+    let swaps: BTreeSet<usize> = frees
+        .values()
+        .flatten()
+        .filter(|i| uses.values().flatten().any(|j| j == *i))
+        .copied()
+        .collect();
+    for (sku, freeing) in &frees {
+        for &user in uses.get(sku).into_iter().flatten() {
+            for &free in freeing {
+                if free == user {
+                    continue;
+                }
+                let risky = swaps.contains(&free) && swaps.contains(&user);
+                if risky
+                    && petgraph::algo::has_path_connecting(&*graph, nodes[user], nodes[free], None)
+                {
+                    continue;
+                }
+                graph.update_edge(nodes[free], nodes[user], ());
+            }
+        }
+    }
+}
+
+/// Whether the op makes someone an owner of a group.
+fn is_owner_add(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::AddOwner { .. }
+            | Op::AddTeamMember {
+                role: TeamRole::Owner,
+                ..
+            }
+    )
+}
+
+/// Whether the op takes an ownership away.
+fn is_owner_removal(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::RemoveOwner { .. }
+            | Op::RemoveTeamMember {
+                role: TeamRole::Owner,
+                ..
+            }
+    )
 }
 
 /// A dependency cycle, named by the targets in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cycle(pub Vec<String>);
 
-/// Orders drafts into actions with ids and dependencies.
-pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
+/// Orders drafts into actions with ids and dependencies. `seat_limited`
+/// names the SKUs (by id) whose free seats before the plan do not cover the
+/// seats it assigns: there, every removal of the SKU comes before every
+/// assignment of it, so apply frees seats before it uses them.
+pub fn order(mut drafts: Vec<Draft>, seat_limited: &BTreeSet<SkuId>) -> Result<Vec<Action>, Cycle> {
     drafts.sort_by(|a, b| (rank(&a.op), &a.target).cmp(&(rank(&b.op), &b.target)));
     let mut graph: DiGraph<usize, ()> = DiGraph::new();
     let nodes: Vec<NodeIndex> = (0..drafts.len()).map(|i| graph.add_node(i)).collect();
@@ -93,8 +175,14 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
     let mut creates_group: BTreeMap<String, usize> = BTreeMap::new();
     let mut teams: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut owner_adds: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, d) in drafts.iter().enumerate() {
         let (user, group) = keys(&d.op);
+        if is_owner_add(&d.op)
+            && let Some(g) = &group
+        {
+            owner_adds.entry(g.clone()).or_default().push(i);
+        }
         match &d.op {
             Op::CreateUser { .. } | Op::InviteGuest { .. } => {
                 creates_user.insert(user.clone().expect("creates have a key"), i);
@@ -133,17 +221,27 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
         {
             edge(c, i);
         }
-        if let (Op::AddTeamMember { .. } | Op::RemoveTeamMember { .. }, Some(g)) = (&d.op, &group)
+        if let (
+            Op::AddTeamMember { .. } | Op::RemoveTeamMember { .. } | Op::AddOwner { .. },
+            Some(g),
+        ) = (&d.op, &group)
             && let Some(&t) = teams.get(g)
         {
             // Graph creates a Team only on a group that has an owner, so
             // owners are added (to the group) first; members come after.
-            match &d.op {
-                Op::AddTeamMember {
-                    role: TeamRole::Owner,
-                    ..
-                } => edge(i, t),
-                _ => edge(t, i),
+            if is_owner_add(&d.op) {
+                edge(i, t);
+            } else {
+                edge(t, i);
+            }
+        }
+        // A group never goes without an owner: new owners first, then the
+        // removals of the old ones (a hand-over).
+        if is_owner_removal(&d.op)
+            && let Some(g) = &group
+        {
+            for &j in owner_adds.get(g).into_iter().flatten() {
+                edge(j, i);
             }
         }
         if let Some(u) = &user {
@@ -162,6 +260,7 @@ pub fn order(mut drafts: Vec<Draft>) -> Result<Vec<Action>, Cycle> {
             }
         }
     }
+    seat_edges(&mut graph, &nodes, &drafts, seat_limited);
     let cycles: Vec<Vec<NodeIndex>> = tarjan_scc(&graph)
         .into_iter()
         .filter(|c| c.len() > 1)
@@ -295,11 +394,12 @@ mod tests {
                     display_name: "M".into(),
                     description: None,
                     kind: GroupKind::Unified,
+                    visibility: None,
                 },
                 "group eng-mobile",
             ),
         ];
-        let actions = order(drafts).unwrap();
+        let actions = order(drafts, &BTreeSet::new()).unwrap();
         let pos =
             |k: crate::plan::action::ActionKind| actions.iter().position(|a| a.kind == k).unwrap();
         use crate::plan::action::ActionKind::*;
@@ -333,7 +433,7 @@ mod tests {
             draft(Op::RevokeSessions { user: u.clone() }, "user gone@x"),
             draft(Op::DisableUser { user: u.clone() }, "user gone@x"),
         ];
-        let actions = order(drafts).unwrap();
+        let actions = order(drafts, &BTreeSet::new()).unwrap();
         assert_eq!(
             actions.last().unwrap().kind,
             crate::plan::action::ActionKind::DeleteUser
@@ -380,11 +480,88 @@ mod tests {
             ),
             add("owner@x", TeamRole::Owner),
         ];
-        let actions = order(drafts).unwrap();
+        let actions = order(drafts, &BTreeSet::new()).unwrap();
         let at = |t: &str| actions.iter().position(|a| a.target == t).unwrap();
         assert!(at("owner@x") < at("team eng"));
         assert!(at("team eng") < at("member@x"));
         let team = &actions[at("team eng")];
         assert_eq!(team.depends_on, vec![actions[at("owner@x")].id]);
+    }
+
+    fn licences(upn: &str, add: &[&str], remove: &[&str]) -> Draft {
+        let user = UserRef {
+            id: Some(crate::model::ObjectId::from(format!("id-{upn}"))),
+            upn: upn.into(),
+            okta_id: None,
+        };
+        draft(
+            Op::AssignLicenses {
+                user,
+                add: add
+                    .iter()
+                    .map(|s| LicenseAdd {
+                        sku_id: (*s).into(),
+                        sku: (*s).into(),
+                        disabled_plans: vec![],
+                        disabled_plan_names: vec![],
+                    })
+                    .collect(),
+                remove: remove
+                    .iter()
+                    .map(|s| crate::plan::action::LicenseRemove {
+                        sku_id: (*s).into(),
+                        sku: (*s).into(),
+                    })
+                    .collect(),
+            },
+            &format!("user {upn}"),
+        )
+    }
+
+    /// Issue 13: with seats short, a joiner's licence waits for the
+    /// leaver's reclaim of the same SKU; with seats to spare, it does not.
+    #[test]
+    fn short_seats_are_freed_before_they_are_assigned() {
+        let drafts = || {
+            vec![
+                licences("a-joiner@x", &["E3"], &[]),
+                licences("z-leaver@x", &[], &["E3"]),
+                licences("m-mover@x", &["E5"], &["E3"]),
+            ]
+        };
+        let limited: BTreeSet<SkuId> = [SkuId::from("E3")].into();
+        let actions = order(drafts(), &limited).unwrap();
+        let id = |upn: &str| {
+            actions
+                .iter()
+                .find(|a| a.target == format!("user {upn}"))
+                .unwrap()
+                .id
+        };
+        let joiner = actions.iter().find(|a| a.id == id("a-joiner@x")).unwrap();
+        let mut deps = joiner.depends_on.clone();
+        deps.sort();
+        let mut want = vec![id("z-leaver@x"), id("m-mover@x")];
+        want.sort();
+        assert_eq!(deps, want, "both frees of E3 come first");
+        let free = order(drafts(), &BTreeSet::new()).unwrap();
+        assert!(
+            free.iter().all(|a| a.depends_on.is_empty()),
+            "no seat edges when seats suffice"
+        );
+    }
+
+    /// Two swaps in opposite directions with both SKUs short would need
+    /// each other first: the order leaves one edge out instead of failing.
+    #[test]
+    fn opposite_swaps_do_not_make_a_cycle() {
+        let drafts = vec![
+            licences("a@x", &["E5"], &["E3"]),
+            licences("b@x", &["E3"], &["E5"]),
+        ];
+        let limited: BTreeSet<SkuId> = [SkuId::from("E3"), SkuId::from("E5")].into();
+        let actions = order(drafts, &limited).expect("no cycle");
+        let edges: usize = actions.iter().map(|a| a.depends_on.len()).sum();
+        assert_eq!(edges, 1);
     }
 }

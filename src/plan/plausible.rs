@@ -94,36 +94,69 @@ impl ReadCounts {
     /// The Office 365 counts expected after these operations were carried
     /// out (okta365's own changes are not a short read): users created and
     /// removed, groups created, members added to and removed from groups
-    /// read before. Members of groups created by the ops are not counted
-    /// (their lists are new at the next read).
-    pub fn after<'a>(&self, done: impl IntoIterator<Item = &'a Op>) -> Self {
+    /// read before, and the memberships of deleted users (`groups_of`: the
+    /// groups each deleted user was in, as read). Members of groups created
+    /// by the ops are not counted (their lists are new at the next read).
+    pub fn after<'a>(
+        &self,
+        done: impl IntoIterator<Item = &'a Op>,
+        groups_of: &BTreeMap<String, Vec<String>>,
+    ) -> Self {
         let mut next = self.clone();
-        let mut member = |group: &super::action::GroupRef, delta: isize| {
-            if let Some(n) = group
-                .id
-                .as_ref()
-                .and_then(|id| next.m365_members.get_mut(id.as_str()))
-            {
+        let mut changed: std::collections::BTreeSet<(String, String)> = Default::default();
+        let mut member = |next: &mut Self, group: &str, user: &str, delta: isize| {
+            if !changed.insert((group.to_owned(), user.to_owned())) {
+                return; // counted already (removed, then deleted)
+            }
+            if let Some(n) = next.m365_members.get_mut(group) {
                 *n = n.saturating_add_signed(delta);
             }
         };
-        let mut users: isize = 0;
-        let mut groups = 0;
+        let id = |u: &super::action::UserRef| u.id.as_ref().map(|i| i.as_str().to_owned());
         for op in done {
             match op {
-                Op::CreateUser { .. } | Op::InviteGuest { .. } => users += 1,
-                Op::DeleteUser { .. } | Op::RemoveGuest { .. } => users -= 1,
-                Op::CreateGroup { .. } => groups += 1,
-                Op::AddMember { group, .. } | Op::AddTeamMember { group, .. } => member(group, 1),
-                Op::RemoveMember { group, .. } | Op::RemoveTeamMember { group, .. } => {
-                    member(group, -1)
+                Op::CreateUser { .. } | Op::InviteGuest { .. } => next.m365_users += 1,
+                Op::DeleteUser { user } | Op::RemoveGuest { user } => {
+                    next.m365_users = next.m365_users.saturating_sub(1);
+                    let user = id(user).unwrap_or_default();
+                    for group in groups_of.get(&user).into_iter().flatten() {
+                        member(&mut next, group, &user, -1);
+                    }
+                }
+                Op::CreateGroup { .. } => next.m365_groups += 1,
+                Op::AddMember { group, user } | Op::AddTeamMember { group, user, .. } => {
+                    if let (Some(g), Some(u)) = (&group.id, id(user)) {
+                        member(&mut next, g.as_str(), &u, 1);
+                    }
+                }
+                Op::RemoveMember { group, user } | Op::RemoveTeamMember { group, user, .. } => {
+                    if let (Some(g), Some(u)) = (&group.id, id(user)) {
+                        member(&mut next, g.as_str(), &u, -1);
+                    }
                 }
                 _ => {}
             }
         }
-        next.m365_users = next.m365_users.saturating_add_signed(users);
-        next.m365_groups += groups;
         next
+    }
+
+    /// The groups (as read) each of `users` is a member of, for [`Self::after`].
+    pub fn groups_of(live: &LiveState, users: &[&str]) -> BTreeMap<String, Vec<String>> {
+        let wanted: std::collections::BTreeSet<&str> = users.iter().copied().collect();
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if wanted.is_empty() {
+            return out;
+        }
+        for (group, members) in &live.members {
+            for m in members {
+                if wanted.contains(m.as_str()) {
+                    out.entry(m.to_string())
+                        .or_default()
+                        .push(group.to_string());
+                }
+            }
+        }
+        out
     }
 }
 
@@ -290,7 +323,7 @@ mod tests {
             okta_id: None,
         };
         let removed = Op::RemoveMember { group, user };
-        let after = before.after([&removed]);
+        let after = before.after([&removed], &BTreeMap::new());
         assert_eq!(after.m365_members["g1"], 0);
         let mut now = counts(10, &[]);
         now.m365_members.insert("g1".into(), 0);

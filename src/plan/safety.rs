@@ -1,8 +1,7 @@
 //! Safety checks that run before anything is applied:
 //!
 //! * fail closed: an empty Okta read plans no removals;
-//! * a removal budget (octoDNS-style): too large a share of managed accounts
-//!   disabled or deleted at once is refused unless explicitly allowed;
+//! * removal budgets per kind live in [`super::budget`];
 //! * a seat check per SKU: seats free now, plus seats this plan frees, must
 //!   cover the seats it assigns.
 
@@ -12,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use super::action::Op;
 use super::diff::Draft;
-use super::settings::PlanSettings;
 use crate::model::graph::SubscribedSku;
 use crate::policy::Diagnostic;
 use crate::policy::types::SeatShortage;
@@ -54,56 +52,6 @@ pub fn fail_closed(drafts: &mut Vec<Draft>, okta_users: usize) -> Option<Diagnos
         Diagnostic::warning(None, format!("Okta returned no users: {dropped} removal(s) withheld (fail closed)"))
             .with_hint("check the Okta connection or snapshot; okta365 never removes access because a read came back empty"),
     )
-}
-
-/// Refuses plans that disable, delete or remove more accounts than the budget.
-pub fn removal_budget(
-    drafts: &[Draft],
-    managed_users: usize,
-    settings: &PlanSettings,
-) -> Option<Diagnostic> {
-    let mut accounts: Vec<&str> = drafts
-        .iter()
-        .filter(|d| d.op.kind().is_account_removal())
-        .map(|d| d.target.as_str())
-        .collect();
-    accounts.sort_unstable();
-    accounts.dedup();
-    let n = accounts.len();
-    if settings.allow_removals.is_some_and(|allowed| n <= allowed) {
-        return None;
-    }
-    let share = if managed_users == 0 {
-        100.0
-    } else {
-        n as f64 * 100.0 / managed_users as f64
-    };
-    if n >= settings.min_removals && share > settings.max_removal_percent {
-        return Some(
-            Diagnostic::error(
-                None,
-                format!(
-                    "plan removes {n} of {managed_users} managed accounts ({share:.0} %), over the budget of {} %",
-                    settings.max_removal_percent
-                ),
-            )
-            .with_hint(format!("review the plan; if it is right, run again with `--allow-removals {n}`")),
-        );
-    }
-    if let Some(allowed) = settings.allow_removals
-        && n > allowed
-    {
-        return Some(
-            Diagnostic::error(
-                None,
-                format!("plan removes {n} accounts but `--allow-removals` allows {allowed}"),
-            )
-            .with_hint(format!(
-                "run again with `--allow-removals {n}` if that is intended"
-            )),
-        );
-    }
-    None
 }
 
 /// Checks seats per SKU: free seats now plus seats the plan frees must cover

@@ -18,7 +18,7 @@ impl Plan {
         let choices = (
             &self.now,
             &self.targets,
-            self.allowed_removals,
+            &self.allowed_removals,
             self.accepted_read_drop,
         );
         super::fingerprint::fingerprint(
@@ -151,7 +151,7 @@ mod tests {
             refused: vec![],
             accepted_read_drop: false,
             summary: Summary::default(),
-            allowed_removals: None,
+            allowed_removals: Default::default(),
             licenses: vec![],
             actions,
             manual_steps: vec![],
@@ -169,7 +169,9 @@ mod tests {
         edited.actions[0] = disable("u-breakglass", "ann@x");
         assert!(!edited.digest_matches());
         let mut edited = p.clone();
-        edited.allowed_removals = Some(500);
+        edited
+            .allowed_removals
+            .insert(crate::plan::budget::RemovalKind::Accounts, 500);
         assert!(!edited.digest_matches());
         let mut edited = p.clone();
         edited.now = "2027-12-01T00:00:00Z".into();

@@ -1,7 +1,11 @@
 //! Planner settings: where okta365 records ownership, the removal budget, and
 //! the current time (an input, so the core reads no clock).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use super::budget::{Budget, RemovalKind};
 
 use crate::model::graph::User;
 
@@ -103,12 +107,11 @@ pub struct PlanSettings {
     /// How an unlinked account is matched to an Okta user, in order: a
     /// Graph property compared with an Okta profile attribute.
     pub match_by: Vec<MatchPair>,
-    /// Refuse plans removing more than this share of managed users (percent)…
-    pub max_removal_percent: f64,
-    /// …when they also remove at least this many.
-    pub min_removals: usize,
-    /// An explicit allowance: up to this many removals are accepted.
-    pub allow_removals: Option<usize>,
+    /// The removal budget of each kind (see [`super::budget`]).
+    pub budgets: BTreeMap<RemovalKind, Budget>,
+    /// Explicit allowances: up to this many removals of a kind are accepted
+    /// beyond its budget (`--allow-removals KIND=N`).
+    pub allowed_removals: BTreeMap<RemovalKind, usize>,
     /// Limit the plan to these users (UPN, Okta login, email or id) and what
     /// their changes need; empty = everyone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -153,9 +156,11 @@ impl PlanSettings {
                 MatchPair::new("userPrincipalName", "login"),
                 MatchPair::new("mail", "email"),
             ],
-            max_removal_percent: 10.0,
-            min_removals: 10,
-            allow_removals: None,
+            budgets: RemovalKind::ALL
+                .iter()
+                .map(|k| (*k, Budget::default()))
+                .collect(),
+            allowed_removals: BTreeMap::new(),
             targets: Vec::new(),
             now,
         }

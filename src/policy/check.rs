@@ -118,6 +118,8 @@ pub struct Checked {
     pub mirrors: Vec<CheckedMirror>,
     /// Defined groups by lowercased name.
     pub groups: BTreeMap<String, Item<GroupDef>>,
+    /// Which members and owners each group and mirror governs.
+    pub governance: super::governance::Governance,
 }
 
 struct Checker<'a> {
@@ -167,6 +169,8 @@ pub fn check(policy: Policy) -> (Option<Checked>, Vec<Diagnostic>) {
             ),
         );
     }
+    let (governance, governance_diagnostics) = super::governance::check(&policy);
+    c.diagnostics.extend(governance_diagnostics);
     // Names and values are echoed cut short (a hostile policy's are huge).
     let diagnostics: Vec<Diagnostic> = c
         .diagnostics
@@ -179,6 +183,7 @@ pub fn check(policy: Policy) -> (Option<Checked>, Vec<Diagnostic>) {
         guests: guests.into_iter().flatten().collect(),
         mirrors: mirrors.into_iter().flatten().collect(),
         groups,
+        governance,
         policy,
     });
     (checked, diagnostics)
@@ -586,6 +591,31 @@ pub fn referenced_okta_groups(checked: &Checked) -> (BTreeSet<String>, BTreeSet<
     }
     for m in &checked.policy.mirrors {
         globs.insert(m.value.okta_groups.clone());
+    }
+    // Governance selectors (`members.scope.when`, `owners.when`) read Okta groups too.
+    let owners_when = |o: Option<&super::types::Owners>| o.and_then(|o| o.when.clone());
+    let scope_when = |m: &super::types::MemberGovernance| match &m.scope {
+        super::types::MemberScope::When(s) => Some(s.clone()),
+        _ => None,
+    };
+    let governance = checked
+        .policy
+        .groups
+        .iter()
+        .flat_map(|g| {
+            [
+                scope_when(&g.value.members),
+                owners_when(g.value.owners.as_ref()),
+            ]
+        })
+        .chain(checked.policy.mirrors.iter().flat_map(|m| {
+            [
+                scope_when(&m.value.members),
+                owners_when(m.value.owners.as_ref().map(|o| o.spec()).as_ref()),
+            ]
+        }));
+    for s in governance.flatten() {
+        walk(&s, &mut names, &mut globs);
     }
     (names, globs)
 }

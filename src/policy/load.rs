@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, Location, did_you_mean, truncate};
 use super::types::{
-    GroupDef, GuestRule, Licensing, Lifecycle, LookupValue, Mirror, PolicyFile, Protected, Rule,
+    GroupDef, GuestRule, Licensing, Lifecycle, LookupValue, ManagerSettings, Mirror, PolicyFile,
+    Protected, Rule,
 };
 use super::yaml::{self, SpanIndex};
 
@@ -64,6 +65,8 @@ pub struct Policy {
     pub lifecycle: Option<Item<Lifecycle>>,
     /// Licence-wide settings (defaults when no file sets them).
     pub licensing: Option<Item<Licensing>>,
+    /// Manager mapping settings (defaults when no file sets them).
+    pub manager: Option<Item<ManagerSettings>>,
     /// Protected accounts, merged across files.
     pub protected: Protected,
 }
@@ -326,6 +329,14 @@ fn merge(policy: &mut Policy, file: usize, parsed: PolicyFile, diagnostics: &mut
         "licensing",
         parsed.licensing,
         |p| &mut p.licensing,
+        file,
+        diagnostics,
+    );
+    set_once(
+        policy,
+        "manager",
+        parsed.manager,
+        |p| &mut p.manager,
         file,
         diagnostics,
     );

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod governance;
 pub mod load;
 pub mod selector;
 pub mod template;

@@ -102,6 +102,28 @@ impl Matcher {
         }
     }
 
+    /// Whether an Okta group's profile matches (attribute tests only; a
+    /// group or status test never matches a group).
+    pub fn matches_group_profile(&self, profile: &crate::model::okta::GroupProfile) -> bool {
+        match self {
+            Self::All(v) => v.iter().all(|m| m.matches_group_profile(profile)),
+            Self::Any(v) => v.iter().any(|m| m.matches_group_profile(profile)),
+            Self::Not(m) => !m.matches_group_profile(profile),
+            Self::Attribute(name, op) => op.matches(match name.as_str() {
+                "name" => Some(profile.name.clone()),
+                "description" => profile.description.clone(),
+                other => profile.other.get(other).and_then(|v| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    serde_json::Value::Bool(b) => Some(b.to_string()),
+                    _ => None,
+                }),
+            }),
+            Self::Constant(b) => *b,
+            Self::GroupExact(_) | Self::GroupGlob(_) | Self::Status(_) => false,
+        }
+    }
+
     /// Whether this selector explicitly names a status (then leavers may match it).
     pub fn names_status(&self) -> bool {
         match self {

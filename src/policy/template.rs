@@ -195,6 +195,44 @@ impl Template {
         })
     }
 
+    /// Every value this template can give, when that is known without a
+    /// user: a literal, or an expression whose value comes from a lookup
+    /// table (all its values) or a `default`. `None` when a value read from
+    /// the user can pass through. `table` gives a lookup table's values.
+    /// Empty values (which mean "none") are left out.
+    pub fn possible_values(
+        &self,
+        table: &dyn Fn(&str) -> Option<Vec<String>>,
+    ) -> Option<std::collections::BTreeSet<String>> {
+        let mut values: Option<std::collections::BTreeSet<String>> = match self.parts.as_slice() {
+            [] => Some(Default::default()),
+            [Part::Text(t)] => Some([t.clone()].into()),
+            [Part::Expr(e)] => {
+                let mut values: Option<std::collections::BTreeSet<String>> = match &e.source {
+                    Source::Variable(..) => None,
+                    Source::Literal(s) => Some([s.clone()].into()),
+                };
+                for filter in &e.filters {
+                    values = match (filter, values) {
+                        (Filter::Lookup(t, _), _) => Some(table(t)?.into_iter().collect()),
+                        (Filter::Default(d), Some(mut v)) => {
+                            v.insert(d.clone());
+                            Some(v)
+                        }
+                        (_, None) => None,
+                        (f, Some(v)) => Some(v.into_iter().map(|s| apply(f, s)).collect()),
+                    };
+                }
+                values
+            }
+            _ => None,
+        };
+        if let Some(v) = &mut values {
+            v.retain(|s| !s.trim().is_empty());
+        }
+        values
+    }
+
     /// Renders the template.
     pub fn render(&self, ctx: &dyn Context) -> Result<Rendered, RenderError> {
         if let [Part::Expr(e)] = self.parts.as_slice() {

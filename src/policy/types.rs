@@ -45,6 +45,30 @@ pub struct PolicyFile {
     /// Licence-wide settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub licensing: Option<Licensing>,
+    /// How the `manager` mapping treats users Okta gives no manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<ManagerSettings>,
+}
+
+/// How the `manager` attribute mapping behaves.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManagerSettings {
+    /// When the mapping gives no manager for a user (Okta has none): `keep`
+    /// the Office 365 manager as it is (default), or `clear` it.
+    #[serde(default)]
+    pub when_unset: ManagerWhenUnset,
+}
+
+/// What to do with a manager reference Okta does not back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ManagerWhenUnset {
+    /// Leave the Office 365 manager as it is.
+    #[default]
+    Keep,
+    /// Remove the Office 365 manager reference.
+    Clear,
 }
 
 /// Licence-wide settings.
@@ -56,6 +80,13 @@ pub struct Licensing {
     /// order of UPN, and list who waits.
     #[serde(default)]
     pub on_seat_shortage: SeatShortage,
+    /// The SKUs okta365 governs on active users (part numbers): it adds and
+    /// removes direct assignments of these only. Absent (the default): the
+    /// SKUs the rules name (literals, and every value of a lookup table a
+    /// licence template reads). List them to reclaim a SKU from everyone no
+    /// rule grants it to, or when a licence template reads a profile value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governed_skus: Option<Vec<String>>,
 }
 
 /// What to do when seats run short.
@@ -110,6 +141,167 @@ pub struct GroupDef {
     /// Provision a Team on the group (Microsoft 365 groups only).
     #[serde(default, skip_serializing_if = "is_false")]
     pub team: bool,
+    /// Which members okta365 governs here, and whether it removes the ones no
+    /// rule names. Default: every account okta365 manages, authoritatively.
+    #[serde(default, skip_serializing_if = "MemberGovernance::is_default")]
+    pub members: MemberGovernance,
+    /// The owners okta365 governs. Absent: owners are added only by rules
+    /// with `role: owner` and never removed, except a leaver's ownership,
+    /// which is handed over (see `lifecycle.offboarding.fallback_owner`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owners: Option<Owners>,
+    /// `private` or `public`, set when okta365 creates a Microsoft 365 group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+}
+
+/// Which members of a group okta365 governs, and how.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberGovernance {
+    /// `authoritative` (default): governed members no rule names are
+    /// removed; `additive`: members are only added.
+    #[serde(default)]
+    pub mode: GovernanceMode,
+    /// Which members are governed: `managed` (default: every account okta365
+    /// manages), `guests` (the guests okta365 manages), or `{when: selector}`
+    /// (managed accounts whose Okta user matches). Others are never removed.
+    #[serde(default)]
+    pub scope: MemberScope,
+}
+
+impl MemberGovernance {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Whether okta365 removes what no policy line asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GovernanceMode {
+    /// Adds what the policies ask for and removes governed entries they do not.
+    #[default]
+    Authoritative,
+    /// Only adds.
+    Additive,
+}
+
+/// The members a group declaration governs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum MemberScope {
+    /// Every account okta365 manages (has the ownership marker).
+    #[default]
+    Managed,
+    /// Only the guests okta365 manages.
+    Guests,
+    /// Managed accounts whose Okta user matches this selector.
+    When(Selector),
+}
+
+/// The owners of a group okta365 governs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Owners {
+    /// Okta logins or user ids who own the group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// Owners chosen by a selector: among the Okta group's members for a
+    /// mirror, among every selected user for a group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Selector>,
+    /// `additive` (default): owners are added, never removed (a leaver's
+    /// ownership is handed over); `authoritative`: managed owners no line
+    /// names are removed too, never the last one.
+    #[serde(default = "additive")]
+    pub mode: GovernanceMode,
+    /// The account (UPN) that receives ownership when the last owner leaves
+    /// and their manager cannot; defaults to
+    /// `lifecycle.offboarding.fallback_owner`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+impl Default for Owners {
+    fn default() -> Self {
+        Self {
+            users: Vec::new(),
+            when: None,
+            mode: GovernanceMode::Additive,
+            fallback: None,
+        }
+    }
+}
+
+fn additive() -> GovernanceMode {
+    GovernanceMode::Additive
+}
+
+/// A mirror's owners: a list of Okta logins or ids, or the full form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MirrorOwners {
+    /// Okta logins or user ids who own every mirrored group.
+    List(Vec<String>),
+    /// Owners per mirrored group.
+    Spec(Owners),
+}
+
+impl MirrorOwners {
+    /// The full form.
+    pub fn spec(&self) -> Owners {
+        match self {
+            Self::List(users) => Owners {
+                users: users.clone(),
+                ..Owners::default()
+            },
+            Self::Spec(o) => o.clone(),
+        }
+    }
+}
+
+/// Who can find and join a Microsoft 365 group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Only members see its content; joining needs an owner.
+    Private,
+    /// Anyone in the organisation can see and join.
+    Public,
+}
+
+impl Visibility {
+    /// The Graph value (`Private`, `Public`).
+    pub fn graph(self) -> &'static str {
+        match self {
+            Self::Private => "Private",
+            Self::Public => "Public",
+        }
+    }
+}
+
+/// An Okta group type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OktaGroupType {
+    /// Groups made in Okta.
+    OktaGroup,
+    /// Groups imported from an app or directory (AD, LDAP, Workday…).
+    AppGroup,
+    /// Okta's own groups (Everyone).
+    BuiltIn,
+}
+
+impl OktaGroupType {
+    /// Okta's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OktaGroup => "OKTA_GROUP",
+            Self::AppGroup => "APP_GROUP",
+            Self::BuiltIn => "BUILT_IN",
+        }
+    }
 }
 
 /// For each Okta group matching `okta_groups`, a group okta365 owns whose
@@ -121,6 +313,14 @@ pub struct Mirror {
     pub name: String,
     /// Glob over Okta group names (`eng-*`), or an exact name.
     pub okta_groups: String,
+    /// Okta group types mirrored; default `[OKTA_GROUP]` (groups imported
+    /// from AD or an app, `APP_GROUP`, only when listed).
+    #[serde(default = "default_mirror_types")]
+    pub okta_group_types: Vec<OktaGroupType>,
+    /// Only Okta groups whose profile matches: attribute tests (`attribute`,
+    /// `all`, `any`, `not`) over the group's profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub okta_group_profile: Option<Selector>,
     /// `unified` or `security`.
     pub kind: GroupKind,
     /// Provision a Team on each mirrored group.
@@ -132,9 +332,21 @@ pub struct Mirror {
     /// Template of the group's `displayName`; defaults to the Okta group's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    /// Okta user ids or logins who own the mirrored group (and its Team).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub owners: Vec<String>,
+    /// Who owns each mirrored group (and its Team): Okta logins or ids, or
+    /// `{users, when, mode, fallback}` where `when` picks owners among that
+    /// Okta group's members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owners: Option<MirrorOwners>,
+    /// Which members are governed and how (as for `groups`).
+    #[serde(default, skip_serializing_if = "MemberGovernance::is_default")]
+    pub members: MemberGovernance,
+    /// `private` (default for mirrors) or `public`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+}
+
+fn default_mirror_types() -> Vec<OktaGroupType> {
+    vec![OktaGroupType::OktaGroup]
 }
 
 fn default_mirror_name() -> String {
@@ -400,13 +612,30 @@ pub struct Offboarding {
     /// Revoke sign-in sessions when the account is disabled (default true).
     #[serde(default = "yes")]
     pub revoke_sessions: bool,
-    /// Remove the user from the groups and Teams okta365 owns (default true).
+    /// Remove the user's group memberships and ownerships (default true).
     #[serde(default = "yes")]
     pub remove_memberships: bool,
+    /// From which groups: `all_groups` (default: every cloud group the user
+    /// is a direct member or owner of; groups Graph cannot write become
+    /// manual steps) or `declared_groups` (only groups the policies declare).
+    #[serde(default)]
+    pub remove_memberships_from: MembershipScope,
+    /// The account (UPN) that receives ownership of a group when its last
+    /// owner leaves and the leaver's manager cannot take it (no managed,
+    /// active manager). Without one, the ownership stays and the plan lists
+    /// a manual step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_owner: Option<String>,
     /// Days after leaving to remove directly assigned licences (default 30;
     /// 0 = at once). Keeping the licence keeps the mailbox.
     #[serde(default = "thirty")]
     pub reclaim_licenses_after_days: u32,
+    /// Which direct licences a leaver loses at that point: `all_direct`
+    /// (default: every directly assigned SKU, which is what frees the seats)
+    /// or `governed` (only the SKUs the policies govern). Licences inherited
+    /// from a group go when the membership of that group goes.
+    #[serde(default)]
+    pub reclaim_licenses: ReclaimLicenses,
     /// Days after leaving to delete the account (soft delete, restorable for
     /// 30 days). Absent = never: deletion is opt-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -425,6 +654,28 @@ pub struct Offboarding {
     pub litigation_hold: bool,
 }
 
+/// Which groups a leaver is taken out of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipScope {
+    /// Every group the user is a direct member or owner of.
+    #[default]
+    AllGroups,
+    /// Only groups the policies declare (or mirror).
+    DeclaredGroups,
+}
+
+/// Which direct licences offboarding reclaims.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReclaimLicenses {
+    /// Every directly assigned SKU (frees the seats).
+    #[default]
+    AllDirect,
+    /// Only the SKUs the policies govern.
+    Governed,
+}
+
 /// What to do with a leaver's mailbox.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -441,7 +692,10 @@ impl Default for Offboarding {
         Self {
             revoke_sessions: true,
             remove_memberships: true,
+            remove_memberships_from: MembershipScope::AllGroups,
+            fallback_owner: None,
             reclaim_licenses_after_days: 30,
+            reclaim_licenses: ReclaimLicenses::AllDirect,
             delete_after_days: None,
             mailbox: MailboxOnLeave::Keep,
             litigation_hold: false,

@@ -68,6 +68,30 @@ pub struct LiveScope {
     pub user_properties: std::collections::BTreeSet<String>,
     /// Whether the policies map managers (read each user's manager id).
     pub managers: bool,
+    /// Accounts being offboarded, whose groups, ownerships and manager are
+    /// read one by one; `None` when nothing is offboarded from groups.
+    pub offboard: Option<Offboard>,
+}
+
+/// Which accounts are being offboarded: those whose ownership marker names
+/// an Okta user who left, or one Okta no longer has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offboard {
+    /// The ownership marker.
+    pub marker: crate::plan::Marker,
+    /// Okta ids of leavers.
+    pub leavers: std::collections::BTreeSet<String>,
+    /// Every Okta user id read.
+    pub okta_ids: std::collections::BTreeSet<String>,
+}
+
+impl Offboard {
+    /// Whether `user` is a managed account being offboarded.
+    pub fn is_leaving(&self, user: &crate::model::graph::User) -> bool {
+        self.marker.get_str(user).is_some_and(|id| {
+            self.leavers.contains(id) || (!self.okta_ids.is_empty() && !self.okta_ids.contains(id))
+        })
+    }
 }
 
 impl LiveScope {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::LiveScope;
+use super::{LiveScope, Offboard};
 use crate::model::state::SourceState;
 use crate::plan::PlanSettings;
 use crate::policy::check::Checked;
@@ -36,9 +36,17 @@ pub fn live_scope(checked: &Checked, source: &SourceState, settings: &PlanSettin
     user_properties.extend(settings.match_by.iter().map(|p| p.graph.clone()));
     // Unique properties are compared to find disputes before a create.
     user_properties.extend(["mail".to_owned(), "mailNickname".to_owned()]);
+    let offboard = checked.policy.lifecycle.as_ref().and_then(|l| {
+        l.value.offboarding.remove_memberships.then(|| Offboard {
+            marker: settings.okta_id_attribute.clone(),
+            leavers: desired.leavers.keys().map(|k| k.0.to_string()).collect(),
+            okta_ids: desired.okta_ids.iter().map(|k| k.0.to_string()).collect(),
+        })
+    });
     LiveScope {
         groups,
         user_properties,
         managers,
+        offboard,
     }
 }

@@ -56,6 +56,7 @@ impl M365Snapshot {
             groups: read_json(&self.dir.join("groups.json"))?,
             members: read_json(&self.dir.join("group-members.json"))?,
             owners: read_json_or_default(&self.dir.join("group-owners.json"))?,
+            member_of: read_json_or_default(&self.dir.join("member-of.json"))?,
             skus: read_json(&self.dir.join("subscribedSkus.json"))?,
         })
     }
@@ -64,13 +65,16 @@ impl M365Snapshot {
     /// All files are written before any is renamed, so a failure while
     /// writing leaves the old snapshot whole.
     pub fn store(&self, state: &LiveState) -> std::io::Result<()> {
-        let pending = [
+        let mut pending = vec![
             stage(&self.dir, "users.json", &state.users)?,
             stage(&self.dir, "groups.json", &state.groups)?,
             stage(&self.dir, "group-members.json", &state.members)?,
             stage(&self.dir, "group-owners.json", &state.owners)?,
             stage(&self.dir, "subscribedSkus.json", &state.skus)?,
         ];
+        if !state.member_of.is_empty() || self.dir.join("member-of.json").exists() {
+            pending.push(stage(&self.dir, "member-of.json", &state.member_of)?);
+        }
         for (file, target) in pending {
             file.persist(target).map_err(|e| e.error)?;
         }

@@ -273,7 +273,7 @@ mod tests {
             refused: vec![],
             accepted_read_drop: false,
             summary: Summary::of(&actions),
-            allowed_removals: None,
+            allowed_removals: Default::default(),
             licenses: vec![],
             actions,
             manual_steps: vec![],

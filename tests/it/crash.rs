@@ -168,14 +168,21 @@ fn a_kill_mid_apply_leaves_an_intent_for_every_change_and_the_next_apply_reports
         }
         for member in now.members.symmetric_difference(&original.members) {
             changes += 1;
-            let announced = [
-                "add_member group",
-                "remove_member group",
-                "add_team_member team",
-                "remove_team_member team",
-            ]
-            .iter()
-            .any(|k| intents.contains(&format!("{k} {member}")));
+            let (_, upn) = member.split_once(" member ").unwrap();
+            // A membership that went with its account: the removal of the account.
+            let gone = !now.users.contains(&format!("user {upn}"));
+            let account_removed = gone
+                && (intents.contains(&format!("delete_user user {upn}"))
+                    || intents.contains(&format!("remove_guest guest {upn}")));
+            let announced = account_removed
+                || [
+                    "add_member group",
+                    "remove_member group",
+                    "add_team_member team",
+                    "remove_team_member team",
+                ]
+                .iter()
+                .any(|k| intents.contains(&format!("{k} {member}")));
             assert!(
                 announced,
                 "membership {member} changed without an intent record"

@@ -231,7 +231,7 @@ fn plan_of(actions: Vec<Action>) -> Plan {
         refused: vec![],
         accepted_read_drop: false,
         summary: Summary::of(&actions),
-        allowed_removals: None,
+        allowed_removals: Default::default(),
         licenses: vec![],
         actions,
         manual_steps: vec![],

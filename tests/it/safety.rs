@@ -18,25 +18,92 @@ fn the_removal_budget_refuses_mass_offboarding_unless_allowed() {
     assert!(stderr.contains("over the budget of 10 %"), "{stderr}");
     assert!(stderr.contains("--allow-removals"), "{stderr}");
 
+    // Every destructive kind has its own budget, and each is named.
+    for kind in ["accounts", "memberships", "team_memberships", "licences"] {
+        assert!(
+            stderr.contains(&format!("safety budget `{kind}`")),
+            "{kind}: {stderr}"
+        );
+    }
+    // Allowing accounts alone is not enough: the other kinds still refuse.
     let (code, _, stderr) = scratch.run(&["plan", "--now", NOW, "--allow-removals", "1000"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("safety budget `accounts`"), "{stderr}");
+    assert!(stderr.contains("safety budget `memberships`"), "{stderr}");
+
+    let allow = [
+        "--allow-removals",
+        "accounts=1000",
+        "--allow-removals",
+        "memberships=1000",
+        "--allow-removals",
+        "team_memberships=1000",
+        "--allow-removals",
+        "licences=1000",
+        "--allow-removals",
+        "owners=1000",
+    ];
+    let mut args = vec!["plan", "--now", NOW];
+    args.extend(allow);
+    let (code, _, stderr) = scratch.run(&args);
     assert_eq!(code, 0, "{stderr}");
 
-    // The override is recorded in every audit record of the apply.
-    let (code, _, stderr) = scratch.run(&[
-        "apply",
-        "--auto-approve",
-        "--now",
-        NOW,
-        "--allow-removals",
-        "1000",
-    ]);
+    // The overrides are recorded in every audit record of the apply.
+    let mut args = vec!["apply", "--auto-approve", "--now", NOW];
+    args.extend(allow);
+    let (code, _, stderr) = scratch.run(&args);
     assert_eq!(code, 0, "{stderr}");
     let audit = scratch.read(".okta365/audit.jsonl");
     assert!(!audit.is_empty());
     for line in audit.lines() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert_eq!(record["allowed_removals"], 1000, "{line}");
+        assert_eq!(record["allowed_removals"]["memberships"], 1000, "{line}");
+        assert_eq!(record["allowed_removals"]["accounts"], 1000, "{line}");
     }
+}
+
+/// Issue 14: an Okta group whose member list comes back empty must not
+/// turn into removing every member of its mirrored Team without a word.
+#[test]
+fn an_empty_member_list_of_a_mirrored_group_is_refused_by_the_membership_budget() {
+    let scratch = Scratch::new();
+    // `VPN Users` (26 members) becomes a mirrored squad, applied as it is.
+    let mut id = String::new();
+    scratch.edit_json("examples/acme/okta/groups.json", |groups| {
+        for g in groups.as_array_mut().unwrap() {
+            if g["profile"]["name"] == "VPN Users" {
+                g["profile"]["name"] = "eng-remote".into();
+                id = g["id"].as_str().unwrap().to_owned();
+            }
+        }
+    });
+    let (code, _, stderr) = scratch.run(&["apply", "--auto-approve", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = scratch.run(&["plan", "--now", NOW, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "converged first: {stdout}{stderr}");
+    // A short read: the Okta member list answers empty. The read check
+    // refuses it first (the list had 26 members at the previous read)…
+    scratch.edit_json("examples/acme/okta/group-members.json", |members| {
+        members[id.as_str()] = serde_json::json!([]);
+    });
+    let (code, stdout, stderr) = scratch.run(&["plan", "--now", NOW]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stderr.contains("the member list of Okta group `eng-remote` came back empty"),
+        "{stderr}"
+    );
+    // …and accepted as real, the membership budget still does.
+    let (code, stdout, stderr) = scratch.run(&["plan", "--now", NOW, "--accept-read-drop"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stderr.contains("managed Team memberships")
+            && stderr.contains("safety budget `team_memberships`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--allow-removals team_memberships="),
+        "{stderr}"
+    );
 }
 
 fn removals(plan: &serde_json::Value) -> Vec<&serde_json::Value> {
@@ -131,6 +198,10 @@ fn a_short_okta_read_is_refused_until_the_drop_is_accepted() {
         "--accept-read-drop",
         "--allow-removals",
         "100",
+        "--allow-removals",
+        "memberships=100",
+        "--allow-removals",
+        "team_memberships=100",
         "--format",
         "json",
     ]);
@@ -138,16 +209,24 @@ fn a_short_okta_read_is_refused_until_the_drop_is_accepted() {
     let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(plan["accepted_read_drop"], true);
     // …and from now on the smaller count is the reference.
-    let (code, _, stderr) = scratch.run(&["plan", "--now", NOW, "--allow-removals", "100"]);
-    assert_eq!(code, 0, "{stderr}");
-    // An apply made with the flag records it on every audit record.
-    let (code, _, stderr) = scratch.run(&[
-        "apply",
-        "--auto-approve",
-        "--accept-read-drop",
+    let allow = [
         "--allow-removals",
         "100",
-    ]);
+        "--allow-removals",
+        "memberships=100",
+        "--allow-removals",
+        "team_memberships=100",
+    ];
+    let (code, _, stderr) = scratch.run(&[&["plan", "--now", NOW][..], &allow].concat());
+    assert_eq!(code, 0, "{stderr}");
+    // An apply made with the flag records it on every audit record.
+    let (code, _, stderr) = scratch.run(
+        &[
+            &["apply", "--auto-approve", "--accept-read-drop"][..],
+            &allow,
+        ]
+        .concat(),
+    );
     assert_eq!(code, 0, "{stderr}");
     let audit = scratch.read(".okta365/audit.jsonl");
     for line in audit.lines() {

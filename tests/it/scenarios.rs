@@ -151,7 +151,7 @@ fn every_scenario_plans_applies_and_converges() {
         .filter(|p| p.join("scenario.yaml").is_file())
         .collect();
     names.sort();
-    assert!(names.len() >= 20, "found {} scenarios", names.len());
+    assert!(names.len() >= 45, "found {} scenarios", names.len());
     let mut golden = Golden {
         bless,
         mismatches: Vec::new(),

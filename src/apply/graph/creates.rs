@@ -118,6 +118,7 @@ impl GraphBackend {
                 display_name,
                 description,
                 kind,
+                visibility,
             } => {
                 let unified = *kind == GroupKind::Unified;
                 let mut body = json!({
@@ -129,6 +130,9 @@ impl GraphBackend {
                 });
                 if let Some(d) = description.as_deref().filter(|d| !d.is_empty()) {
                     body["description"] = json!(d);
+                }
+                if let Some(v) = visibility.filter(|_| unified) {
+                    body["visibility"] = json!(v.graph());
                 }
                 let mut item = Item::new(Method::POST, "/groups", Some(body), "Group.Create");
                 // Graph keeps mail nicknames unique only for Microsoft 365

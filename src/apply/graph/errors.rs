@@ -15,7 +15,9 @@ pub(super) fn describe(op: &Op) -> String {
         Op::AddMember { group, user }
         | Op::RemoveMember { group, user }
         | Op::AddTeamMember { group, user, .. }
-        | Op::RemoveTeamMember { group, user, .. } => {
+        | Op::RemoveTeamMember { group, user, .. }
+        | Op::AddOwner { group, user }
+        | Op::RemoveOwner { group, user } => {
             format!("{kind} group {} ({})", group.mail_nickname, user.upn)
         }
         Op::SetManager { user, manager } => format!("{kind} {} (to {})", user.upn, manager.upn),
@@ -25,6 +27,7 @@ pub(super) fn describe(op: &Op) -> String {
         | Op::RevokeSessions { user }
         | Op::AssignLicenses { user, .. }
         | Op::DeleteUser { user }
+        | Op::ClearManager { user }
         | Op::RemoveGuest { user } => format!("{kind} {}", user.upn),
     }
 }

@@ -24,9 +24,13 @@ impl GraphBackend {
         let mut by_group: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
         let mut owners: Vec<Step> = Vec::new();
         for &i in indices {
-            let (group, user, owner) = match &ops[i] {
-                Op::AddMember { group, user } => (group, user, false),
-                Op::AddTeamMember { group, user, role } => (group, user, *role == TeamRole::Owner),
+            // (group, user, owner, member)
+            let (group, user, owner, member) = match &ops[i] {
+                Op::AddMember { group, user } => (group, user, false, true),
+                Op::AddTeamMember { group, user, role } => {
+                    (group, user, *role == TeamRole::Owner, true)
+                }
+                Op::AddOwner { group, user } => (group, user, true, false),
                 _ => continue,
             };
             let (g, u) = match (group_id(group), user_id(user)) {
@@ -48,7 +52,9 @@ impl GraphBackend {
                     wait_for_replication: self.is_new(&g) || self.is_new(&u),
                 });
             }
-            by_group.entry(g).or_default().push((i, u));
+            if member {
+                by_group.entry(g).or_default().push((i, u));
+            }
         }
         // Chunks of 20 members of one group, one PATCH each.
         let mut chunks: Vec<(String, Vec<(usize, String)>)> = Vec::new();

@@ -198,7 +198,9 @@ impl Backend for GraphBackend {
             match op {
                 Op::CreateUser { .. } | Op::CreateGroup { .. } => creates.push(i),
                 Op::InviteGuest { .. } => invites.push(i),
-                Op::AddMember { .. } | Op::AddTeamMember { .. } => adds.push(i),
+                Op::AddMember { .. } | Op::AddTeamMember { .. } | Op::AddOwner { .. } => {
+                    adds.push(i)
+                }
                 _ => simple.push(i),
             }
         }
@@ -316,6 +318,8 @@ fn is_removal(op: &Op) -> bool {
         op,
         Op::RemoveMember { .. }
             | Op::RemoveTeamMember { .. }
+            | Op::RemoveOwner { .. }
+            | Op::ClearManager { .. }
             | Op::DeleteUser { .. }
             | Op::RemoveGuest { .. }
     )

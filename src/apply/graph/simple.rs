@@ -80,6 +80,25 @@ impl GraphBackend {
                     self.is_new(id) || self.is_new(manager_id),
                 )]
             }
+            Op::ClearManager { user } => {
+                let id = user_id(user)?;
+                vec![step(
+                    Item::new(
+                        Method::DELETE,
+                        format!("/users/{id}/manager/$ref"),
+                        None,
+                        USERS_RW,
+                    ),
+                    self.is_new(id),
+                )]
+            }
+            Op::RemoveOwner { group, user } => {
+                let (g, u) = (group_id(group)?, user_id(user)?);
+                vec![step(
+                    Item::new(Method::DELETE, member_ref(g, "owners", u), None, MEMBERS_RW),
+                    false,
+                )]
+            }
             Op::RemoveMember { group, user } => {
                 let (g, u) = (group_id(group)?, user_id(user)?);
                 vec![step(
@@ -134,6 +153,7 @@ impl GraphBackend {
             | Op::CreateGroup { .. }
             | Op::InviteGuest { .. }
             | Op::AddMember { .. }
+            | Op::AddOwner { .. }
             | Op::AddTeamMember { .. } => Vec::new(),
         })
     }

@@ -86,6 +86,18 @@ pub(crate) async fn carry_out(
     let marker = workspace.config.ownership.okta_id_attribute.clone();
     let (checked, _) = workspace.check()?;
     let guard = TargetGuard::new(plan, &checked.policy.protected, &live, &marker);
+    // The groups of the users this plan deletes, for the kept read counts.
+    let deleted: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match &a.op {
+            crate::plan::Op::DeleteUser { user } | crate::plan::Op::RemoveGuest { user } => {
+                user.id.as_ref().map(|id| id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let groups_of = crate::plan::plausible::ReadCounts::groups_of(&live, &deleted);
     let started = std::time::Instant::now();
     let (report, stored) = match workspace.m365_snapshot() {
         Some(target) => {
@@ -104,7 +116,7 @@ pub(crate) async fn carry_out(
         .zip(&report.results)
         .filter(|(_, (_, r))| *r == ActionResult::Done)
         .map(|(a, _)| &a.op);
-    workspace.count_applied(done);
+    workspace.count_applied(done, &groups_of);
     let mut out = std::io::stdout().lock();
     print_results(plan, &report, &mut out)?;
     out.flush()?;
@@ -262,7 +274,11 @@ async fn saved(
     .map_err(Failure::Message)?;
     let choices = super::plan::Choices {
         now: Some(made_for),
-        allow_removals: plan.allowed_removals,
+        allow_removals: plan
+            .allowed_removals
+            .iter()
+            .map(|(k, n)| (*k, *n))
+            .collect(),
         target: plan.targets.clone(),
         accept_read_drop: plan.accepted_read_drop,
     };

@@ -45,9 +45,12 @@ pub struct Choices {
     /// Plan as of this time (RFC 3339) instead of now; offboarding stages count from it.
     #[arg(long, value_parser = super::parse_now)]
     pub now: Option<jiff::Timestamp>,
-    /// Accept up to N account removals (disable, delete) beyond the safety budget.
-    #[arg(long, value_name = "N")]
-    pub allow_removals: Option<usize>,
+    /// Accept removals beyond a safety budget: `N` (accounts disabled or
+    /// deleted) or `KIND=N`, KIND one of accounts, memberships,
+    /// team_memberships, owners, licences, guests; repeat for several kinds.
+    /// Recorded in the plan and every audit record.
+    #[arg(long, value_name = "[KIND=]N", value_parser = crate::plan::budget::parse_allowance)]
+    pub allow_removals: Vec<(crate::plan::budget::RemovalKind, usize)>,
     /// Plan only the changes to this user (UPN, Okta login, email or id) and
     /// what they need; repeat for several users.
     #[arg(long, value_name = "USER")]
@@ -138,7 +141,10 @@ pub async fn make_reviewable(
         resident_mb = resident_mb(),
         "read both sides"
     );
-    let mut settings = workspace.settings(choices.now, choices.allow_removals);
+    let mut settings = workspace.settings(choices.now, None);
+    settings
+        .allowed_removals
+        .extend(choices.allow_removals.iter().copied());
     settings.targets = choices.target.clone();
     // The fingerprint (a hash over both states) needs no plan: compute it on
     // another core while this one compiles.

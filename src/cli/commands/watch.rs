@@ -27,9 +27,10 @@ pub struct Args {
     /// so a burst of events makes one plan.
     #[arg(long, default_value_t = 2, value_name = "SECONDS")]
     pub settle: u64,
-    /// Accept up to N account removals beyond the safety budget in full plans.
-    #[arg(long, value_name = "N")]
-    pub allow_removals: Option<usize>,
+    /// Accept removals beyond a safety budget in full plans: `N` (accounts)
+    /// or `KIND=N` (see `plan --help`); repeat for several kinds.
+    #[arg(long, value_name = "[KIND=]N", value_parser = crate::plan::budget::parse_allowance)]
+    pub allow_removals: Vec<(crate::plan::budget::RemovalKind, usize)>,
 }
 
 /// Runs `watch` until the event input ends.
@@ -58,6 +59,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             ]
             .into(),
             managers: false,
+            offboard: None,
         }
     };
     let mut feed = LineFeed::open(&args.events)
@@ -170,7 +172,7 @@ async fn reconcile(
         workspace,
         ui,
         &super::plan::Choices {
-            allow_removals: args.allow_removals,
+            allow_removals: args.allow_removals.clone(),
             ..Default::default()
         },
     )

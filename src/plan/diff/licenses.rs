@@ -47,6 +47,9 @@ impl<'a> Differ<'a> {
                 .get(group)
                 .map_or_else(|| group.0.to_string(), |name| (*name).to_owned());
             if !wanted.contains(state.sku_id.as_str()) {
+                if !self.input.desired.governed_skus.contains_key(&part) {
+                    continue;
+                }
                 self.out.diagnostics.push(
                     Diagnostic::warning(
                         None,
@@ -197,6 +200,17 @@ impl<'a> Differ<'a> {
                 continue;
             }
             let part = self.sku_name(sku_id);
+            let Some(governors) = self.input.desired.governed_skus.get(&part) else {
+                // No policy line governs this SKU: left exactly as it is.
+                *self.ungoverned_licences.entry(part).or_default() += 1;
+                continue;
+            };
+            reasons.extend(governors.iter().map(|r| {
+                r.with_rule(format!(
+                    "{} governs {part}: not granted to this user",
+                    r.rule
+                ))
+            }));
             changes.push(Change {
                 field: format!("license {part}"),
                 old: Some("assigned".into()),

@@ -19,13 +19,16 @@ use crate::model::graph::{SubscribedSku, User};
 use crate::model::state::LiveState;
 use crate::model::{ObjectId, OktaUserId};
 use crate::policy::Diagnostic;
-use crate::policy::types::{GuestLeave, Lifecycle, MailboxOnLeave, Protected, TeamRole};
+use crate::policy::types::{
+    GuestLeave, Lifecycle, MailboxOnLeave, MembershipScope, Protected, TeamRole,
+};
 
 mod correlate;
 mod groups;
 mod guests;
 mod leavers;
 mod licenses;
+mod owners;
 mod users;
 
 /// An operation with what people need to review it; ordering comes later.
@@ -63,8 +66,9 @@ pub struct DiffOutput {
     pub unmanaged: Vec<Unmanaged>,
     /// Problems (errors stop the plan).
     pub diagnostics: Vec<Diagnostic>,
-    /// Number of live users okta365 manages (for the removal budget).
-    pub managed_users: usize,
+    /// How much of each removable kind okta365 governs (the removal budgets'
+    /// denominators).
+    pub governed: BTreeMap<super::budget::RemovalKind, usize>,
     /// Steps Graph cannot carry out, for a person to do.
     pub manual_steps: Vec<ManualStep>,
 }
@@ -92,8 +96,9 @@ pub struct DiffInput<'a> {
     pub protected: &'a Protected,
     /// Offboarding stages.
     pub lifecycle: &'a Lifecycle,
-    /// Where lifecycle was declared (reason of offboarding actions).
-    pub lifecycle_reason: Reason,
+    /// Where lifecycle was declared (reason of offboarding actions); `None`
+    /// when no policy has a `lifecycle` section: then nothing is offboarded.
+    pub lifecycle_reason: Option<Reason>,
     /// Settings.
     pub settings: &'a PlanSettings,
 }
@@ -116,6 +121,15 @@ struct Differ<'a> {
     users_by_id: HashMap<&'a ObjectId, &'a User>,
     /// Live group display names by object id.
     group_names: HashMap<&'a ObjectId, &'a str>,
+    /// Live groups by object id.
+    groups_by_id: HashMap<&'a ObjectId, &'a crate::model::graph::Group>,
+    /// Live groups by lowercased mail nickname.
+    live_groups: HashMap<String, &'a crate::model::graph::Group>,
+    /// What group declarations leave alone.
+    left_alone: groups::LeftAlone,
+    /// SKU part number → active managed users holding it directly, for SKUs
+    /// no policy governs (left alone, and listed so).
+    ungoverned_licences: BTreeMap<String, usize>,
     out: DiffOutput,
 }
 
@@ -130,6 +144,7 @@ pub fn diff(input: &DiffInput) -> DiffOutput {
         d.leavers();
     }
     d.groups();
+    d.keep_groups_owned();
     d.unmanaged();
     d.out
 }
@@ -167,11 +182,7 @@ impl<'a> Differ<'a> {
             }
         }
         let protected = super::protected::accounts(input.protected, live);
-        let managed_users = live
-            .users
-            .iter()
-            .filter(|u| settings.okta_id_attribute.get_str(u).is_some())
-            .count();
+        let governed = governed(live, settings);
         Self {
             input,
             live,
@@ -193,8 +204,17 @@ impl<'a> Differ<'a> {
                 .rev()
                 .map(|g| (&g.id, g.display_name.as_str()))
                 .collect(),
+            ungoverned_licences: BTreeMap::new(),
+            groups_by_id: live.groups.iter().rev().map(|g| (&g.id, g)).collect(),
+            live_groups: live
+                .groups
+                .iter()
+                .rev()
+                .filter_map(|g| Some((lower(g.mail_nickname.as_deref()?), g)))
+                .collect(),
+            left_alone: groups::LeftAlone::default(),
             out: DiffOutput {
-                managed_users,
+                governed,
                 ..Default::default()
             },
         }
@@ -235,6 +255,10 @@ impl<'a> Differ<'a> {
                 note: note.into(),
             });
         }
+        let offboarding = &self.input.lifecycle.offboarding;
+        let leavers_leave = self.input.lifecycle_reason.is_some()
+            && offboarding.remove_memberships
+            && offboarding.remove_memberships_from == MembershipScope::AllGroups;
         for g in &self.live.groups {
             if g.mail_nickname
                 .as_deref()
@@ -242,11 +266,64 @@ impl<'a> Differ<'a> {
             {
                 continue;
             }
+            let note = if leavers_leave {
+                "not in policy: only leavers are taken out of it"
+            } else {
+                "not in policy"
+            };
             self.out.unmanaged.push(Unmanaged {
                 kind: "group".into(),
                 name: g.display_name.clone(),
                 id: g.id.clone(),
-                note: "not in policy".into(),
+                note: note.into(),
+            });
+        }
+        for (nick, counts) in std::mem::take(&mut self.left_alone.groups) {
+            let Some(want) = self.input.desired.groups.get(&lower(&nick)) else {
+                continue;
+            };
+            let at = &want.reasons[0];
+            let why = [
+                "members are additive",
+                "outside `members.scope`",
+                "owners, not governed here",
+            ];
+            let notes: Vec<String> = counts
+                .iter()
+                .zip(why)
+                .filter(|(n, _)| **n > 0)
+                .map(|(n, why)| format!("{n} kept ({why})"))
+                .collect();
+            self.out.unmanaged.push(Unmanaged {
+                kind: "members of".into(),
+                name: nick.clone(),
+                id: self
+                    .live_groups
+                    .get(&lower(&nick))
+                    .map_or_else(|| ObjectId::from(nick.as_str()), |g| g.id.clone()),
+                note: format!(
+                    "managed members no rule names: {}, per {}:{}",
+                    notes.join("; "),
+                    at.file,
+                    at.line
+                ),
+            });
+        }
+        for (part, holders) in std::mem::take(&mut self.ungoverned_licences) {
+            let id = self.skus.get(part.as_str()).map_or_else(
+                || ObjectId::from(part.as_str()),
+                |s| ObjectId::from(s.sku_id.as_str()),
+            );
+            let people = if holders == 1 {
+                "1 user who holds".to_owned()
+            } else {
+                format!("{holders} users who hold")
+            };
+            self.out.unmanaged.push(Unmanaged {
+                kind: "licence".into(),
+                name: part,
+                id,
+                note: format!("not governed by the policies: kept by {people} it directly"),
             });
         }
         self.out.unmanaged.sort();
@@ -259,6 +336,53 @@ fn dedup(reasons: impl IntoIterator<Item = Reason>) -> Vec<Reason> {
         if !out.contains(&r) {
             out.push(r);
         }
+    }
+    out
+}
+
+/// How much of each removable kind okta365 governs: accounts and guests it
+/// manages, and their memberships, ownerships and direct licences.
+fn governed(
+    live: &LiveState,
+    settings: &PlanSettings,
+) -> BTreeMap<super::budget::RemovalKind, usize> {
+    use super::budget::RemovalKind as K;
+    let mut out: BTreeMap<K, usize> = BTreeMap::new();
+    let managed: HashSet<&ObjectId> = live
+        .users
+        .iter()
+        .filter(|u| settings.okta_id_attribute.get_str(u).is_some())
+        .map(|u| &u.id)
+        .collect();
+    for u in live.users.iter().filter(|u| managed.contains(&u.id)) {
+        *out.entry(if u.is_guest() { K::Guests } else { K::Accounts })
+            .or_default() += 1;
+        *out.entry(K::Licences).or_default() += u.direct_skus().len();
+    }
+    let teams: HashSet<&ObjectId> = live
+        .groups
+        .iter()
+        .filter(|g| g.has_team())
+        .map(|g| &g.id)
+        .collect();
+    for (g, ids) in &live.members {
+        let kind = if teams.contains(g) {
+            K::TeamMemberships
+        } else {
+            K::Memberships
+        };
+        *out.entry(kind).or_default() += ids.iter().filter(|id| managed.contains(id)).count();
+    }
+    for groups in live
+        .member_of
+        .iter()
+        .filter(|(u, _)| managed.contains(u))
+        .map(|(_, g)| g)
+    {
+        *out.entry(K::Memberships).or_default() += groups.len();
+    }
+    for ids in live.owners.values() {
+        *out.entry(K::Owners).or_default() += ids.iter().filter(|id| managed.contains(id)).count();
     }
     out
 }

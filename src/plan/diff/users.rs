@@ -147,9 +147,11 @@ impl<'a> Differ<'a> {
                             if newcomers.len() > 1 { "either" } else { "them" }
                         ),
                     )
-                    .with_hint(
-                        "make the values distinct in Okta or in the rule's template; if the existing account is theirs, add a `match_by` key that links it",
-                    ),
+                    .with_hint(if holder.is_some() && incumbent.is_none() {
+                        "if the existing account is theirs, add a `match_by` key that links it; otherwise make the value distinct in Okta or in the rule's template"
+                    } else {
+                        "make the values distinct in Okta or in the rule's template"
+                    }),
                 );
                 disputed.extend(newcomers.iter().map(|&i| people[i].0));
             }
@@ -329,6 +331,7 @@ impl<'a> Differ<'a> {
         let by_id: HashMap<&ObjectId, &User> = self.live.users.iter().map(|u| (&u.id, u)).collect();
         for (okta_id, want) in &self.input.desired.users {
             let Some(manager) = &want.manager else {
+                self.clear_manager(okta_id, want, &by_id);
                 continue;
             };
             let (Some(user), Some(boss)) = (
@@ -369,5 +372,50 @@ impl<'a> Differ<'a> {
                 manager.reasons.to_vec(),
             );
         }
+    }
+
+    /// Removes a manager reference Okta does not back, when the policy says
+    /// `manager.when_unset: clear` and the user's mapping gave no manager.
+    fn clear_manager(
+        &mut self,
+        okta_id: &OktaUserId,
+        want: &DesiredUser,
+        by_id: &HashMap<&ObjectId, &User>,
+    ) {
+        let (Some(declared), Some(rule)) = (
+            &self.input.desired.clear_unset_managers,
+            &want.manager_unset,
+        ) else {
+            return;
+        };
+        let Some(user) = self.resolved.get(okta_id) else {
+            return;
+        };
+        let Some(live) = user.id.as_ref().and_then(|id| by_id.get(id)) else {
+            return;
+        };
+        if self.protected.contains(&live.id) {
+            return;
+        }
+        let Some(current) = live.manager_id() else {
+            return;
+        };
+        let old = by_id
+            .get(&ObjectId::from(current))
+            .map_or_else(|| current.to_owned(), |u| u.user_principal_name.clone());
+        let reasons = vec![
+            rule.with_rule(format!("{}: Okta gives no manager", rule.rule)),
+            declared.clone(),
+        ];
+        self.push(
+            Op::ClearManager { user: user.clone() },
+            user_target(&user.upn),
+            vec![Change {
+                field: "manager".into(),
+                old: Some(old),
+                new: None,
+            }],
+            reasons,
+        );
     }
 }

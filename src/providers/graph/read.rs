@@ -94,7 +94,11 @@ impl GraphClient {
         let groups: Vec<Group> = parse_all(groups, "GET /groups")?;
         let skus: Vec<SubscribedSku> = parse_all(skus?, "GET /subscribedSkus")?;
         let wanted: Vec<&Group> = groups.iter().filter(|g| scope.wants(g)).collect();
-        let (members, owners) = self.read_links(&wanted).await?;
+        let (members, mut owners) = self.read_links(&wanted).await?;
+        let mut users = users;
+        let member_of = self
+            .read_leavers(scope, &mut users, &members, &mut owners)
+            .await?;
         // Only a whole read moves the delta links on.
         if let (Some(state), Some(dir)) = (delta.as_mut(), self.delta_state.as_deref()) {
             state.users = users_tracked.or(state.users.take());
@@ -119,6 +123,7 @@ impl GraphClient {
             groups,
             members,
             owners,
+            member_of,
             skus,
         })
     }
@@ -182,8 +187,7 @@ impl GraphClient {
         }
     }
 
-    /// Members and owners of `groups`, through `$batch`, following each
-    /// list's nextLink until all are read.
+    /// Reads the members and owners lists of `groups`.
     async fn read_links(
         &self,
         groups: &[&Group],
@@ -194,83 +198,186 @@ impl GraphClient {
         ),
         GraphError,
     > {
-        let mut lists: BTreeMap<(ObjectId, Links), Vec<ObjectId>> = BTreeMap::new();
-        let mut pending: Vec<((ObjectId, Links), String)> = Vec::new();
+        let mut lists = Vec::new();
         for g in groups {
-            for kind in [Links::Members, Links::Owners] {
-                let segment = if kind == Links::Members {
-                    "members"
-                } else {
-                    "owners"
-                };
-                lists.insert((g.id.clone(), kind.clone()), Vec::new());
-                pending.push((
+            for (kind, segment) in [(Links::Members, "members"), (Links::Owners, "owners")] {
+                lists.push((
                     (g.id.clone(), kind),
                     format!("/groups/{}/{segment}?$select=id&$top=999", g.id),
                 ));
             }
         }
-        // Each round reads one more page of every list not finished; a list
-        // of N pages takes N rounds, and nextLinks that never end are an error.
-        let mut rounds = 0usize;
-        let (total, mut done) = (pending.len(), 0);
-        crate::progress::set("Graph member lists", 0, Some(total));
-        while !pending.is_empty() {
-            rounds += 1;
-            if rounds > MAX_PAGES {
-                return Err(GraphError::unexpected(
-                    "GET /groups/{id}/members",
-                    format!("more than {MAX_PAGES} pages: the nextLinks do not end"),
-                ));
-            }
-            let items: Vec<Item> = pending
-                .iter()
-                .map(|(_, url)| Item::get(self.relative(url), "GroupMember.Read.All"))
-                .collect();
-            let answers = batch::run(&self.http, &items).await;
-            let mut next = Vec::new();
-            for ((key, _), answer) in pending.into_iter().zip(answers) {
-                let page = answer?;
-                let what = format!(
-                    "GET /groups/{}/{}",
-                    key.0,
-                    if key.1 == Links::Members {
-                        "members"
-                    } else {
-                        "owners"
-                    }
-                );
-                let (values, link) =
-                    split_page(page.body).map_err(|e| GraphError::unexpected(&what, e))?;
-                let ids = lists.get_mut(&key).expect("list registered");
-                for v in values {
-                    let id = v
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| GraphError::unexpected(&what, "a member without an `id`"))?;
-                    ids.push(ObjectId::from(id));
-                }
-                match link {
-                    Some(link) => next.push((key, link)),
-                    None => done += 1,
-                }
-            }
-            crate::progress::set("Graph member lists", done, Some(total));
-            pending = next;
-        }
+        let read = self
+            .read_lists(lists, "Graph member lists", "GroupMember.Read.All", false)
+            .await?;
         let mut members = BTreeMap::new();
         let mut owners = BTreeMap::new();
-        for ((id, kind), mut ids) in lists {
-            // Graph promises no order; sorted lists keep the plan's fingerprint
-            // stable from one read to the next.
-            ids.sort();
-            ids.dedup();
+        for ((id, kind), values) in read {
+            let ids = ids_of(values, &format!("GET /groups/{id}/members"))?;
             match kind {
                 Links::Members => members.insert(id, ids),
                 Links::Owners => owners.insert(id, ids),
             };
         }
         Ok((members, owners))
+    }
+
+    /// Reads every page of several lists, 20 to a `$batch` call: each round
+    /// reads one more page of every list not finished (a list of N pages
+    /// takes N rounds; nextLinks that never end are an error). With
+    /// `missing_is_empty`, a 404 answers an empty list (a user without a
+    /// manager); any other failure fails the read.
+    async fn read_lists<K: Ord + Clone + std::fmt::Debug>(
+        &self,
+        lists: Vec<(K, String)>,
+        progress: &'static str,
+        permission: &'static str,
+        missing_is_empty: bool,
+    ) -> Result<BTreeMap<K, Vec<Value>>, GraphError> {
+        let mut out: BTreeMap<K, Vec<Value>> = BTreeMap::new();
+        let mut pending: Vec<(K, String)> = Vec::new();
+        for (key, url) in lists {
+            out.insert(key.clone(), Vec::new());
+            pending.push((key, url));
+        }
+        let mut rounds = 0usize;
+        let (total, mut done) = (pending.len(), 0);
+        crate::progress::set(progress, 0, Some(total));
+        while !pending.is_empty() {
+            rounds += 1;
+            if rounds > MAX_PAGES {
+                return Err(GraphError::unexpected(
+                    &pending[0].1,
+                    format!("more than {MAX_PAGES} pages: the nextLinks do not end"),
+                ));
+            }
+            let items: Vec<Item> = pending
+                .iter()
+                .map(|(_, url)| Item::get(self.relative(url), permission))
+                .collect();
+            let answers = batch::run(&self.http, &items).await;
+            let mut next = Vec::new();
+            for ((key, url), answer) in pending.into_iter().zip(answers) {
+                let page = match answer {
+                    Err(e) if missing_is_empty && e.status == Some(404) => {
+                        done += 1;
+                        continue;
+                    }
+                    other => other?,
+                };
+                let what = format!("GET {}", url.split('?').next().unwrap_or(&url));
+                let (values, link) = if page.body.get("value").is_some() {
+                    split_page(page.body).map_err(|e| GraphError::unexpected(&what, e))?
+                } else {
+                    // A single object (`/users/{id}/manager`).
+                    (vec![page.body], None)
+                };
+                out.get_mut(&key).expect("list registered").extend(values);
+                match link {
+                    Some(link) => next.push((key, link)),
+                    None => done += 1,
+                }
+            }
+            crate::progress::set(progress, done, Some(total));
+            pending = next;
+        }
+        Ok(out)
+    }
+
+    /// For accounts being offboarded: the groups they are a direct member
+    /// of (`memberOf`), the groups they own (`ownedObjects`) with those
+    /// groups' owner lists, and their manager, so a leaver is taken out of
+    /// every group and a last owner's ownership can be handed over.
+    async fn read_leavers(
+        &self,
+        scope: &LiveScope,
+        users: &mut [User],
+        members: &BTreeMap<ObjectId, Vec<ObjectId>>,
+        owners: &mut BTreeMap<ObjectId, Vec<ObjectId>>,
+    ) -> Result<BTreeMap<ObjectId, Vec<ObjectId>>, GraphError> {
+        let Some(offboard) = &scope.offboard else {
+            return Ok(BTreeMap::new());
+        };
+        let leavers: Vec<usize> = users
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| offboard.is_leaving(u))
+            .map(|(i, _)| i)
+            .collect();
+        if leavers.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut lists = Vec::new();
+        for &i in &leavers {
+            let id = &users[i].id;
+            lists.push((
+                (id.clone(), 0u8),
+                format!("/users/{id}/memberOf?$select=id&$top=999"),
+            ));
+            lists.push((
+                (id.clone(), 1u8),
+                format!("/users/{id}/ownedObjects?$select=id&$top=999"),
+            ));
+            if users[i].manager_id().is_none() {
+                lists.push(((id.clone(), 2u8), format!("/users/{id}/manager?$select=id")));
+            }
+        }
+        let read = self
+            .read_lists(lists, "Graph leaver groups", "Directory.Read.All", true)
+            .await?;
+        let mut member_of: BTreeMap<ObjectId, Vec<ObjectId>> = BTreeMap::new();
+        let mut owned: BTreeSet<ObjectId> = BTreeSet::new();
+        let index: BTreeMap<ObjectId, usize> =
+            leavers.iter().map(|&i| (users[i].id.clone(), i)).collect();
+        for ((user, list), values) in read {
+            let groups = values.into_iter().filter(|v| {
+                v.get("@odata.type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "#microsoft.graph.group")
+            });
+            match list {
+                0 => {
+                    let ids = ids_of(groups.collect(), &format!("GET /users/{user}/memberOf"))?;
+                    // Groups whose whole member list was read need no entry.
+                    let ids: Vec<ObjectId> = ids
+                        .into_iter()
+                        .filter(|g| !members.contains_key(g))
+                        .collect();
+                    if !ids.is_empty() {
+                        member_of.insert(user, ids);
+                    }
+                }
+                1 => owned.extend(ids_of(
+                    groups.collect(),
+                    &format!("GET /users/{user}/ownedObjects"),
+                )?),
+                _ => {
+                    if let Some(manager) = groups.into_iter().find_map(|v| v.get("id").cloned()) {
+                        users[index[&user]].other.insert(
+                            "manager".into(),
+                            serde_json::json!({ "id": manager }).into(),
+                        );
+                    }
+                }
+            }
+        }
+        // Whole owner lists of the groups leavers own, so the last owner is known.
+        let missing: Vec<ObjectId> = owned
+            .into_iter()
+            .filter(|g| !owners.contains_key(g))
+            .collect();
+        let lists = missing
+            .iter()
+            .map(|g| (g.clone(), format!("/groups/{g}/owners?$select=id&$top=999")))
+            .collect();
+        for (g, values) in self
+            .read_lists(lists, "Graph owner lists", "GroupMember.Read.All", false)
+            .await?
+        {
+            let ids = ids_of(values, &format!("GET /groups/{g}/owners"))?;
+            owners.insert(g, ids);
+        }
+        Ok(member_of)
     }
 
     /// A nextLink as a URL relative to `/v1.0` (for `$batch`).
@@ -283,6 +390,23 @@ impl GraphClient {
             },
         }
     }
+}
+
+/// The `id`s of a list's objects, sorted: Graph promises no order, and
+/// sorted lists keep a plan's fingerprint stable from one read to the next.
+fn ids_of(values: Vec<Value>, what: &str) -> Result<Vec<ObjectId>, GraphError> {
+    let mut ids = values
+        .iter()
+        .map(|v| {
+            v.get("id")
+                .and_then(Value::as_str)
+                .map(ObjectId::from)
+                .ok_or_else(|| GraphError::unexpected(what, "an object without an `id`"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// Collections okta365 reads as lists: Graph sends `[]` for none, but a

@@ -161,6 +161,9 @@ fn dispatch(
         ["users", key, "memberOf"] if m == "GET" => {
             users::member_of(sh, req, key, now, who.require(READ_DIRECTORY)?)
         }
+        ["users", key, "ownedObjects"] if m == "GET" => {
+            users::owned_objects(sh, req, key, now, who.require(READ_DIRECTORY)?)
+        }
         ["groups"] => match m {
             "GET" => groups::list(sh, req, now, who.require(READ_GROUPS)?),
             "POST" => groups::create(sh, req, now, who.require(CREATE_GROUPS)?),

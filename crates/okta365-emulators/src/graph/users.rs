@@ -398,13 +398,36 @@ pub(crate) fn remove_manager(sh: &Shared, key: &str, now: Instant, _: Granted) -
     ApiResponse::empty(204)
 }
 
-/// `GET /users/{id}/memberOf` (direct groups, one page of up to 999).
+/// `GET /users/{id}/memberOf`: the groups the user is a direct member of.
 pub(crate) fn member_of(
     sh: &Shared,
     req: &ApiRequest,
     key: &str,
     now: Instant,
+    granted: Granted,
+) -> ApiResponse {
+    related_groups(sh, req, key, now, granted, false)
+}
+
+/// `GET /users/{id}/ownedObjects`: the groups the user owns (the only
+/// owned objects the emulator has).
+pub(crate) fn owned_objects(
+    sh: &Shared,
+    req: &ApiRequest,
+    key: &str,
+    now: Instant,
+    granted: Granted,
+) -> ApiResponse {
+    related_groups(sh, req, key, now, granted, true)
+}
+
+fn related_groups(
+    sh: &Shared,
+    req: &ApiRequest,
+    key: &str,
+    now: Instant,
     _: Granted,
+    owned: bool,
 ) -> ApiResponse {
     let dir = sh.dir();
     let id = match resolve(&dir, sh, key, now) {
@@ -415,8 +438,12 @@ pub(crate) fn member_of(
         Ok(s) => s,
         Err(e) => return e,
     };
-    let items: Vec<Value> = dir
-        .groups_of(&id)
+    let ids = if owned {
+        dir.groups_owned_by(&id)
+    } else {
+        dir.groups_of(&id)
+    };
+    let items: Vec<Value> = ids
         .iter()
         .filter_map(|g| dir.groups.get(g))
         .map(|g| {
