@@ -550,7 +550,7 @@ impl Default for Ownership {
     }
 }
 
-/// The removal budget.
+/// The guard rails that stop a plan before it does too much (`docs/safety.md`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Safety {
@@ -560,6 +560,16 @@ pub struct Safety {
     pub max_removal_percent: f64,
     /// …when they also remove at least this many of it.
     pub min_removals: usize,
+    /// `apply` refuses a saved plan made longer ago than this (`30m`, `24h`, `2d`).
+    pub max_plan_age: Age,
+    /// Refuse a read whose users, groups or group members fall by more than
+    /// this percentage since the previous read (a likely short read)…
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_read_drop_percent: f64,
+    /// …when they also fall by at least this many.
+    pub min_read_drop: usize,
+    /// Where the counts of the previous read are kept (for the check above).
+    pub read_counts: PathBuf,
     /// Budgets per kind (`accounts`, `memberships`, `team_memberships`,
     /// `owners`, `licences`, `guests`), overriding the default.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -571,8 +581,66 @@ impl Default for Safety {
         Self {
             max_removal_percent: 10.0,
             min_removals: 10,
+            max_plan_age: Age(jiff::SignedDuration::from_hours(24)),
+            max_read_drop_percent: 2.0,
+            min_read_drop: 10,
+            read_counts: PathBuf::from(".okta365/read-counts.json"),
             budgets: BTreeMap::new(),
         }
+    }
+}
+
+/// A length of time written `30m`, `24h` or `2d`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Age(pub jiff::SignedDuration);
+
+impl TryFrom<String> for Age {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let text = s.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let n: i64 = number
+            .parse()
+            .map_err(|_| format!("`{s}`: expected a number and a unit, such as `24h`"))?;
+        let secs = match unit.trim() {
+            "m" | "min" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return Err(format!("`{s}`: the unit is `m`, `h` or `d`, as in `24h`")),
+        };
+        Ok(Self(jiff::SignedDuration::from_secs(
+            n.saturating_mul(secs),
+        )))
+    }
+}
+
+impl From<Age> for String {
+    fn from(a: Age) -> String {
+        let secs = a.0.as_secs();
+        if secs % 86_400 == 0 && secs != 0 {
+            format!("{}d", secs / 86_400)
+        } else if secs % 3600 == 0 {
+            format!("{}h", secs / 3600)
+        } else {
+            format!("{}m", secs / 60)
+        }
+    }
+}
+
+impl JsonSchema for Age {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Age".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]+ ?(m|min|h|d)$",
+            "description": "A length of time: a number and a unit (`m`, `h` or `d`), as in `24h`."
+        })
     }
 }
 
@@ -693,6 +761,7 @@ impl Config {
             &mut config.audit.path,
             &mut config.audit.spool,
             &mut config.events.journal.path,
+            &mut config.safety.read_counts,
         ]
         .into_iter()
         .chain(tls)

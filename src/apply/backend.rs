@@ -2,6 +2,8 @@
 
 use std::future::Future;
 
+use super::audit::SentRequest;
+use super::guard::LiveTarget;
 use crate::model::ObjectId;
 use crate::plan::action::Op;
 
@@ -47,4 +49,17 @@ pub trait Backend {
 
     /// Called once after the last wave (a snapshot writes its files here).
     fn finish(&mut self) -> impl Future<Output = Result<(), ApplyError>> + Send;
+
+    /// Reads these users as they are now, for the check before a
+    /// destructive request: one answer per id, `None` when it does not exist.
+    fn look_up(
+        &mut self,
+        users: &[ObjectId],
+    ) -> impl Future<Output = Vec<Result<Option<LiveTarget>, ApplyError>>> + Send;
+
+    /// The write requests sent for each op of the last [`Backend::execute`]
+    /// (one list per op, in order; empty lists when the backend sends none).
+    fn take_sent(&mut self) -> Vec<Vec<SentRequest>> {
+        Vec::new()
+    }
 }

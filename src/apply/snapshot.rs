@@ -10,6 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::backend::{ApplyError, Backend, Outcome};
+use super::guard::LiveTarget;
 use crate::model::fields::Fields;
 use crate::model::graph::{AssignedLicense, Group, LicenseAssignmentState, User};
 use crate::model::json::Json;
@@ -428,6 +429,24 @@ impl SnapshotBackend {
 impl Backend for SnapshotBackend {
     async fn execute(&mut self, ops: &[Op]) -> Vec<Result<Outcome, ApplyError>> {
         ops.iter().map(|op| self.apply(op)).collect()
+    }
+
+    async fn look_up(&mut self, users: &[ObjectId]) -> Vec<Result<Option<LiveTarget>, ApplyError>> {
+        users
+            .iter()
+            .map(|id| {
+                Ok(self
+                    .state
+                    .users
+                    .iter()
+                    .find(|u| &u.id == id)
+                    .map(|u| LiveTarget {
+                        id: u.id.clone(),
+                        upn: u.user_principal_name.clone(),
+                        okta_id: self.okta_id_attribute.get(u),
+                    }))
+            })
+            .collect()
     }
 
     async fn finish(&mut self) -> Result<(), ApplyError> {

@@ -1,7 +1,9 @@
 //! The command line: thin commands over the library. Data goes to stdout,
-//! diagnostics and progress to stderr. Exit codes: 0 success, 1 error,
-//! 2 "changes present" (only with `plan --detailed-exitcode`).
+//! diagnostics and progress to stderr. Exit codes: 0 success, 1 error (a
+//! usage error included), 2 "changes present" (only with `plan
+//! --detailed-exitcode`).
 
+mod clock;
 pub(crate) mod commands;
 mod progress;
 pub(crate) mod terminal;
@@ -118,16 +120,22 @@ pub enum Command {
 
 /// Parses the arguments, runs the command, and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     terminal::init_tracing(cli.log_format, cli.quiet, cli.verbose, cli.color);
-    let ui = terminal::Ui::new(cli.color, cli.error_format);
+    let ui = terminal::Ui::new(cli.color, cli.error_format, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            ui.say(
+                terminal::Level::Error,
+                &format!("cannot start the async runtime: {e}"),
+            );
             return ExitCode::from(1);
         }
     };
@@ -145,11 +153,11 @@ pub fn main() -> ExitCode {
             Command::Report(args) => commands::report::run(&cli, args, &ui).await,
             Command::Schema(args) => commands::schema::run(args),
             Command::Emulate(args) => commands::emulate::run(args).await,
-            Command::Okta(args) => commands::okta::run(&cli, args).await,
+            Command::Okta(args) => commands::okta::run(&cli, args, &ui).await,
             Command::Snapshot(args) => commands::snapshot::run(&cli, args).await,
             Command::Completions(args) => commands::install::completions(args),
             Command::Man(args) => commands::install::man(args),
-            Command::Generate(args) => commands::generate::run(args),
+            Command::Generate(args) => commands::generate::run(args, &ui),
         }
     });
     match result {
@@ -159,6 +167,37 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `--help` and `--version` print and exit 0; a usage error (unknown flag
+/// or command, bad value) exits 1, never 2, which `plan --detailed-exitcode`
+/// keeps for "changes present". With `--log-format json` the error is a JSON line.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json");
+    if json {
+        let text = e.render().to_string();
+        let message = text
+            .trim()
+            .strip_prefix("error: ")
+            .unwrap_or(text.trim())
+            .to_owned();
+        eprintln!(
+            "{}",
+            terminal::json_line(terminal::Level::Error, &message, |_| {})
+        );
+    } else {
+        let _ = e.print();
+    }
+    ExitCode::from(1)
 }
 
 /// Why a command failed: diagnostics (with locations) or a plain message.

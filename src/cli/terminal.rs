@@ -22,11 +22,41 @@ pub struct Ui {
     /// Colour for stdout.
     pub style: Style,
     errors: ErrorFormat,
+    log: LogFormat,
+}
+
+/// How serious a line on stderr is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Something failed.
+    Error,
+    /// Worth a look; nothing stopped.
+    Warning,
+    /// What happened (the apply summary, where a plan was saved).
+    Info,
+}
+
+impl Level {
+    fn json(self) -> &'static str {
+        match self {
+            Self::Error => "ERROR",
+            Self::Warning => "WARN",
+            Self::Info => "INFO",
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
 }
 
 impl Ui {
     /// Decides colour once: `always`, `never`, or `auto` (a terminal and no `NO_COLOR`).
-    pub fn new(color: ColorChoice, errors: ErrorFormat) -> Self {
+    pub fn new(color: ColorChoice, errors: ErrorFormat, log: LogFormat) -> Self {
         let color = match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -38,19 +68,55 @@ impl Ui {
         Self {
             style: Style { color },
             errors,
+            log,
         }
     }
 
-    /// Prints diagnostics to stderr.
+    /// Prints diagnostics to stderr: plain lines, GitHub annotations
+    /// (`--error-format github`, which wins), or JSON (`--log-format json`).
     pub fn diagnostics(&self, diagnostics: &[Diagnostic]) {
         let mut err = std::io::stderr().lock();
         for d in diagnostics {
-            let text = match self.errors {
-                ErrorFormat::Human => d.render_plain(),
-                ErrorFormat::Github => d.render_github(),
+            let text = match (self.errors, self.log) {
+                (ErrorFormat::Github, _) => d.render_github(),
+                (ErrorFormat::Human, LogFormat::Json) => {
+                    let level = if d.is_error() {
+                        Level::Error
+                    } else {
+                        Level::Warning
+                    };
+                    json_line(level, &d.message, |fields| {
+                        if let Some(at) = &d.location {
+                            fields.insert("file".into(), at.file.clone().into());
+                            fields.insert("line".into(), at.line.into());
+                            fields.insert("col".into(), at.col.into());
+                        }
+                        if let Some(hint) = &d.hint {
+                            fields.insert("hint".into(), hint.clone().into());
+                        }
+                    })
+                }
+                (ErrorFormat::Human, LogFormat::Human) => d.render_plain(),
             };
             let _ = writeln!(err, "{text}");
         }
+    }
+
+    /// Whether warnings shown in a command's output (a plan's) should also
+    /// go to stderr: as GitHub annotations, or as JSON log lines.
+    pub fn wants_diagnostics_on_stderr(&self) -> bool {
+        self.errors == ErrorFormat::Github || self.log == LogFormat::Json
+    }
+
+    /// Prints one message on stderr: `error: …` (or as the log format says).
+    /// A message's later lines (hints) stay with it.
+    pub fn say(&self, level: Level, message: &str) {
+        let text = match (self.log, level) {
+            (LogFormat::Json, _) => json_line(level, message, |_| {}),
+            (LogFormat::Human, Level::Info) => message.to_owned(),
+            (LogFormat::Human, _) => format!("{}: {message}", level.word()),
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 
     /// Prints a failure to stderr.
@@ -60,12 +126,34 @@ impl Ui {
                 self.diagnostics(d);
                 let errors = d.iter().filter(|d| d.is_error()).count();
                 if errors > 1 {
-                    eprintln!("{errors} errors");
+                    self.say(Level::Info, &format!("{errors} errors"));
                 }
             }
-            Failure::Message(m) => eprintln!("error: {m}"),
+            Failure::Message(m) => self.say(Level::Error, m),
         }
     }
+}
+
+/// One JSON object on one line: time, level, message, and `extra` fields;
+/// a message's hint (after `\n  hint: `) becomes a field of its own.
+pub fn json_line(
+    level: Level,
+    message: &str,
+    extra: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) -> String {
+    let mut fields = serde_json::Map::new();
+    fields.insert("timestamp".into(), super::clock::now().to_string().into());
+    fields.insert("level".into(), level.json().into());
+    let (text, hint) = match message.split_once("\n  hint: ") {
+        Some((text, hint)) => (text, Some(hint)),
+        None => (message, None),
+    };
+    fields.insert("message".into(), text.into());
+    if let Some(hint) = hint {
+        fields.insert("hint".into(), hint.into());
+    }
+    extra(&mut fields);
+    serde_json::Value::Object(fields).to_string()
 }
 
 /// Asks for `yes` on the terminal. Refuses (without asking) when stdin is not a terminal.

@@ -28,18 +28,23 @@ pub struct Workspace {
     /// The checked policies, kept after the first successful check (the
     /// live readers need them too, to scope their reads).
     checked: std::sync::OnceLock<(Checked, Vec<Diagnostic>)>,
+    /// `--accept-read-drop`: a read whose counts fell since the previous
+    /// one is accepted (and becomes the new reference).
+    accept_read_drop: std::sync::atomic::AtomicBool,
 }
 
 impl Workspace {
     /// Reads the config file and the policy files it names.
     pub fn open(config_path: &Path) -> Result<Self, Failure> {
         let shown = display_path(config_path);
-        let text = std::fs::read_to_string(config_path).map_err(|e| {
+        let bytes = std::fs::read(config_path).map_err(|e| {
             Failure::Message(format!(
                 "cannot read the config file {}: {e}\n  hint: run okta365 where `okta365.yaml` is, or pass --config PATH",
                 shown.display()
             ))
         })?;
+        let text = crate::policy::load::decode(&shown.display().to_string(), bytes)
+            .map_err(|d| Failure::Diagnostics(vec![d]))?;
         let config = Config::parse(&shown, &text).map_err(Failure::Diagnostics)?;
         let sources = read_policies(&config.policies)?;
         Ok(Self {
@@ -47,6 +52,7 @@ impl Workspace {
             sources,
             graph: std::sync::OnceLock::new(),
             checked: std::sync::OnceLock::new(),
+            accept_read_drop: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -70,9 +76,125 @@ impl Workspace {
         }
     }
 
+    /// Accepts (or not) a read whose counts fell since the previous read.
+    pub fn accept_read_drop(&self, accept: bool) {
+        self.accept_read_drop
+            .store(accept, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Reads Okta and Office 365, then checks the read is plausible against
+    /// the previous one (`safety.read_counts`) and keeps its counts.
+    pub async fn read(&self) -> Result<(SourceState, LiveState), Failure> {
+        let (source, live) = self.read_both().await?;
+        self.check_read_counts(&source, &live)?;
+        Ok((source, live))
+    }
+
+    /// Compares the counts of this read with the previous read's, refusing
+    /// a likely short read (unless accepted), then keeps this read's counts.
+    fn check_read_counts(&self, source: &SourceState, live: &LiveState) -> Result<(), Failure> {
+        use crate::plan::plausible::{DropLimit, ReadCounts, short_read};
+        let path = &self.config.safety.read_counts;
+        let sides = self.sides();
+        let current = ReadCounts::of(source, live);
+        let accept = self
+            .accept_read_drop
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if let Some(previous) = read_counts::load(path).filter(|p| p.sides == sides) {
+            let limit = DropLimit {
+                max_percent: self.config.safety.max_read_drop_percent,
+                min: self.config.safety.min_read_drop,
+            };
+            let names = |id: &str| -> Option<String> {
+                source
+                    .groups
+                    .iter()
+                    .find(|g| g.id.as_str() == id)
+                    .map(|g| g.profile.name.clone())
+                    .or_else(|| {
+                        live.groups
+                            .iter()
+                            .find(|g| g.id.as_str() == id)
+                            .map(|g| g.display_name.clone())
+                    })
+            };
+            let when = format!("at {}", previous.at);
+            let errors = short_read(&previous.counts, &current, limit, &when, &names);
+            if !errors.is_empty() && !accept {
+                // A kept incremental Okta state may hold the short read: start afresh.
+                if let Some(dir) = &self.config.okta.incremental_state {
+                    let _ =
+                        std::fs::remove_file(crate::providers::okta::incremental::state_file(dir));
+                }
+                return Err(Failure::Diagnostics(errors));
+            }
+            if !errors.is_empty() {
+                tracing::warn!(
+                    drops = errors.len(),
+                    "a drop in read counts was accepted (--accept-read-drop)"
+                );
+            }
+        }
+        read_counts::store(path, &sides, &super::clock::now().to_string(), &current).map_err(|e| {
+            Failure::Message(format!(
+                "cannot keep the read counts in {} (`safety.read_counts`): {e}",
+                path.display()
+            ))
+        })
+    }
+
+    /// After an apply: the kept counts move by what it did, so that the
+    /// next read does not take okta365's own removals for a short read.
+    pub fn count_applied<'a>(
+        &self,
+        done: impl IntoIterator<Item = &'a crate::plan::Op>,
+        groups_of: &std::collections::BTreeMap<String, Vec<String>>,
+    ) {
+        let path = &self.config.safety.read_counts;
+        let Some(kept) = read_counts::load(path).filter(|k| k.sides == self.sides()) else {
+            return;
+        };
+        let counts = kept.counts.after(done, groups_of);
+        if let Err(e) = read_counts::store(path, &kept.sides, &kept.at, &counts) {
+            tracing::warn!(error = %e, "cannot update the read counts after the apply");
+        }
+    }
+
+    /// Which Okta org and Office 365 tenant (or snapshots) are read: counts
+    /// of another pair are not compared.
+    fn sides(&self) -> String {
+        let okta = self
+            .config
+            .okta
+            .org_url
+            .clone()
+            .or_else(|| {
+                self.config
+                    .okta
+                    .snapshot
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+            })
+            .unwrap_or_default();
+        let m365 = self
+            .config
+            .m365
+            .tenant_id
+            .clone()
+            .or_else(|| {
+                self.config
+                    .m365
+                    .snapshot
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+            })
+            .unwrap_or_default();
+        format!("{okta} | {m365}")
+    }
+
     /// Reads Okta and Office 365 (two snapshots at once). Either side failing
     /// fails the whole read (an Okta failure is reported first).
-    pub async fn read(&self) -> Result<(SourceState, LiveState), Failure> {
+    async fn read_both(&self) -> Result<(SourceState, LiveState), Failure> {
         // Two snapshots: parse them at once, on two threads.
         if self.config.okta.snapshot.is_some()
             && let Some(m365) = self.m365_snapshot()
@@ -190,7 +312,7 @@ impl Workspace {
     ) -> PlanSettings {
         let mut settings = self
             .config
-            .plan_settings(now.unwrap_or_else(jiff::Timestamp::now));
+            .plan_settings(now.unwrap_or_else(super::clock::now));
         if let Some(n) = allow_removals {
             settings
                 .allowed_removals
@@ -324,18 +446,21 @@ pub(crate) fn read_yaml_files(
             shown.display()
         )));
     }
-    paths
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).map_err(|e| {
-                Failure::Message(format!("cannot read {}: {e}", display_path(&p).display()))
-            })?;
-            Ok(PolicySource {
-                path: display_path(&p).display().to_string(),
-                text,
-            })
-        })
-        .collect()
+    let mut sources = Vec::new();
+    let mut not_text = Vec::new();
+    for p in paths {
+        let path = display_path(&p).display().to_string();
+        let bytes =
+            std::fs::read(&p).map_err(|e| Failure::Message(format!("cannot read {path}: {e}")))?;
+        match crate::policy::load::decode(&path, bytes) {
+            Ok(text) => sources.push(PolicySource { path, text }),
+            Err(d) => not_text.push(d),
+        }
+    }
+    if !not_text.is_empty() {
+        return Err(Failure::Diagnostics(not_text));
+    }
+    Ok(sources)
 }
 
 /// `path` relative to the working directory when it is inside it.
@@ -345,4 +470,47 @@ fn display_path(path: &Path) -> PathBuf {
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
     let p = relative.unwrap_or_else(|| path.to_path_buf());
     p.strip_prefix("./").map(Path::to_path_buf).unwrap_or(p)
+}
+
+/// The previous read's counts, kept in a small JSON file (`safety.read_counts`).
+mod read_counts {
+    use std::path::Path;
+
+    use serde::{Deserialize, Serialize};
+
+    use crate::plan::plausible::ReadCounts;
+
+    /// The file's content.
+    #[derive(Serialize, Deserialize)]
+    pub struct Kept {
+        /// The Okta org and Office 365 tenant (or snapshots) read.
+        pub sides: String,
+        /// When (RFC 3339).
+        pub at: String,
+        /// What the read returned.
+        pub counts: ReadCounts,
+    }
+
+    /// The kept counts; `None` when there are none (or they are unreadable).
+    pub fn load(path: &Path) -> Option<Kept> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    }
+
+    /// Keeps these counts, atomically.
+    pub fn store(path: &Path, sides: &str, at: &str, counts: &ReadCounts) -> std::io::Result<()> {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let kept = Kept {
+            sides: sides.to_owned(),
+            at: at.to_owned(),
+            counts: counts.clone(),
+        };
+        let mut file = tempfile::NamedTempFile::new_in(dir)?;
+        serde_json::to_writer(&mut file, &kept)?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
 }

@@ -185,7 +185,11 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
     let plan = Plan {
         format_version: FORMAT_VERSION,
         fingerprint: format!("lockdown:{}", events.join(",")),
+        digest: String::new(),
         now: settings.now.to_string(),
+        targets: Vec::new(),
+        refused: Vec::new(),
+        accepted_read_drop: false,
         summary: Summary::of(&actions),
         allowed_removals: Default::default(),
         licenses: Vec::new(),

@@ -203,6 +203,10 @@ fn finish(
     let plan = Plan {
         format_version: FORMAT_VERSION,
         fingerprint: format!("relay:{}", ids.join(",")),
+        digest: String::new(),
+        targets: Vec::new(),
+        refused: Vec::new(),
+        accepted_read_drop: false,
         now: settings.now.to_string(),
         summary: Summary::of(&actions),
         allowed_removals: Default::default(),

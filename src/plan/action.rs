@@ -353,6 +353,42 @@ impl ActionKind {
 }
 
 impl Op {
+    /// Whether this op takes access or data away from a person: disable,
+    /// revoke sessions, delete, remove a guest, a member, an owner or a Team
+    /// member, or remove a licence. Apply re-checks the live target of each
+    /// one just before its request.
+    pub fn is_destructive(&self) -> bool {
+        match self {
+            Self::DisableUser { .. }
+            | Self::RevokeSessions { .. }
+            | Self::DeleteUser { .. }
+            | Self::RemoveGuest { .. }
+            | Self::RemoveMember { .. }
+            | Self::RemoveOwner { .. }
+            | Self::RemoveTeamMember { .. } => true,
+            Self::AssignLicenses { remove, .. } => !remove.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The person a destructive op acts on.
+    pub fn subject(&self) -> Option<&UserRef> {
+        if !self.is_destructive() {
+            return None;
+        }
+        match self {
+            Self::DisableUser { user }
+            | Self::RevokeSessions { user }
+            | Self::DeleteUser { user }
+            | Self::RemoveGuest { user }
+            | Self::RemoveMember { user, .. }
+            | Self::RemoveOwner { user, .. }
+            | Self::RemoveTeamMember { user, .. }
+            | Self::AssignLicenses { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+
     /// The user this op acts on, when it names an existing or planned account.
     pub fn user_ref(&self) -> Option<&UserRef> {
         match self {

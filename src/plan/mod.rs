@@ -9,8 +9,10 @@ pub mod budget;
 pub mod diff;
 pub mod fingerprint;
 pub mod order;
+pub mod plausible;
 pub mod protected;
 pub mod safety;
+pub mod seal;
 pub mod settings;
 pub mod target;
 pub mod teams;
@@ -29,8 +31,10 @@ use crate::model::state::{LiveState, SourceState};
 use crate::policy::check::Checked;
 use crate::policy::{Diagnostic, diagnostic};
 
-/// Version of the JSON plan format (`docs/plan-json.md`).
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the JSON plan format (`docs/plan-json.md`). Version 2 added
+/// the digest of the actions, the targets, the refusals and the Okta id of
+/// each destructive action's subject.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Counts by kind of change.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,8 +74,26 @@ pub struct Plan {
     pub format_version: u32,
     /// Fingerprint of the inputs (`apply` refuses a stale plan).
     pub fingerprint: String,
+    /// Digest of what apply would do: the fingerprint, the time, the
+    /// choices and every action (`sha256:…`, see [`seal`]). `apply` refuses
+    /// a saved plan whose content no longer matches it.
+    #[serde(default)]
+    pub digest: String,
     /// The time the plan was made for (RFC 3339).
     pub now: String,
+    /// The `--target` users it was limited to (empty: everyone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// Why okta365 refuses to apply this plan (a guard rail tripped); empty
+    /// for a plan that may be applied. A refused plan is still shown, so
+    /// reviewers see what was refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Diagnostic>,
+    /// The plan was made from a read accepted with `--accept-read-drop`
+    /// (counts fell more than `safety.max_read_drop_percent` since the
+    /// previous read); recorded with every audit record of the apply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accepted_read_drop: bool,
     /// Counts.
     pub summary: Summary,
     /// Removals allowed beyond the budgets (`--allow-removals KIND=N`),
@@ -95,6 +117,18 @@ impl Plan {
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
+    }
+
+    /// Whether a guard rail refused it.
+    pub fn is_refused(&self) -> bool {
+        !self.refused.is_empty()
+    }
+
+    /// Every diagnostic, errors (refusals) and warnings, in report order.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut all: Vec<Diagnostic> = self.refused.iter().chain(&self.warnings).cloned().collect();
+        diagnostic::sort(&mut all);
+        all
     }
 }
 
@@ -130,11 +164,26 @@ pub fn build(input: &PlanInput) -> Result<Plan, Vec<Diagnostic>> {
 /// Builds the plan from a desired state already compiled from `input` (and
 /// what compiling it found), for callers that show the desired state too.
 /// It reads nothing from `input.source`: the Okta state may be gone by now.
+/// A refused plan is an error carrying every diagnostic.
 pub fn build_from(
     input: &PlanInput,
     desired: &DesiredState,
-    mut diagnostics: Vec<Diagnostic>,
+    diagnostics: Vec<Diagnostic>,
 ) -> Result<Plan, Vec<Diagnostic>> {
+    let plan = build_reviewable(input, desired, diagnostics);
+    if plan.is_refused() {
+        return Err(plan.diagnostics());
+    }
+    Ok(plan)
+}
+
+/// [`build_from`], but a plan a guard rail refuses is still returned, its
+/// errors in [`Plan::refused`], so that it can be shown for review.
+pub fn build_reviewable(
+    input: &PlanInput,
+    desired: &DesiredState,
+    mut diagnostics: Vec<Diagnostic>,
+) -> Plan {
     let lifecycle = input.policy.policy.lifecycle();
     let lifecycle_reason = input.policy.policy.lifecycle.as_ref().map(|l| {
         let at = input.policy.policy.item_location(l);
@@ -158,12 +207,19 @@ pub fn build_from(
         target::narrow_notes(&mut manual_steps, &mut unmanaged, &keys);
         for t in target::unknown(&input.settings.targets, desired, input.live) {
             diagnostics.push(
-                Diagnostic::warning(None, format!("`--target {t}` matches no user"))
-                    .with_hint("give a UPN, or an Okta login, email or id"),
+                Diagnostic::error(None, format!("`--target {t}` matches no user")).with_hint(
+                    "give a UPN, or an Okta login, email or id, of a user in Okta or Office 365",
+                ),
             );
         }
     }
     // Every Okta user read, of any status: none means the read failed.
+    diagnostics.extend(plausible::empty_reads(
+        desired.okta_ids.len(),
+        !(input.policy.rules.is_empty() && input.policy.guests.is_empty()),
+        input.live.users.len(),
+        desired.users.len() + desired.guests.len(),
+    ));
     diagnostics.extend(safety::fail_closed(&mut drafts, desired.okta_ids.len()));
     diagnostics.extend(teams::hold_back_ownerless(&mut drafts, input.live));
     diagnostics.extend(budget::check(
@@ -212,20 +268,25 @@ pub fn build_from(
     };
     diagnostic::sort(&mut diagnostics);
     drop(diff_span);
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        return Err(diagnostics);
-    }
+    let (refused, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        diagnostics.into_iter().partition(Diagnostic::is_error);
     let summary = Summary::of(&actions);
-    Ok(Plan {
+    let mut plan = Plan {
         format_version: FORMAT_VERSION,
         fingerprint: input.fingerprint.clone(),
+        digest: String::new(),
         now: input.settings.now.to_string(),
+        targets: input.settings.targets.clone(),
+        refused,
+        accepted_read_drop: false,
         summary,
         allowed_removals: input.settings.allowed_removals.clone(),
         licenses,
         actions,
         manual_steps,
         unmanaged,
-        warnings: diagnostics,
-    })
+        warnings,
+    };
+    plan.seal();
+    plan
 }

@@ -189,7 +189,12 @@ pub fn check(policy: Policy) -> (Option<Checked>, Vec<Diagnostic>) {
     }
     let (governance, governance_diagnostics) = super::governance::check(&policy);
     c.diagnostics.extend(governance_diagnostics);
-    let diagnostics = c.diagnostics;
+    // Names and values are echoed cut short (a hostile policy's are huge).
+    let diagnostics: Vec<Diagnostic> = c
+        .diagnostics
+        .into_iter()
+        .map(super::diagnostic::clip)
+        .collect();
     let ok = !diagnostics.iter().any(Diagnostic::is_error);
     let checked = ok.then(|| Checked {
         rules: rules.into_iter().flatten().collect(),

@@ -131,6 +131,57 @@ fn escape_github_property(s: &str) -> String {
         .replace(',', "%2C")
 }
 
+/// `text` cut to at most `max` characters, saying how much was left out:
+/// errors never echo a hostile value whole.
+pub fn truncate(text: &str, max: usize) -> String {
+    // Already cut (by an earlier call): keep it as it is.
+    if let Some((head, tail)) = text.rsplit_once("… (")
+        && tail.ends_with(" more characters)")
+        && !tail.contains('`')
+        && head.chars().count() <= max
+    {
+        return text.to_owned();
+    }
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => {
+            let rest = text[end..].chars().count();
+            format!("{}… ({rest} more characters)", &text[..end])
+        }
+    }
+}
+
+/// The longest quoted value (between backticks) a message shows.
+const MAX_QUOTED: usize = 80;
+/// The longest message or hint.
+const MAX_TEXT: usize = 400;
+
+/// `d` with every quoted value (`` `…` ``) cut to [`MAX_QUOTED`] characters
+/// and its message and hint to [`MAX_TEXT`]: a hostile value (a 50 MB
+/// group name) is never echoed whole, and the words around it stay.
+pub fn clip(mut d: Diagnostic) -> Diagnostic {
+    d.message = shorten(&d.message);
+    d.hint = d.hint.as_deref().map(shorten);
+    d
+}
+
+/// Quoted values cut to [`MAX_QUOTED`], the whole to [`MAX_TEXT`].
+fn shorten(text: &str) -> String {
+    let quoted_cut: String = text
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                truncate(part, MAX_QUOTED)
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`");
+    truncate(&quoted_cut, MAX_TEXT)
+}
+
 /// Sorts diagnostics by file, line, column (those without a location last).
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
@@ -147,37 +198,44 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    // No name is this long: a hostile value gets no suggestion (and no
+    // work in proportion to its length times the candidates').
+    const LONGEST: usize = 200;
+    let length = word.chars().count();
+    if length > LONGEST {
+        return None;
+    }
+    let limit = (length / 3).max(1);
+    let word = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (levenshtein(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|c| c.chars().count().abs_diff(length) <= limit)
+        .map(|c| (levenshtein(&word, &c.to_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .min()
         .map(|(_, c)| c)
 }
 
-/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment).
+/// Edit distance counting a swap of two neighbours as one edit (optimal
+/// string alignment), in three rows of memory.
 fn levenshtein(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut last: Vec<usize> = (0..=b.len()).collect();
+    let mut row: Vec<usize> = vec![0; b.len() + 1];
     for i in 1..=a.len() {
+        row[0] = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            row[j] = (last[j] + 1).min(row[j - 1] + 1).min(last[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                row[j] = row[j].min(before[j - 2] + 1);
             }
         }
+        std::mem::swap(&mut before, &mut last);
+        std::mem::swap(&mut last, &mut row);
     }
-    d[a.len()][b.len()]
+    last[b.len()]
 }
 
 #[cfg(test)]
@@ -203,6 +261,20 @@ mod tests {
             d.render_github(),
             "::error file=policies/a.yaml,line=3,col=7::unknown field `nmae` (hint: did you mean `name`?)"
         );
+    }
+
+    #[test]
+    fn edit_distances_and_long_words() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("nmae", "name"), 1);
+        assert_eq!(levenshtein("ca", "abc"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        // A 5 MB value gets no suggestion, at once.
+        let huge = "A".repeat(5_000_000);
+        assert_eq!(did_you_mean(&huge, ["unified", "security"]), None);
+        let cut = truncate(&huge, 10);
+        assert_eq!(cut, "AAAAAAAAAA… (4999990 more characters)");
+        assert_eq!(truncate(&cut, 10), cut, "cutting twice changes nothing");
     }
 
     #[test]

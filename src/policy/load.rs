@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
-use super::diagnostic::{Diagnostic, Location, did_you_mean};
+use super::diagnostic::{Diagnostic, Location, did_you_mean, truncate};
 use super::types::{
     GroupDef, GuestRule, Licensing, Lifecycle, LookupValue, ManagerSettings, Mirror, PolicyFile,
     Protected, Rule,
@@ -170,7 +170,7 @@ pub fn parse_typed<T: serde::de::DeserializeOwned>(
         Err(e) => {
             diagnostics.push(
                 Diagnostic::error(at(e.line, e.col), format!("invalid YAML: {}", e.message))
-                    .with_hint("check indentation and quoting near this position"),
+                    .with_hint(e.hint),
             );
             return None;
         }
@@ -178,7 +178,9 @@ pub fn parse_typed<T: serde::de::DeserializeOwned>(
     let schema_errors: Vec<Diagnostic> = schema
         .validator
         .iter_errors(&value)
+        .take(MAX_ERRORS_PER_FILE)
         .map(|error| schema_diagnostic(&source.path, &spans, &value, &schema.value, &error))
+        .map(clipped)
         .collect();
     if !schema_errors.is_empty() {
         diagnostics.extend(drop_echoes(schema_errors));
@@ -189,10 +191,42 @@ pub fn parse_typed<T: serde::de::DeserializeOwned>(
         Err(e) => {
             let pointer = path_to_pointer(&e.path().to_string());
             let (line, col) = spans.value(&pointer);
-            diagnostics.push(Diagnostic::error(at(line, col), e.into_inner().to_string()));
+            diagnostics.push(clipped(Diagnostic::error(
+                at(line, col),
+                e.into_inner().to_string(),
+            )));
             None
         }
     }
+}
+
+/// At most this many schema errors are reported for one file.
+const MAX_ERRORS_PER_FILE: usize = 50;
+
+use super::diagnostic::clip as clipped;
+
+/// The text of a policy or config file, or an error at the line and column
+/// of the first byte that is not UTF-8.
+pub fn decode(path: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Diagnostic::error(
+            Some(Location {
+                file: path.to_owned(),
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                col: u32::try_from(col).unwrap_or(u32::MAX),
+            }),
+            format!(
+                "not UTF-8 text: byte 0x{:02x} cannot be read here",
+                bytes[good]
+            ),
+        )
+        .with_hint("save the file as UTF-8")
+    })
 }
 
 /// Sets a section that only one file may set, or reports the second one.
@@ -379,7 +413,10 @@ fn schema_diagnostic(
             let name = unexpected.first().cloned().unwrap_or_default();
             let child = format!("{pointer}/{}", yaml::escape(&name));
             let known = known_fields(root, &pointer, instance);
-            let mut d = Diagnostic::error(at(spans.key(&child)), format!("unknown field `{name}`"));
+            let mut d = Diagnostic::error(
+                at(spans.key(&child)),
+                format!("unknown field `{}`", truncate(&name, 80)),
+            );
             d.hint = Some(
                 match did_you_mean(&name, known.iter().map(String::as_str)) {
                     Some(s) => format!("did you mean `{s}`?"),
@@ -426,7 +463,7 @@ fn schema_diagnostic(
                     let child = format!("{pointer}/{}", yaml::escape(key));
                     let mut d = Diagnostic::error(
                         at(spans.key(&child)),
-                        format!("unknown selector `{key}`"),
+                        format!("unknown selector `{}`", truncate(key, 80)),
                     );
                     d.hint = Some(
                         match did_you_mean(key, variants.iter().map(String::as_str)) {
@@ -560,12 +597,14 @@ fn resolve<'a>(root: &'a Value, mut schema: &'a Value, value: &Value) -> &'a Val
 }
 
 fn enum_diagnostic(at: Option<Location>, here: Option<&Value>, options: &[String]) -> Diagnostic {
-    let got = match here {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
+    // Never copied whole: a value may be megabytes long.
+    let got: std::borrow::Cow<str> = match here {
+        Some(Value::String(s)) => s.as_str().into(),
+        Some(Value::Array(_) | Value::Object(_)) => type_name(here).into(),
+        Some(other) => other.to_string().into(),
+        None => "".into(),
     };
-    let mut d = Diagnostic::error(at, format!("`{got}` is not allowed here"));
+    let mut d = Diagnostic::error(at, format!("`{}` is not allowed here", truncate(&got, 80)));
     d.hint = Some(
         match did_you_mean(&got, options.iter().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`?"),

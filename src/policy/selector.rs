@@ -195,7 +195,25 @@ pub fn glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
         .case_insensitive(true)
         .build()
         .map(|g| g.compile_matcher())
-        .map_err(|e| format!("invalid glob `{pattern}`: {}", e.kind()))
+        .map_err(|e| {
+            format!(
+                "invalid glob `{}`: {}",
+                super::diagnostic::truncate(pattern, 80),
+                e.kind()
+            )
+        })
+}
+
+/// The regex crate's error without its echo of the whole pattern: the last
+/// line says what is wrong (the position is the policy line's).
+fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let what = text
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .unwrap_or_else(|| text.lines().next().unwrap_or_default());
+    format!("invalid regex: {}", super::diagnostic::truncate(what, 200))
 }
 
 fn build(selector: &Selector, pointer: &str, errors: &mut Vec<SelectorError>) -> Matcher {
@@ -261,7 +279,7 @@ fn attribute_op(t: &AttributeTest) -> Result<AttributeOp, (Option<&'static str>,
         ops.push(
             Regex::new(v)
                 .map(AttributeOp::Regex)
-                .map_err(|e| (Some("regex"), format!("invalid regex: {e}"))),
+                .map_err(|e| (Some("regex"), regex_error(&e))),
         );
     }
     if let Some(v) = t.exists {

@@ -46,19 +46,23 @@ impl SpanIndex {
     }
 }
 
-/// A YAML syntax error, with its position.
+/// A YAML syntax error, with its position, in okta365's words.
 #[derive(Debug, Clone)]
 pub struct SyntaxError {
     /// 1-based line (1 when unknown).
     pub line: u32,
     /// 1-based column (1 when unknown).
     pub col: u32,
-    /// What the parser said.
+    /// What is wrong.
     pub message: String,
+    /// What to do.
+    pub hint: &'static str,
 }
 
 /// Parses one YAML document into JSON and the positions of its values.
-/// An empty document is an empty mapping.
+/// An empty document is an empty mapping. Work and memory grow with the
+/// text, not beyond: aliases, anchors, nodes and nesting are bounded
+/// ([`budget`]), so a small file cannot expand into a large value.
 pub fn parse(text: &str) -> Result<(Value, SpanIndex), SyntaxError> {
     if text
         .lines()
@@ -66,20 +70,146 @@ pub fn parse(text: &str) -> Result<(Value, SpanIndex), SyntaxError> {
     {
         return Ok((Value::Object(Map::new()), SpanIndex::default()));
     }
-    let root: Spanned<Node> = serde_saphyr::from_str(text).map_err(|e| {
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget(text.len()));
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let (line, col) = e
             .location()
             .map(|l| (l.line() as u32, l.column() as u32))
             .unwrap_or((1, 1));
+        let (message, hint) = reword(&first_line(&e.to_string()));
         SyntaxError {
             line: line.max(1),
             col: col.max(1),
-            message: first_line(&e.to_string()),
+            message,
+            hint,
         }
     })?;
     let mut index = SpanIndex::default();
     let value = flatten(root, String::new(), &mut index);
     Ok((value, index))
+}
+
+/// The parser's limits for a text of `len` bytes: nodes and events in
+/// proportion to the text (every node takes at least a byte of it), few
+/// aliases and anchors (policies hardly need them; each alias copies what
+/// it names), and a nesting depth far beyond any policy's.
+fn budget(len: usize) -> serde_saphyr::Budget {
+    let mut b = serde_saphyr::Budget::default();
+    b.max_events = b.max_events.min(10_000 + 2 * len);
+    b.max_nodes = b.max_nodes.min(10_000 + len);
+    b.max_aliases = 1_000;
+    b.max_anchors = 1_000;
+    b.max_recorded_anchor_events = 10_000;
+    b.max_recorded_anchor_bytes = (1 << 20).max(len);
+    b.max_documents = 1;
+    b
+}
+
+/// The parser's message in okta365's terms, and what to do about it.
+fn reword(message: &str) -> (String, &'static str) {
+    const INDENT: &str =
+        "check the indentation: items of one list or mapping start in the same column, with spaces";
+    let m = message.to_lowercase();
+    let said = |words: &str| m.contains(words);
+    let (text, hint): (String, &'static str) = if said("budget breached") {
+        if said("alias") || said("anchor") || said("recorded") {
+            (
+                "the document repeats too much through aliases (`*name`)".into(),
+                "write the values out instead of repeating them with aliases (`&name`, `*name`)",
+            )
+        } else if said("depth") {
+            (
+                "the document nests too deep".into(),
+                "policies are a few levels deep: check the brackets and indentation",
+            )
+        } else if said("documents") {
+            (
+                "more than one YAML document (`---`) in one file".into(),
+                "keep one document a file",
+            )
+        } else {
+            (
+                "the file holds more values than okta365 reads in one policy file".into(),
+                "split it into several files, or check that it is the file you meant",
+            )
+        }
+    } else if said("tabs ") || said("tab character") {
+        ("a tab in the indentation".into(), "indent with spaces only")
+    } else if said("duplicate mapping key") {
+        let key = message
+            .split_once("duplicate mapping key: ")
+            .map(|(_, k)| k.split(',').next().unwrap_or(k).trim().to_owned())
+            .unwrap_or_default();
+        (
+            format!(
+                "`{}` is set twice in the same mapping",
+                crate::policy::diagnostic::truncate(&key, 60)
+            ),
+            "keep one of them",
+        )
+    } else if said("mapping values are not allowed") {
+        (
+            "a `: ` inside a value starts a key where none can be".into(),
+            "quote the value (`\"a: b\"`), or put the key on a line of its own",
+        )
+    } else if said("did not find expected '-'")
+        || said("did not find expected key")
+        || said("block") && said("indent")
+    {
+        (
+            "this line does not line up with the list or mapping it belongs to".into(),
+            INDENT,
+        )
+    } else if said("unclosed bracket") || said("did not find expected ',' or ']'") {
+        (
+            "a `[` is never closed".into(),
+            "close the list with `]`, or quote the text",
+        )
+    } else if said("unclosed brace") || said("did not find expected ',' or '}'") {
+        (
+            "a `{` is never closed".into(),
+            "close the mapping with `}`, or quote the text",
+        )
+    } else if said("unclosed quote") || said("found unexpected end of stream") && said("quoted") {
+        (
+            "a quote is never closed".into(),
+            "end the text with the same quote it starts with",
+        )
+    } else if said("hexadecimal") || said("escape") {
+        (
+            "an unknown escape in a double-quoted text".into(),
+            "use single quotes for text with backslashes, or escape them as `\\\\`",
+        )
+    } else if said("recursive") || said("recursion") || said("depth") || said("nesting") {
+        (
+            "the document nests too deep, or an alias refers to itself".into(),
+            "policies are a few levels deep: check the brackets and the aliases (`*name`)",
+        )
+    } else if said("alias") || said("anchor") || said("budget") || said("events") || said("nodes") {
+        (
+            "the document expands beyond okta365's limits (aliases, anchors or nodes)".into(),
+            "write the values out instead of repeating them with aliases (`&name`, `*name`)",
+        )
+    } else if said("binary") || said("tag") {
+        (
+            "a YAML tag (`!!…`) okta365 does not read".into(),
+            "remove the tag; policies take plain text, numbers, true/false, lists and mappings",
+        )
+    } else if said("multiple documents") || said("documents") {
+        (
+            "more than one YAML document (`---`) in one file".into(),
+            "keep one document a file",
+        )
+    } else {
+        // Keep the parser's own words, without its "while parsing …" preamble.
+        let text = message
+            .split_once(", ")
+            .filter(|(head, _)| head.starts_with("while "))
+            .map_or(message, |(_, rest)| rest);
+        (text.to_owned(), INDENT)
+    };
+    (crate::policy::diagnostic::truncate(&text, 200), hint)
 }
 
 /// The first line of a parser message, without the `error: line L column C:`
@@ -217,6 +347,42 @@ mod tests {
     fn syntax_errors_have_positions() {
         let err = parse("rules:\n  - name: [unclosed\n  other: 1\n").unwrap_err();
         assert!(err.line >= 2, "{err:?}");
+    }
+
+    #[test]
+    fn syntax_errors_are_worded_for_policy_authors() {
+        for (text, said) in [
+            (
+                "groups:\n  - name: x\n   kind: unified\n",
+                "does not line up",
+            ),
+            ("groups: [\n", "a `[` is never closed"),
+            ("a: b: c\n", "a `: ` inside a value"),
+            ("groups:\n\t- name: x\n", "a tab in the indentation"),
+            ("k: 1\nk: 2\n", "`k` is set twice"),
+            ("x: \"\\xZZ\"\n", "an unknown escape"),
+            ("\"unterminated\n", "a quote is never closed"),
+            ("x: !!binary AAA\n", "YAML tag"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.message.contains(said), "{text:?}: {err:?}");
+            assert!(!err.message.contains("DuplicateKeyPolicy"), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn aliases_cannot_expand_a_small_file_into_a_large_value() {
+        // A "billion laughs": ten levels of ten aliases each.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("through aliases"), "{err:?}");
+        assert!(err.line <= 4, "stopped early: {err:?}");
     }
 
     #[test]

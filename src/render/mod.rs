@@ -14,6 +14,9 @@ use crate::plan::Plan;
 
 /// The closing summary line: `Plan: 3 to create, 2 to update, 1 to remove; licences SPE_E3 +2 −1 (45/60 after).`
 pub fn summary_line(plan: &Plan) -> String {
+    if plan.is_empty() && plan.is_refused() {
+        return "No actions (refused: see above).".to_owned();
+    }
     if plan.is_empty() {
         return "No changes. Office 365 matches the policies.".to_owned();
     }
@@ -37,6 +40,9 @@ pub fn summary_line(plan: &Plan) -> String {
         line.push_str(&seats.join(", "));
     }
     line.push('.');
+    if plan.is_refused() {
+        line.push_str(" REFUSED: nothing will be applied.");
+    }
     line
 }
 

@@ -24,17 +24,29 @@ impl Style {
 
 const LONG: usize = 60;
 
-/// Writes the plan.
+/// Writes the plan; a refused plan under a banner naming every reason.
 pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
+    if plan.is_refused() {
+        writeln!(
+            out,
+            "{}",
+            style.paint("1;31", "REFUSED: okta365 will not apply this plan:")
+        )?;
+        for reason in &plan.refused {
+            writeln!(out, "  - {}", reason.render_plain().replace('\n', "\n    "))?;
+        }
+        writeln!(out)?;
+    }
     if plan.is_empty() {
         writeln!(out, "{}", super::summary_line(plan))?;
         return write_footer(plan, out, style);
     }
-    writeln!(
-        out,
-        "okta365 will perform the following actions (as of {}):",
-        plan.now
-    )?;
+    let head = if plan.is_refused() {
+        "The refused plan, for review (nothing will be applied)"
+    } else {
+        "okta365 will perform the following actions"
+    };
+    writeln!(out, "{head} (as of {}):", plan.now)?;
     writeln!(out)?;
     for action in &plan.actions {
         write_action(action, out, style)?;

@@ -293,6 +293,10 @@ mod tests {
         let plan = Plan {
             format_version: crate::plan::FORMAT_VERSION,
             fingerprint: String::new(),
+            digest: String::new(),
+            targets: Vec::new(),
+            refused: Vec::new(),
+            accepted_read_drop: false,
             now: String::new(),
             summary: Default::default(),
             allowed_removals: Default::default(),

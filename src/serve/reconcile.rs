@@ -97,7 +97,7 @@ pub async fn now(
             } else {
                 println!("After {why}: applying {} changes.", plan.actions.len());
                 let code =
-                    crate::cli::commands::apply::carry_out(&ctx.workspace, &plan, live).await?;
+                    crate::cli::commands::apply::carry_out(&ctx.workspace, ui, &plan, live).await?;
                 if code == ExitCode::SUCCESS {
                     (true, String::new(), "applied")
                 } else {

@@ -563,6 +563,10 @@ async fn act(
     let plan = Plan {
         format_version: FORMAT_VERSION,
         fingerprint: format!("events:{}", uuids.join(",")),
+        digest: String::new(),
+        targets: Vec::new(),
+        refused: Vec::new(),
+        accepted_read_drop: false,
         now: settings.now.to_string(),
         summary: Summary::of(&keep),
         allowed_removals: Default::default(),
@@ -775,10 +779,14 @@ async fn run(ctx: &Context, plan: &Plan, live: LiveState) -> Result<Report, Fail
     let mut audit = crate::cli::commands::apply::open_audit(workspace)?;
     let marker = workspace.config.ownership.okta_id_attribute.clone();
     let clock = || jiff::Timestamp::now().to_string();
+    // Just before each destructive request the account is checked again:
+    // still the person the event names, still managed, not protected.
+    let guard = crate::apply::TargetGuard::new(plan, &ctx.checked.policy.protected, &live, &marker);
     let report = match workspace.m365_snapshot() {
         Some(target) => {
             let mut backend = SnapshotBackend::new(live, Some(target), marker);
-            let report = crate::apply::execute(plan, &mut backend, &mut audit, &clock).await;
+            let report =
+                crate::apply::execute(plan, &mut backend, &mut audit, &guard, &clock).await;
             match crate::apply::Backend::finish(&mut backend).await {
                 Ok(()) => report,
                 // Nothing reached the snapshot: every action failed.
@@ -801,7 +809,7 @@ async fn run(ctx: &Context, plan: &Plan, live: LiveState) -> Result<Report, Fail
         None => {
             let mut backend = GraphBackend::new(workspace.graph()?.clone(), marker)
                 .with_risky_pacer(Arc::clone(&ctx.pacer));
-            crate::apply::execute(plan, &mut backend, &mut audit, &clock).await
+            crate::apply::execute(plan, &mut backend, &mut audit, &guard, &clock).await
         }
     };
     crate::cli::commands::apply::close_audit(workspace, audit).await;

@@ -310,6 +310,12 @@ impl<S: AuditSink> AuditSink for Forward<S> {
         }
     }
 
+    /// The write-ahead trail: the file is synced before each request; the
+    /// sinks follow from their spool.
+    fn sync(&mut self) -> io::Result<()> {
+        self.inner.sync()
+    }
+
     fn close(&mut self) -> io::Result<()> {
         self.inner.close()
     }

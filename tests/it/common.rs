@@ -30,13 +30,16 @@ impl Scratch {
         self.dir.path().join(rel)
     }
 
-    /// `okta365 ARGS` run in the scratch folder, stdin closed (not a terminal).
+    /// `okta365 ARGS` run in the scratch folder, stdin closed (not a
+    /// terminal), its clock reading [`NOW`] (the example's time; see
+    /// [`TEST_NOW_VAR`]).
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::cargo_bin("okta365").unwrap();
         c.current_dir(self.dir.path())
             .args(args)
             .env_remove("OKTA365_CONFIG")
             .env("NO_COLOR", "1")
+            .env(TEST_NOW_VAR, NOW)
             .write_stdin("");
         c
     }
@@ -82,3 +85,8 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// The time the example tenant is planned at.
 pub const NOW: &str = "2026-11-20T00:00:00Z";
+
+/// In debug builds, the time the binary's clock reads at start (the example
+/// tenant is dated around [`NOW`]; `apply` refuses a `--now` far from its
+/// clock). Tests of the clock checks set it apart or remove it.
+pub const TEST_NOW_VAR: &str = "OKTA365_TEST_NOW";

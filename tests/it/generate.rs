@@ -18,6 +18,7 @@ fn okta365(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .env_remove("OKTA365_CONFIG")
         .env_remove("OKTA365_LOG")
         .env("NO_COLOR", "1")
+        .env(crate::common::TEST_NOW_VAR, NOW)
         .write_stdin("")
         .output()
         .unwrap();

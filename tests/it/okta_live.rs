@@ -114,6 +114,7 @@ fn run_live(scratch: &Scratch, args: &[&str]) -> (i32, String, String) {
 fn comparable(plan_json: &str) -> Value {
     let mut plan: Value = serde_json::from_str(plan_json).unwrap();
     plan.as_object_mut().unwrap().remove("fingerprint");
+    plan.as_object_mut().unwrap().remove("digest");
     plan
 }
 
@@ -1123,4 +1124,104 @@ async fn an_unreadable_or_foreign_okta_state_means_a_full_read() {
     std::fs::write(&file, foreign.to_string()).unwrap();
     let state = client.read_source(&scope).await.unwrap();
     assert_eq!(state.users.len(), 61, "another org's state is not merged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistent_503_backs_off_and_fails_in_seconds_not_rate_limit_windows() {
+    let scratch = Scratch::new();
+    // Every users request answers 503, with the rate-limit headers Okta
+    // sends on every answer (a window resetting in 60 s).
+    let emulator = OktaEmulator::start(OktaOptions {
+        faults: Faults {
+            scripted: (1..=20)
+                .map(|nth| ScriptedFault {
+                    path: "/api/v1/users".into(),
+                    nth,
+                    fault: Fault::Status(503),
+                })
+                .collect(),
+            ..Faults::default()
+        },
+        ..seeded(&scratch)
+    })
+    .await
+    .unwrap();
+    let client = OktaClient::new(
+        emulator.url().parse().unwrap(),
+        Credentials::ApiToken(Secret::new(TOKEN)),
+        1,
+    )
+    .unwrap();
+    let error = client
+        .read_source(&SourceScope::default())
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("503"), "{}", error.message);
+    let stats = &client.http().stats;
+    let retries = stats.retries.load(std::sync::atomic::Ordering::Relaxed);
+    let waited = stats
+        .retry_wait_ms
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        emulator.request_counts()["GET /api/v1/users"],
+        1 + okta365::providers::okta::http::RETRIES as u64
+    );
+    assert_eq!(retries, okta365::providers::okta::http::RETRIES as u64);
+    // Exponential backoff from 100 ms with jitter: a few seconds in all.
+    // Waiting for the window instead would be 5 × 60 s.
+    assert!(waited < 10_000, "waited {waited} ms before retries");
+}
+
+#[test]
+fn one_okta_users_page_answered_empty_is_refused_as_a_short_read() {
+    let scratch = Scratch::new();
+    // 511 users, three pages of 200; the example's people come last (page 3).
+    scratch.edit_json("examples/acme/okta/users.json", |users| {
+        let list = users.as_array_mut().unwrap();
+        let people = std::mem::take(list);
+        for i in 0..450 {
+            list.push(json!({
+                "id": format!("00uFiller{i:011}"),
+                "status": "STAGED",
+                "profile": {"login": format!("filler{i}@example.com"), "firstName": "F", "lastName": "F"},
+            }));
+        }
+        list.extend(people);
+    });
+    // The second read's third page of users answers 200 with `[]`.
+    let mut opts = seeded(&scratch);
+    opts.faults = Faults {
+        scripted: vec![ScriptedFault {
+            path: "/api/v1/users".into(),
+            nth: 6,
+            fault: Fault::EmptyPage,
+        }],
+        ..Faults::default()
+    };
+    let org = Org::start(opts);
+    use_live(
+        &scratch,
+        &org.emulator.url(),
+        &format!("{{ token_env: {TOKEN_VAR} }}"),
+    );
+    let (code, _, stderr) = run_live(&scratch, &["plan", "--now", NOW]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        org.count("GET /api/v1/users"),
+        3,
+        "one traversal of three pages"
+    );
+    let before = scratch.read("examples/acme/m365/users.json");
+    let (code, stdout, stderr) = run_live(&scratch, &["apply", "--auto-approve"]);
+    assert_eq!(org.count("GET /api/v1/users"), 6);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("error: Okta users: 400, 111 fewer (22 %) than the previous read (511, at"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.is_empty(),
+        "nothing planned, nothing applied: {stdout}"
+    );
+    assert_eq!(scratch.read("examples/acme/m365/users.json"), before);
 }

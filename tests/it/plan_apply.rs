@@ -83,17 +83,40 @@ fn apply_then_plan_shows_no_changes() {
     assert_eq!(code, 0, "second plan must be empty:\n{stdout}\n{stderr}");
     assert!(stdout.starts_with("No changes."), "{stdout}");
 
-    // One audit record per action, each with its reasons.
+    // An intent and an outcome record per action, each with its reasons;
+    // every intent comes before its outcome.
     let audit = scratch.read(".okta365/audit.jsonl");
     let records: Vec<serde_json::Value> = audit
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(records.len() > 20, "{} records", records.len());
+    let outcomes: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["phase"] == "outcome").collect();
+    assert_eq!(outcomes.len(), done, "{audit}");
+    assert_eq!(records.len(), 2 * done, "{audit}");
     assert!(
-        records
+        outcomes
             .iter()
             .all(|r| r["result"] == "done" && !r["reasons"].as_array().unwrap().is_empty())
+    );
+    for (i, r) in records.iter().enumerate() {
+        if r["phase"] == "outcome" {
+            let intent = records[..i]
+                .iter()
+                .any(|e| e["phase"] == "intent" && e["action"] == r["action"]);
+            assert!(intent, "no intent before {r}");
+        }
+    }
+    // A destructive action names the person (Okta id) it acts on.
+    let disable = outcomes
+        .iter()
+        .find(|r| r["kind"] == "disable_user")
+        .unwrap();
+    assert!(
+        disable["okta_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("00u")),
+        "{disable}"
     );
 }
 

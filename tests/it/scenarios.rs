@@ -46,11 +46,17 @@ impl Golden {
 }
 
 fn okta365(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    // The binary's clock reads the scenario's time (debug builds only).
+    let now = args
+        .windows(2)
+        .find(|w| w[0] == "--now")
+        .map_or(crate::common::NOW, |w| w[1]);
     let out = assert_cmd::Command::cargo_bin("okta365")
         .unwrap()
         .current_dir(dir)
         .args(args)
         .env("NO_COLOR", "1")
+        .env(crate::common::TEST_NOW_VAR, now)
         .env_remove("OKTA365_CONFIG")
         .write_stdin("")
         .output()

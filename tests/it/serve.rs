@@ -615,14 +615,12 @@ fn risk_events_relay_to_the_conditional_access_group_and_clear() {
         1
     );
     let audit = s.scratch.read(".okta365/audit.jsonl");
+    // One outcome record per action (each follows its intent record).
     let kinds: Vec<String> = audit
         .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["kind"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["phase"] == "outcome")
+        .map(|r| r["kind"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(
         kinds,

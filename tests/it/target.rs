@@ -44,21 +44,30 @@ fn a_targeted_plan_holds_the_user_and_the_groups_they_join() {
 }
 
 #[test]
-fn a_target_by_okta_login_finds_the_user_and_a_typo_warns() {
+fn a_target_by_okta_login_finds_the_user_and_a_typo_is_an_error() {
     let scratch = Scratch::new();
     let by_upn = plan_json(&scratch, &["--target", "ines.garcia@acme.example"]);
     let by_id = plan_json(&scratch, &["--target", "00uo1qDulJ9QhYqQW4x7"]);
     assert_eq!(targets(&by_upn), targets(&by_id));
     assert!(!targets(&by_id).is_empty());
 
+    // A target that matches nobody is an error, not "No changes" and exit 0.
     let (code, stdout, stderr) =
         scratch.run(&["plan", "--now", NOW, "--target", "nobody@acme.example"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("No changes"), "{stdout}");
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(!stdout.contains("matches the policies"), "{stdout}");
+    assert!(stdout.contains("REFUSED"), "{stdout}");
     assert!(
-        stdout.contains("`--target nobody@acme.example` matches no user"),
-        "{stdout}"
+        stderr.contains("error: `--target nobody@acme.example` matches no user"),
+        "{stderr}"
     );
+    // So is it for a fresh apply, which changes nothing.
+    let before = scratch.read("examples/acme/m365/users.json");
+    let (code, _, stderr) =
+        scratch.run(&["apply", "--auto-approve", "--target", "nobody@acme.example"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("matches no user"), "{stderr}");
+    assert_eq!(scratch.read("examples/acme/m365/users.json"), before);
 }
 
 #[test]

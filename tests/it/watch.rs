@@ -63,9 +63,21 @@ fn a_suspension_event_locks_the_account_at_once_and_audits_it() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(records.len(), 2, "{audit}");
-    assert_eq!(records[0]["kind"], "disable_user");
-    assert_eq!(records[1]["kind"], "revoke_sessions");
+    // Each action: its intent (before the request), then its outcome.
+    let phases: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["phase"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            ("disable_user", "intent"),
+            ("disable_user", "outcome"),
+            ("revoke_sessions", "intent"),
+            ("revoke_sessions", "outcome")
+        ],
+        "{audit}"
+    );
     for r in &records {
         assert!(
             r["reasons"][0]["rule"].as_str().unwrap().contains("ev-1"),

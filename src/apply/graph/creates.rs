@@ -46,7 +46,7 @@ impl GraphBackend {
                         describe(op)
                     ))
                 }),
-                Err(e) => self.settle_create(op, e).await,
+                Err(e) => self.settle_create(step.op, op, e).await,
             };
             out[step.op] = Some(result.map(|id| {
                 self.created.insert(id.clone());
@@ -84,7 +84,34 @@ impl GraphBackend {
                     "passwordProfile".into(),
                     json!({"password": initial_password(), "forceChangePasswordNextSignIn": true}),
                 );
-                Some(Item::new(Method::POST, "/users", Some(body), USERS_RW))
+                let mut item = Item::new(Method::POST, "/users", Some(body), USERS_RW);
+                // After a lost answer, look the user up before sending it again.
+                item.replay_safe = false;
+                Some(item)
+            }
+            Op::InviteGuest {
+                mail,
+                display_name,
+                redirect_url,
+                send_invitation,
+                ..
+            } => {
+                let mut item = Item::new(
+                    Method::POST,
+                    "/invitations",
+                    Some(json!({
+                        "invitedUserEmailAddress": mail,
+                        "invitedUserDisplayName": display_name,
+                        "inviteRedirectUrl": redirect_url,
+                        "sendInvitationMessage": send_invitation,
+                        "invitedUserType": "Guest",
+                    })),
+                    "User.Invite.All",
+                );
+                // Graph answers a second invitation with the same guest and
+                // mails the partner again: never resent after a doubtful answer.
+                item.replay_safe = false;
+                Some(item)
             }
             Op::CreateGroup {
                 mail_nickname,
@@ -120,9 +147,17 @@ impl GraphBackend {
     /// After a failed or doubtful create: find the object (a lost answer may
     /// have made it), and create again only when that cannot duplicate it:
     /// at once for objects with a unique key (UPN, Microsoft 365 mail
-    /// nickname, invited mail), and for security groups (whose mail nickname
-    /// Graph does not keep unique) only after several lookups found nothing.
-    async fn settle_create(&self, op: &Op, first: GraphError) -> Result<ObjectId, ApplyError> {
+    /// nickname), for security groups (whose mail nickname Graph does not
+    /// keep unique) only after several lookups found nothing, and for an
+    /// invitation only when Graph said it did not run the first one (429,
+    /// 503): a lost invitation answer is never resent, as the guest may
+    /// exist and resending mails the partner again.
+    async fn settle_create(
+        &self,
+        index: usize,
+        op: &Op,
+        first: GraphError,
+    ) -> Result<ObjectId, ApplyError> {
         let mut error = first;
         let mut waits = self.lag.backoff();
         let mut misses = 0;
@@ -144,14 +179,22 @@ impl GraphBackend {
                 Found::Missing => misses += 1,
             }
             let Some(wait) = waits.next() else {
+                if matches!(op, Op::InviteGuest { .. }) && !error.was_not_run() {
+                    return Err(ApplyError::new(format!(
+                        "{}: the answer to the invitation was lost ({}) and the guest is not visible yet; it was not sent again, so the partner gets no second mail\n  hint: the next apply looks the guest up again and invites only if it is still missing",
+                        describe(op),
+                        error.message
+                    )));
+                }
                 return Err(explain(op, error));
             };
             tokio::time::sleep(wait).await;
-            if error.is_retryable() && (key_is_unique(op) || misses >= 4) {
+            if error.is_retryable() && may_send_again(op, misses, &error) {
                 let item = self.create_item(op).expect("a create op");
+                self.note_sent(index, &item);
                 match batch::run(&self.client.http, &[item]).await.remove(0) {
                     Ok(r) => {
-                        return created_id(&r.body).ok_or_else(|| {
+                        return answered_id(op, &r.body).ok_or_else(|| {
                             ApplyError::new(format!(
                                 "{}: Graph answered without the new object's id",
                                 describe(op)
@@ -231,52 +274,30 @@ impl GraphBackend {
     }
 
     /// Invites a guest (or adopts the guest with that mail) and marks it.
-    pub(super) async fn invite(&mut self, op: &Op) -> Result<Outcome, ApplyError> {
-        let Op::InviteGuest {
-            mail,
-            display_name,
-            okta_id,
-            redirect_url,
-            send_invitation,
-        } = op
-        else {
+    pub(super) async fn invite(&mut self, index: usize, op: &Op) -> Result<Outcome, ApplyError> {
+        let Op::InviteGuest { mail, okta_id, .. } = op else {
             unreachable!("only invitations come here");
         };
         let id = match self.find_guest(mail).await.map_err(|e| explain(op, e))? {
             Some(id) => id,
             None => {
-                let item = Item::new(
-                    Method::POST,
-                    "/invitations",
-                    Some(json!({
-                        "invitedUserEmailAddress": mail,
-                        "invitedUserDisplayName": display_name,
-                        "inviteRedirectUrl": redirect_url,
-                        "sendInvitationMessage": send_invitation,
-                        "invitedUserType": "Guest",
-                    })),
-                    "User.Invite.All",
-                );
+                let item = self.create_item(op).expect("an invitation");
+                self.note_sent(index, &item);
                 match batch::run(&self.client.http, &[item]).await.remove(0) {
-                    Ok(r) => r
-                        .body
-                        .pointer("/invitedUser/id")
-                        .and_then(Value::as_str)
-                        .map(ObjectId::from)
-                        .ok_or_else(|| {
-                            ApplyError::new(format!(
-                                "{}: the invitation has no `invitedUser.id`",
-                                describe(op)
-                            ))
-                        })?,
-                    Err(e) => self.settle_create(op, e).await?,
+                    Ok(r) => answered_id(op, &r.body).ok_or_else(|| {
+                        ApplyError::new(format!(
+                            "{}: the invitation has no `invitedUser.id`",
+                            describe(op)
+                        ))
+                    })?,
+                    Err(e) => self.settle_create(index, op, e).await?,
                 }
             }
         };
         self.created.insert(id.clone());
         let marker = self.okta_id_attribute.property();
         let step = Step {
-            op: 0,
+            op: index,
             item: Item::new(
                 Method::PATCH,
                 format!("/users/{id}"),
@@ -301,7 +322,7 @@ enum Found {
     Missing,
 }
 
-fn user_lookup_select(marker: &Marker) -> String {
+pub(super) fn user_lookup_select(marker: &Marker) -> String {
     let extra = match marker {
         Marker::ExtensionAttribute(_) => "onPremisesExtensionAttributes".to_owned(),
         Marker::DirectoryExtension(name) => name.clone(),
@@ -357,11 +378,25 @@ fn created_id(body: &Value) -> Option<ObjectId> {
     body.get("id").and_then(Value::as_str).map(ObjectId::from)
 }
 
-/// Whether Graph refuses a second object with the same key, so that
-/// creating again cannot duplicate (a conflict leads to the first one).
-fn key_is_unique(op: &Op) -> bool {
+/// The new object's id in a create's answer (an invitation's is `invitedUser.id`).
+fn answered_id(op: &Op, body: &Value) -> Option<ObjectId> {
     match op {
-        Op::CreateGroup { kind, .. } => *kind == GroupKind::Unified,
+        Op::InviteGuest { .. } => body
+            .pointer("/invitedUser/id")
+            .and_then(Value::as_str)
+            .map(ObjectId::from),
+        _ => created_id(body),
+    }
+}
+
+/// Whether a create may be sent again after `misses` lookups found nothing:
+/// at once when Graph refuses a second object with the same key (a conflict
+/// leads to the first one); for a security group (no unique key) only after
+/// several lookups; for an invitation only when Graph did not run the first.
+fn may_send_again(op: &Op, misses: usize, error: &GraphError) -> bool {
+    match op {
+        Op::CreateGroup { kind, .. } if *kind != GroupKind::Unified => misses >= 4,
+        Op::InviteGuest { .. } => error.was_not_run(),
         _ => true,
     }
 }

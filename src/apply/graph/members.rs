@@ -80,6 +80,12 @@ impl GraphBackend {
                 }
             })
             .collect();
+        // The PATCH of a chunk is sent on behalf of every member in it.
+        for ((_, members), patch) in chunks.iter().zip(&patches) {
+            for (i, _) in members.iter().skip(1) {
+                self.note_sent(*i, &patch.item);
+            }
+        }
         let answers = self.run_steps(&patches).await;
         // Chunks Graph refused as a whole are redone one member at a time.
         let mut singles: Vec<Step> = Vec::new();

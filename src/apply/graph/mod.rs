@@ -30,7 +30,9 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
+use super::audit::SentRequest;
 use super::backend::{ApplyError, Backend, Outcome};
+use super::guard::LiveTarget;
 use crate::model::ObjectId;
 use crate::plan::Marker;
 use crate::plan::action::{GroupRef, Op, UserRef};
@@ -87,6 +89,8 @@ pub struct GraphBackend {
     created: BTreeSet<ObjectId>,
     /// Spaces Identity Protection calls (about one a second per tenant).
     risky: std::sync::Arc<RiskyPacer>,
+    /// The write requests sent for each op of the current wave, for the audit.
+    sent: std::sync::Mutex<Vec<Vec<SentRequest>>>,
 }
 
 /// One request on behalf of one op.
@@ -105,6 +109,7 @@ impl GraphBackend {
             lag: LagPolicy::default(),
             created: BTreeSet::new(),
             risky: std::sync::Arc::default(),
+            sent: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -133,8 +138,22 @@ impl GraphBackend {
         self.created.contains(&ObjectId::from(id))
     }
 
+    /// Notes that `item` (a write) is sent on behalf of op `op` of the wave.
+    fn note_sent(&self, op: usize, item: &Item) {
+        if item.method == reqwest::Method::GET {
+            return;
+        }
+        let mut sent = self.sent.lock().expect("sent log");
+        if let Some(list) = sent.get_mut(op) {
+            list.push(sent_request(item));
+        }
+    }
+
     /// Runs steps (batched), retrying replication lag where allowed.
     async fn run_steps(&self, steps: &[Step]) -> Vec<Result<Response, GraphError>> {
+        for step in steps {
+            self.note_sent(step.op, &step.item);
+        }
         let mut results: Vec<Option<Result<Response, GraphError>>> =
             (0..steps.len()).map(|_| None).collect();
         let mut pending: Vec<usize> = (0..steps.len()).collect();
@@ -182,6 +201,7 @@ impl Backend for GraphBackend {
     async fn execute(&mut self, ops: &[Op]) -> Vec<Result<Outcome, ApplyError>> {
         let started = std::time::Instant::now();
         let before = self.client.request_count();
+        *self.sent.lock().expect("sent log") = vec![Vec::new(); ops.len()];
         let mut out: Vec<Option<Result<Outcome, ApplyError>>> =
             (0..ops.len()).map(|_| None).collect();
         let (mut creates, mut invites, mut adds, mut simple) = (vec![], vec![], vec![], vec![]);
@@ -201,7 +221,7 @@ impl Backend for GraphBackend {
         self.run_creates(ops, &creates, &mut out).await;
         crate::progress::add("apply", creates.len());
         for i in invites {
-            out[i] = Some(self.invite(&ops[i]).await);
+            out[i] = Some(self.invite(i, &ops[i]).await);
             crate::progress::add("apply", 1);
         }
         self.run_member_adds(ops, &adds, &mut out).await;
@@ -224,6 +244,40 @@ impl Backend for GraphBackend {
             .collect()
     }
 
+    async fn look_up(&mut self, users: &[ObjectId]) -> Vec<Result<Option<LiveTarget>, ApplyError>> {
+        let select = creates::user_lookup_select(&self.okta_id_attribute);
+        let items: Vec<Item> = users
+            .iter()
+            .map(|id| Item::get(format!("/users/{id}?$select={select}"), "User.Read.All"))
+            .collect();
+        let answers = batch::run(&self.client.http, &items).await;
+        answers
+            .into_iter()
+            .zip(users)
+            .map(|(answer, id)| match answer {
+                Ok(r) => {
+                    let user: crate::model::graph::User =
+                        serde_json::from_value(r.body).unwrap_or_default();
+                    Ok(Some(LiveTarget {
+                        id: if user.id.as_str().is_empty() {
+                            id.clone()
+                        } else {
+                            user.id.clone()
+                        },
+                        okta_id: self.okta_id_attribute.get(&user),
+                        upn: user.user_principal_name,
+                    }))
+                }
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(ApplyError::new(e.to_string())),
+            })
+            .collect()
+    }
+
+    fn take_sent(&mut self) -> Vec<Vec<SentRequest>> {
+        std::mem::take(&mut *self.sent.lock().expect("sent log"))
+    }
+
     async fn finish(&mut self) -> Result<(), ApplyError> {
         let (requests, retries, throttled) = self.client.stats();
         tracing::info!(
@@ -233,6 +287,26 @@ impl Backend for GraphBackend {
             "Microsoft Graph apply finished"
         );
         Ok(())
+    }
+}
+
+/// What the audit records of a request: method, path (no query) and the
+/// digest of its body, a generated password left out.
+fn sent_request(item: &Item) -> SentRequest {
+    let body_sha256 = item.body.as_ref().map(|body| {
+        let mut body = body.clone();
+        if let Some(p) = body.pointer_mut("/passwordProfile/password") {
+            *p = serde_json::Value::String("REDACTED".into());
+        }
+        let bytes = serde_json::to_vec(&body).expect("a JSON body serialises");
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    });
+    SentRequest {
+        method: item.method.as_str().to_owned(),
+        path: item.url.split('?').next().unwrap_or(&item.url).to_owned(),
+        body_sha256,
     }
 }
 

@@ -7,9 +7,11 @@ use std::process::ExitCode;
 use tracing::Instrument;
 
 use crate::apply::{
-    ActionResult, AuditSink, Backend, GraphBackend, JsonlAudit, SnapshotBackend, execute,
+    ActionResult, AuditSink, Backend, GraphBackend, JsonlAudit, SnapshotBackend, TargetGuard,
+    execute,
 };
-use crate::cli::terminal::{self, Ui, phase};
+use crate::cli::clock;
+use crate::cli::terminal::{self, Level, Ui, phase};
 use crate::cli::{Cli, Failure, Workspace};
 use crate::model::state::LiveState;
 use crate::plan::Plan;
@@ -32,8 +34,9 @@ pub struct Args {
 /// Runs `apply`.
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = phase("load", || Workspace::open(&cli.config))?;
+    let clock = clock::now();
     let (plan, live) = match &args.plan {
-        Some(path) => match saved(&workspace, path).await {
+        Some(path) => match saved(&workspace, ui, path, clock).await {
             Ok(made) => made,
             Err(failure) => {
                 let what = format!("the saved plan {}", path.display());
@@ -42,20 +45,30 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
             }
         },
         None => {
-            let (plan, live) = match super::plan::make(&workspace, ui, &args.choices).await {
-                Ok(made) => made,
-                Err(failure) => {
-                    notify_refused(&workspace, "the plan", &failure).await;
-                    return Err(failure);
-                }
-            };
+            if let Some(now) = args.choices.now {
+                clock::check_apply_now(now, clock).map_err(Failure::Message)?;
+            }
+            let (plan, live) =
+                match super::plan::make_reviewable(&workspace, ui, &args.choices).await {
+                    Ok(made) => made,
+                    Err(failure) => {
+                        notify_refused(&workspace, "the plan", &failure).await;
+                        return Err(failure);
+                    }
+                };
+            if plan.is_refused() {
+                crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
+                let failure = Failure::Diagnostics(plan.diagnostics());
+                notify_refused(&workspace, "the plan", &failure).await;
+                return Err(failure);
+            }
             if !plan.is_empty() && !args.auto_approve {
                 crate::render::text::render(&plan, &mut std::io::stdout().lock(), ui.style)?;
                 if !terminal::confirm(&format!(
                     "Apply these {} actions to Office 365?",
                     plan.actions.len()
                 ))? {
-                    eprintln!("Apply cancelled; nothing was changed.");
+                    ui.say(Level::Info, "Apply cancelled; nothing was changed.");
                     return Ok(ExitCode::from(1));
                 }
             }
@@ -66,7 +79,7 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         println!("No changes. Office 365 matches the policies.");
         return Ok(ExitCode::SUCCESS);
     }
-    carry_out(&workspace, &plan, live).await
+    carry_out(&workspace, ui, &plan, live).await
 }
 
 /// Tells the configured chat channels that a plan was refused (a failure
@@ -114,27 +127,52 @@ pub(crate) async fn notify(workspace: &Workspace, notice: &Notice) {
 
 /// Runs `plan` against the configured backend, appending to the audit trail,
 /// and prints what each action did. Exit code 1 when any action failed.
+/// First reports the actions a previous, interrupted apply started without
+/// recording how they ended.
 pub(crate) async fn carry_out(
     workspace: &Workspace,
+    ui: &Ui,
     plan: &Plan,
     live: LiveState,
 ) -> Result<ExitCode, Failure> {
     let audit_path = &workspace.config.audit.path;
+    report_interrupted(ui, audit_path);
     let origin = Origin::detect(&workspace.config.policies);
     let mut audit = open_audit(workspace)?;
     let marker = workspace.config.ownership.okta_id_attribute.clone();
+    let (checked, _) = workspace.check()?;
+    let guard = TargetGuard::new(plan, &checked.policy.protected, &live, &marker);
+    // The groups of the users this plan deletes, for the kept read counts.
+    let deleted: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match &a.op {
+            crate::plan::Op::DeleteUser { user } | crate::plan::Op::RemoveGuest { user } => {
+                user.id.as_ref().map(|id| id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let groups_of = crate::plan::plausible::ReadCounts::groups_of(&live, &deleted);
     let started = std::time::Instant::now();
     let (report, stored) = match workspace.m365_snapshot() {
         Some(target) => {
             let mut backend = SnapshotBackend::new(live, Some(target), marker);
-            run_backend(plan, &mut backend, &mut audit).await
+            run_backend(plan, &mut backend, &mut audit, &guard).await
         }
         None => {
             let mut backend = GraphBackend::new(workspace.graph()?.clone(), marker);
-            run_backend(plan, &mut backend, &mut audit).await
+            run_backend(plan, &mut backend, &mut audit, &guard).await
         }
     };
 
+    let done = plan
+        .actions
+        .iter()
+        .zip(&report.results)
+        .filter(|(_, (_, r))| *r == ActionResult::Done)
+        .map(|(a, _)| &a.op);
+    workspace.count_applied(done, &groups_of);
     {
         let mut out = std::io::stdout().lock();
         print_results(plan, &report, &mut out)?;
@@ -143,33 +181,31 @@ pub(crate) async fn carry_out(
     let (closed, sink_reports) = audit.finish().await;
     for r in &sink_reports {
         if r.waiting > 0 || r.error.is_some() {
-            eprintln!("warning: {}", r.line());
+            ui.say(Level::Warning, &r.line());
         } else {
             tracing::info!(sink = %r.name, delivered = r.delivered, "audit sink delivered");
         }
     }
-    let notice = {
-        let (done, failed, skipped) = report.counts();
-        let cost = workspace
-            .config
-            .prices
-            .as_ref()
-            .map(|p| crate::report::cost::plan_cost(plan, p).line(p));
-        Notice::Applied {
-            done,
-            failed,
-            skipped,
-            summary: crate::render::summary_line(plan),
-            cost,
-            fingerprint: plan.fingerprint.clone(),
-            origin,
-        }
+    let (done, failed, skipped) = report.counts();
+    let cost = workspace
+        .config
+        .prices
+        .as_ref()
+        .map(|p| crate::report::cost::plan_cost(plan, p).line(p));
+    let notice = Notice::Applied {
+        done,
+        failed,
+        skipped,
+        summary: crate::render::summary_line(plan),
+        cost,
+        fingerprint: plan.fingerprint.clone(),
+        origin,
     };
     notify(workspace, &notice).await;
     if let Err(e) = closed {
-        eprintln!(
-            "error: writing the audit trail {}: {e}",
-            audit_path.display()
+        ui.say(
+            Level::Error,
+            &format!("writing the audit trail {}: {e}", audit_path.display()),
         );
         return Ok(ExitCode::from(1));
     }
@@ -190,7 +226,8 @@ pub(crate) async fn carry_out(
             "; Microsoft Graph: {requests} requests ({retries} retried, {throttled} throttled)"
         ));
     }
-    eprintln!("{summary}.");
+    summary.push('.');
+    ui.say(Level::Info, &summary);
     Ok(if report.all_done() {
         ExitCode::SUCCESS
     } else {
@@ -254,14 +291,51 @@ pub(crate) async fn notify_lockdown(
     notify(workspace, &notice).await;
 }
 
+/// Warns about actions the last apply started (intent written) but did not
+/// record the end of: a crash or a kill between the request and the record.
+fn report_interrupted(ui: &Ui, audit_path: &std::path::Path) {
+    match crate::apply::audit::interrupted(audit_path) {
+        Ok(None) => {}
+        Ok(Some(run)) => {
+            let shown: Vec<String> = run
+                .actions
+                .iter()
+                .take(10)
+                .map(|(id, kind, target)| format!("action {id} {kind} {target}"))
+                .collect();
+            let more = run.actions.len().saturating_sub(shown.len());
+            ui.say(
+                Level::Warning,
+                &format!(
+                    "the previous apply (run {}, last record at {}) was interrupted: {} action(s) were started with no recorded outcome, so their requests may or may not have reached Office 365: {}{}\n  hint: this apply planned from a fresh read, so it does only what is still missing; compare {} with the tenant if in doubt",
+                    run.run,
+                    run.last_time,
+                    run.actions.len(),
+                    shown.join("; "),
+                    if more > 0 { format!("; and {more} more") } else { String::new() },
+                    audit_path.display()
+                ),
+            );
+        }
+        Err(e) => ui.say(
+            Level::Warning,
+            &format!(
+                "cannot read the audit trail {} to look for an interrupted apply: {e}",
+                audit_path.display()
+            ),
+        ),
+    }
+}
+
 /// Runs the plan through `backend`, then lets it finish (a snapshot writes its files).
 async fn run_backend<B: Backend>(
     plan: &Plan,
     backend: &mut B,
     audit: &mut dyn AuditSink,
+    guard: &TargetGuard,
 ) -> (crate::apply::Report, Result<(), crate::apply::ApplyError>) {
-    let clock = || jiff::Timestamp::now().to_string();
-    let report = execute(plan, backend, audit, &clock)
+    let clock = || clock::now().to_string();
+    let report = execute(plan, backend, audit, guard, &clock)
         .instrument(tracing::info_span!("phase", phase = "apply"))
         .await;
     let stored = backend
@@ -310,30 +384,76 @@ pub(crate) fn print_results(
     )
 }
 
-/// Loads a saved plan and refuses it when its inputs changed since it was made.
+/// Loads a saved plan and applies it only as the current inputs call for
+/// it: refused when it was refused when made, made for another time (in the
+/// future, or longer ago than `safety.max_plan_age`), when its inputs changed
+/// since (stale), or when its actions differ from those the same inputs
+/// call for now (an edited file), showing the first difference. Returns the
+/// plan made afresh (identical to the saved one) and the live state read.
 async fn saved(
     workspace: &Workspace,
+    ui: &Ui,
     path: &std::path::Path,
+    clock: jiff::Timestamp,
 ) -> Result<(Plan, LiveState), Failure> {
+    let shown = path.display();
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Message(format!("cannot read the plan {}: {e}", path.display())))?;
-    let plan = crate::render::json::parse(&text)
-        .map_err(|e| Failure::Message(format!("{}: {e}", path.display())))?;
-    let (source, live) = workspace
-        .read()
-        .instrument(tracing::info_span!("phase", phase = "read"))
-        .await?;
-    let settings = workspace.settings(None, None);
-    let now = phase("fingerprint", || {
-        workspace.fingerprint(&source, &live, &settings)
-    });
-    if now != plan.fingerprint {
+        .map_err(|e| Failure::Message(format!("cannot read the plan {shown}: {e}")))?;
+    let plan =
+        crate::render::json::parse(&text).map_err(|e| Failure::Message(format!("{shown}: {e}")))?;
+    let nothing = "nothing was changed";
+    let remake = format!("hint: make a new plan with `okta365 plan --out {shown}` and review it");
+    if plan.is_refused() {
+        let reasons: Vec<String> = plan.refused.iter().map(|d| d.message.clone()).collect();
         return Err(Failure::Message(format!(
-            "the saved plan {} is stale: the policies, Okta or Office 365 changed since it was made; nothing was changed\n  \
-             hint: make a new plan with `okta365 plan --out {}` and review it",
-            path.display(),
-            path.display()
+            "the saved plan {shown} was refused when it was made ({}); {nothing}\n  {remake}",
+            reasons.join("; ")
         )));
     }
-    Ok((plan, live))
+    let made_for: jiff::Timestamp = plan
+        .now
+        .parse()
+        .map_err(|e| Failure::Message(format!("{shown}: `now` is not a time ({e}); {nothing}")))?;
+    clock::check_plan_age(
+        made_for,
+        clock,
+        workspace.config.safety.max_plan_age.0,
+        &shown.to_string(),
+    )
+    .map_err(Failure::Message)?;
+    let choices = super::plan::Choices {
+        now: Some(made_for),
+        allow_removals: plan
+            .allowed_removals
+            .iter()
+            .map(|(k, n)| (*k, *n))
+            .collect(),
+        target: plan.targets.clone(),
+        accept_read_drop: plan.accepted_read_drop,
+    };
+    let (fresh, live) = super::plan::make_reviewable(workspace, ui, &choices).await?;
+    if fresh.fingerprint != plan.fingerprint {
+        return Err(Failure::Message(format!(
+            "the saved plan {shown} is stale: the policies, Okta or Office 365 changed since it was made; {nothing}\n  {remake}"
+        )));
+    }
+    if fresh.is_refused() {
+        crate::render::text::render(&fresh, &mut std::io::stdout().lock(), ui.style)?;
+        return Err(Failure::Diagnostics(fresh.diagnostics()));
+    }
+    let edited = !plan.digest_matches();
+    match crate::plan::seal::first_difference(&plan.actions, &fresh.actions) {
+        Some(difference) => Err(Failure::Message(format!(
+            "the saved plan {shown} is not what its inputs call for{}: {difference}; {nothing}\n  {remake}",
+            if edited {
+                " (the file was edited after okta365 wrote it)"
+            } else {
+                ""
+            }
+        ))),
+        None if edited || fresh.digest != plan.digest => Err(Failure::Message(format!(
+            "the saved plan {shown} was edited after okta365 wrote it (its digest does not match its content); {nothing}\n  {remake}"
+        ))),
+        None => Ok((fresh, live)),
+    }
 }

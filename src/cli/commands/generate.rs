@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::Failure;
+use crate::cli::terminal::{Level, Ui};
 use crate::generate::{NOW, Params, generate};
 
 /// Arguments of `generate`.
@@ -24,7 +25,7 @@ pub struct Args {
 }
 
 /// Runs `generate`.
-pub fn run(args: &Args) -> Result<ExitCode, Failure> {
+pub fn run(args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let params = Params {
         users: args.users,
         groups: args.groups.unwrap_or(args.users / 20),
@@ -43,16 +44,19 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         std::fs::write(&path, content).map_err(|e| fail(&path, e))?;
         bytes += content.len();
     }
-    eprintln!(
-        "Wrote a tenant of {} users and {} groups (seed {}) to {}: {} files, {:.1} MB.\n  \
+    ui.say(
+        Level::Info,
+        &format!(
+            "Wrote a tenant of {} users and {} groups (seed {}) to {}: {} files, {:.1} MB.\n  \
          Plan it with: okta365 --config {} plan --now {NOW}",
-        params.users,
-        params.groups,
-        params.seed,
-        args.out.display(),
-        files.len(),
-        bytes as f64 / 1e6,
-        args.out.join("okta365.yaml").display()
+            params.users,
+            params.groups,
+            params.seed,
+            args.out.display(),
+            files.len(),
+            bytes as f64 / 1e6,
+            args.out.join("okta365.yaml").display()
+        ),
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::cli::terminal::{Level, Ui};
 use crate::cli::{Cli, Failure, Workspace};
 use crate::providers::okta::OktaClient;
 use crate::providers::okta::logs::{Checkpoint, LogReader, Start};
@@ -51,13 +52,13 @@ pub struct LogsArgs {
 }
 
 /// Runs `okta`.
-pub async fn run(cli: &Cli, args: &Args) -> Result<ExitCode, Failure> {
+pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     match &args.command {
-        Command::Logs(a) => logs(cli, a).await,
+        Command::Logs(a) => logs(cli, a, ui).await,
     }
 }
 
-async fn logs(cli: &Cli, args: &LogsArgs) -> Result<ExitCode, Failure> {
+async fn logs(cli: &Cli, args: &LogsArgs, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = Workspace::open(&cli.config)?;
     if workspace.config.okta.snapshot.is_some() {
         return Err(Failure::Message(
@@ -73,7 +74,10 @@ async fn logs(cli: &Cli, args: &LogsArgs) -> Result<ExitCode, Failure> {
     let start = match (saved, args.since) {
         (Some(saved), since) => {
             if since.is_some() {
-                eprintln!("Resuming from the checkpoint file; --since is ignored.");
+                ui.say(
+                    Level::Info,
+                    "Resuming from the checkpoint file; --since is ignored.",
+                );
             }
             Start::Resume(saved)
         }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use tracing::Instrument;
 
-use crate::cli::terminal::{Ui, phase, resident_mb};
+use crate::cli::terminal::{Level, Ui, phase, resident_mb};
 use crate::cli::{Cli, Failure, Workspace};
 use crate::model::state::{LiveState, SourceState};
 use crate::plan::{Plan, PlanInput};
@@ -55,12 +55,18 @@ pub struct Choices {
     /// what they need; repeat for several users.
     #[arg(long, value_name = "USER")]
     pub target: Vec<String>,
+    /// Accept a read whose users, groups or members fell since the previous
+    /// read by more than `safety.max_read_drop_percent` (recorded in the plan
+    /// and the audit trail).
+    #[arg(long)]
+    pub accept_read_drop: bool,
 }
 
-/// Runs `plan`.
+/// Runs `plan`. A plan a guard rail refuses is still printed (and saved),
+/// under a "refused" banner with every reason, and exits 1.
 pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     let workspace = phase("load", || Workspace::open(&cli.config))?;
-    let (plan, _) = make(&workspace, ui, &args.choices).await?;
+    let (plan, _) = make_reviewable(&workspace, ui, &args.choices).await?;
     phase("render", || -> Result<(), Failure> {
         if let Some(path) = &args.out {
             save(&plan, path)?;
@@ -89,11 +95,21 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
         out.flush()?;
         Ok(())
     })?;
+    if plan.is_refused() {
+        return Err(Failure::Diagnostics(plan.diagnostics()));
+    }
+    // Warnings are in the plan; annotations (and JSON logs) need them on stderr too.
+    if ui.wants_diagnostics_on_stderr() {
+        ui.diagnostics(&plan.warnings);
+    }
     if let Some(path) = &args.out {
-        eprintln!(
-            "Saved the plan to {}. Apply it with: okta365 apply {}",
-            path.display(),
-            path.display()
+        ui.say(
+            Level::Info,
+            &format!(
+                "Saved the plan to {}. Apply it with: okta365 apply {}",
+                path.display(),
+                path.display()
+            ),
         );
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
@@ -103,14 +119,31 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     })
 }
 
-/// Reads both sides and builds a plan (shared with `apply`, which also gets the live state it read).
+/// Reads both sides and builds a plan (shared with `watch`), refusing a
+/// plan a guard rail refuses.
 pub async fn make(
+    workspace: &Workspace,
+    ui: &Ui,
+    choices: &Choices,
+) -> Result<(Plan, LiveState), Failure> {
+    let (plan, live) = make_reviewable(workspace, ui, choices).await?;
+    if plan.is_refused() {
+        return Err(Failure::Diagnostics(plan.diagnostics()));
+    }
+    Ok((plan, live))
+}
+
+/// Reads both sides and builds a plan, also when a guard rail refuses it
+/// (its reasons in [`Plan::refused`]), so that it can be shown. Returns the
+/// live state it read too (apply runs the plan against it).
+pub async fn make_reviewable(
     workspace: &Workspace,
     ui: &Ui,
     choices: &Choices,
 ) -> Result<(Plan, LiveState), Failure> {
     let (checked, warnings) = phase("load", || workspace.check())?;
     ui.diagnostics(&warnings);
+    workspace.accept_read_drop(choices.accept_read_drop);
     let (source, live) = workspace
         .read()
         .instrument(tracing::info_span!("phase", phase = "read"))
@@ -161,12 +194,14 @@ pub async fn make(
         settings: &settings,
         fingerprint: String::new(),
     };
-    let plan = crate::plan::build_from(&input, &desired, diagnostics);
+    let mut plan = crate::plan::build_reviewable(&input, &desired, diagnostics);
     drop_in_background(desired);
-    let mut plan = plan.map_err(Failure::Diagnostics)?;
     plan.fingerprint = fingerprint;
+    plan.accepted_read_drop = choices.accept_read_drop;
+    plan.seal();
     tracing::info!(
         actions = plan.actions.len(),
+        refused = plan.refused.len(),
         resident_mb = resident_mb(),
         "planned"
     );

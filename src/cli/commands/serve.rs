@@ -55,7 +55,11 @@ pub async fn run(cli: &Cli, args: &Args, ui: &Ui) -> Result<ExitCode, Failure> {
     }
     tracing::info!(%addr, scheme, journal = %ctx.journal.path().display(), "okta365 serve started");
     // The planner reports through a plain UI: no colour in a service's output.
-    let plain = Arc::new(Ui::new(ColorChoice::Never, ErrorFormat::Human));
+    let plain = Arc::new(Ui::new(
+        ColorChoice::Never,
+        ErrorFormat::Human,
+        cli.log_format,
+    ));
     crate::serve::service::run(
         Arc::new(ctx),
         listener,

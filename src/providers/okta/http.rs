@@ -1,7 +1,8 @@
 //! One authenticated GET with everything around it: bounded concurrency
 //! (lowered when Okta answers a concurrency 429),
-//! pacing by rate-limit headers, retries (`backon`: 5xx, timeouts, resets,
-//! and 429 after the window resets), DPoP nonce challenges, one token renewal,
+//! pacing by rate-limit headers, retries (`backon`: 5xx, timeouts and resets
+//! back off with jitter, honouring `Retry-After`; only a 429 waits for the
+//! window to reset), DPoP nonce challenges, one token renewal,
 //! and `Link: rel="next"` parsing. Requests are counted and timed for tracing.
 //!
 //! Logged per request: method, path, status, attempt and time; never headers,
@@ -41,6 +42,8 @@ pub struct Stats {
     pub throttled: AtomicU64,
     /// Milliseconds spent waiting for rate-limit windows.
     pub paced_ms: AtomicU64,
+    /// Milliseconds spent waiting before retries.
+    pub retry_wait_ms: AtomicU64,
 }
 
 /// The HTTP side of the Okta client.
@@ -111,6 +114,9 @@ impl Http {
             .adjust(next_delay)
             .notify(|e, wait| {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .retry_wait_ms
+                    .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
                 tracing::debug!(path = url.path(), wait_ms = wait.as_millis() as u64, error = %first_line(&e.message), "okta request: retrying");
             })
             .await
@@ -267,23 +273,32 @@ fn is_concurrency_refusal(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim() == "0")
 }
 
-/// The wait after a 429 (until the bucket resets), from the headers.
+/// The longest wait a 5xx's `Retry-After` may ask for (longer is capped).
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(30);
+
+/// The server's wait before a retry, from the headers. Only a 429 waits
+/// for the rate-limit window to reset (or its `Retry-After`); a 5xx says
+/// nothing about the window, so it backs off with jitter, honouring a
+/// `Retry-After` when the server sends one (capped at [`MAX_SERVER_WAIT`]).
 pub fn retry_after(status: u16, headers: &HeaderMap) -> Option<Duration> {
-    if status != 429 && status != 503 {
-        return None;
+    let header = || -> Option<Duration> {
+        let value = headers.get("retry-after")?.to_str().ok()?.trim();
+        match value.parse::<u64>() {
+            Ok(secs) => Some(Duration::from_secs(secs)),
+            Err(_) => {
+                let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+                let now = jiff::Timestamp::now();
+                Some(Duration::try_from(at.duration_since(now)).unwrap_or_default())
+            }
+        }
+    };
+    match status {
+        429 => Observed::from_headers(headers)
+            .map(|o| o.retry_after())
+            .or_else(header),
+        500..=599 => header().map(|d| d.min(MAX_SERVER_WAIT)),
+        _ => None,
     }
-    Observed::from_headers(headers)
-        .map(|o| o.retry_after())
-        .or_else(|| {
-            let secs: u64 = headers
-                .get("retry-after")?
-                .to_str()
-                .ok()?
-                .trim()
-                .parse()
-                .ok()?;
-            Some(Duration::from_secs(secs))
-        })
 }
 
 /// A transport failure, with the cause chain (reqwest errors name no secret).
@@ -425,5 +440,20 @@ mod tests {
         h.insert("date", "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap());
         assert_eq!(retry_after(429, &h), Some(Duration::from_millis(5_100)));
         assert_eq!(retry_after(200, &h), None);
+        // A 503 carries the same headers, but says nothing about the window:
+        // back off instead of waiting for the reset.
+        assert_eq!(retry_after(503, &h), None);
+        assert_eq!(retry_after(500, &h), None);
+        // …unless the server asks for a wait, which is honoured, within bounds.
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(retry_after(503, &h), Some(Duration::from_secs(2)));
+        h.insert("retry-after", "3600".parse().unwrap());
+        assert_eq!(retry_after(503, &h), Some(MAX_SERVER_WAIT));
+        let mut only_retry_after = HeaderMap::new();
+        only_retry_after.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(
+            retry_after(429, &only_retry_after),
+            Some(Duration::from_secs(7))
+        );
     }
 }

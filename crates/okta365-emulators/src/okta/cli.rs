@@ -80,7 +80,7 @@ pub struct Knobs {
     /// Share of API requests whose connection is reset.
     #[arg(long, default_value_t = 0.0)]
     pub reset_rate: f64,
-    /// Fail one request, as `PATH#N=FAULT` (FAULT: a status, `timeout` or `reset`), e.g. `/api/v1/users#3=500`.
+    /// Fail one request, as `PATH#N=FAULT` (FAULT: a status, `timeout`, `reset`, or `empty`: an empty page), e.g. `/api/v1/users#3=500`.
     #[arg(long = "fail", value_parser = parse_scripted)]
     pub scripted: Vec<ScriptedFault>,
     /// Fail a page of a traversal, as `PATH@PAGE=FAULT` (once), `…=FAULT*N`
@@ -155,11 +155,12 @@ fn parse_fault(text: &str) -> Result<Fault, String> {
     Ok(match text {
         "timeout" => Fault::Timeout,
         "reset" => Fault::Reset,
-        status => Fault::Status(
-            status
-                .parse()
-                .map_err(|_| format!("`{status}` is not a status, `timeout` or `reset`"))?,
-        ),
+        "empty" => Fault::EmptyPage,
+        status => {
+            Fault::Status(status.parse().map_err(|_| {
+                format!("`{status}` is not a status, `timeout`, `reset` or `empty`")
+            })?)
+        }
     })
 }
 

@@ -289,6 +289,9 @@ pub enum Fault {
     Status(u16),
     /// Hang for [`Faults::timeout`], then answer 500.
     Timeout,
+    /// Answer 200 with an empty list and no `next` link: a short page, as a
+    /// list that is cut off looks to a client.
+    EmptyPage,
     /// Reset the connection without answering.
     Reset,
 }

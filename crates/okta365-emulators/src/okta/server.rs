@@ -120,6 +120,7 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
                 fault_response(500)
             }
             Some(Fault::Status(status)) => fault_response(status),
+            Some(Fault::EmptyPage) => axum::Json(serde_json::json!([])).into_response(),
             None => match route.scope.map(|scope| write_scope(&method, scope)) {
                 Some(scope) => {
                     match auth::authorize(&app, &method, &path, request.headers(), scope) {
