@@ -420,23 +420,7 @@ impl Op {
         match self {
             Self::CreateUser { upn, .. } => Some(upn),
             Self::InviteGuest { mail, .. } => Some(mail),
-            Self::CreateGroup { .. } | Self::CreateTeam { .. } => None,
-            Self::UpdateUser { user, .. }
-            | Self::EnableUser { user }
-            | Self::DisableUser { user }
-            | Self::RevokeSessions { user }
-            | Self::AssignLicenses { user, .. }
-            | Self::DeleteUser { user }
-            | Self::RemoveGuest { user }
-            | Self::SetManager { user, .. }
-            | Self::ClearManager { user }
-            | Self::AddOwner { user, .. }
-            | Self::RemoveOwner { user, .. }
-            | Self::ConfirmCompromised { user }
-            | Self::AddMember { user, .. }
-            | Self::RemoveMember { user, .. }
-            | Self::AddTeamMember { user, .. }
-            | Self::RemoveTeamMember { user, .. } => Some(&user.upn),
+            other => other.user_ref().map(|u| u.upn.as_str()),
         }
     }
 

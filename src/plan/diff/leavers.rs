@@ -44,6 +44,7 @@ impl<'a> Differ<'a> {
         } else {
             GuestLeave::Disable
         };
+        self.index_leaver_groups(candidates.iter().map(|(u, _)| &u.id));
         for (live, leaver) in candidates {
             self.claimed.insert(&live.id, leaver.okta_id.clone());
             if self.protected.contains(&live.id) {
@@ -275,6 +276,37 @@ impl<'a> Differ<'a> {
         );
     }
 
+    /// For the accounts `ids`, the groups each is a direct member (`.0`) or
+    /// owner (`.1`) of: one pass over the member and owner lists, so a large
+    /// tenant's leavers cost one scan, not one scan each.
+    fn index_leaver_groups(&mut self, ids: impl Iterator<Item = &'a ObjectId>) {
+        let wanted: HashSet<&ObjectId> = ids.collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let mut index: HashMap<ObjectId, BTreeMap<&'a ObjectId, (bool, bool)>> = HashMap::new();
+        for (lists, owner) in [(&self.live.members, false), (&self.live.owners, true)] {
+            for (g, ids) in lists {
+                for id in ids.iter().filter(|id| wanted.contains(id)) {
+                    let entry = index.entry(id.clone()).or_default().entry(g).or_default();
+                    if owner {
+                        entry.1 = true;
+                    } else {
+                        entry.0 = true;
+                    }
+                }
+            }
+        }
+        for (id, groups) in &self.live.member_of {
+            if wanted.contains(id) {
+                for g in groups {
+                    index.entry(id.clone()).or_default().entry(g).or_default().0 = true;
+                }
+            }
+        }
+        self.leaver_groups = index;
+    }
+
     /// Takes a leaver out of their groups: every group they are a direct
     /// member or owner of (or only declared ones, per
     /// `remove_memberships_from`). Groups Graph cannot write become manual
@@ -282,20 +314,7 @@ impl<'a> Differ<'a> {
     fn offboard_groups(&mut self, live: &'a User, user: &UserRef, reasons: &[Reason]) {
         let only_declared = self.input.lifecycle.offboarding.remove_memberships_from
             == MembershipScope::DeclaredGroups;
-        let mut groups: BTreeMap<&'a ObjectId, (bool, bool)> = BTreeMap::new();
-        for (g, ids) in &self.live.members {
-            if ids.contains(&live.id) {
-                groups.entry(g).or_default().0 = true;
-            }
-        }
-        for g in self.live.member_of.get(&live.id).into_iter().flatten() {
-            groups.entry(g).or_default().0 = true;
-        }
-        for (g, ids) in &self.live.owners {
-            if ids.contains(&live.id) {
-                groups.entry(g).or_default().1 = true;
-            }
-        }
+        let groups = self.leaver_groups.remove(&live.id).unwrap_or_default();
         for (group_id, (member, owner)) in groups {
             let Some(&g) = self.groups_by_id.get(group_id) else {
                 continue; // not a group (a role or an administrative unit)

@@ -127,6 +127,8 @@ struct Differ<'a> {
     live_groups: HashMap<String, &'a crate::model::graph::Group>,
     /// What group declarations leave alone.
     left_alone: groups::LeftAlone,
+    /// Leaver account → the groups it is a member (`.0`) or owner (`.1`) of.
+    leaver_groups: HashMap<ObjectId, BTreeMap<&'a ObjectId, (bool, bool)>>,
     /// SKU part number → active managed users holding it directly, for SKUs
     /// no policy governs (left alone, and listed so).
     ungoverned_licences: BTreeMap<String, usize>,
@@ -213,6 +215,7 @@ impl<'a> Differ<'a> {
                 .filter_map(|g| Some((lower(g.mail_nickname.as_deref()?), g)))
                 .collect(),
             left_alone: groups::LeftAlone::default(),
+            leaver_groups: HashMap::new(),
             out: DiffOutput {
                 governed,
                 ..Default::default()
