@@ -63,8 +63,9 @@ pub struct EventRules {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LockdownRules {
-    /// System Log event types (`user.lifecycle.suspend`, `security.threat.detected`, …)
-    /// whose target user is locked.
+    /// System Log event types (`user.lifecycle.suspend`, `user.account.lock`, …)
+    /// whose target user is locked (for `security.*` and `user.risk.*`
+    /// observations, the actor when there is no target).
     pub event_types: Vec<String>,
     /// Okta groups (by name) whose new members are locked: an incident
     /// responder adds someone to `Security-Lockdown` in Okta.
@@ -111,7 +112,6 @@ impl Default for LockdownRules {
                 "user.lifecycle.suspend",
                 "user.lifecycle.deactivate",
                 "user.account.lock",
-                "security.threat.detected",
             ]
             .map(String::from)
             .to_vec(),
@@ -188,17 +188,31 @@ pub fn wanted_types(rules: &EventRules) -> Vec<String> {
     types.into_iter().collect()
 }
 
-/// The triggers an event fires. Failed events (`outcome.result` other than
-/// `SUCCESS`) fire none: a refused suspension changed nothing.
+/// The triggers an event fires. A change that did not succeed in Okta
+/// (`outcome.result` other than `SUCCESS`) fires none: a refused suspension
+/// changed nothing. An observation (`security.*`, `user.risk.*`: a threat or
+/// a risk Okta detected) is not a change, and ThreatInsight records the
+/// request's fate (`ALLOW`, `DENY`, `RATE_LIMIT`) as its outcome, so only
+/// `FAILURE` voids one.
 pub fn classify(rules: &EventRules, event: &LogEvent) -> Vec<Trigger> {
     let mut triggers = risk_triggers(rules, event);
-    if !event.succeeded() {
+    let observation = is_observation(&event.event_type);
+    let happened = if observation {
+        !event.failed()
+    } else {
+        event.succeeded()
+    };
+    if !happened {
         return triggers;
     }
-    let users: BTreeSet<&str> = event
-        .targets_of_type("User")
-        .map(|t| t.id.as_str())
-        .collect();
+    let users = if observation {
+        subjects(event)
+    } else {
+        event
+            .targets_of_type("User")
+            .map(|t| t.id.as_str())
+            .collect()
+    };
     let locks_by_type = rules.lockdown.event_types.contains(&event.event_type);
     let locks_by_group = event.event_type == "group.user_membership.add"
         && event.targets_of_type("UserGroup").any(|g| {
@@ -245,6 +259,27 @@ fn risk_triggers(rules: &EventRules, event: &LogEvent) -> Vec<Trigger> {
     if level.is_none() && !raised {
         return Vec::new();
     }
+    subjects(event)
+        .into_iter()
+        .map(|user| Trigger::Risk {
+            user: OktaUserId::from(user),
+            event_type: event.event_type.clone(),
+            event: event.uuid.clone(),
+            level: level.clone(),
+            raised,
+        })
+        .collect()
+}
+
+/// Whether an event type reports something Okta observed (a threat, a risk)
+/// rather than a change it made.
+fn is_observation(event_type: &str) -> bool {
+    event_type.starts_with("security.") || event_type.starts_with("user.risk.")
+}
+
+/// The users an observation is about: its `User` targets, or its actor when
+/// it has none (ThreatInsight names the user as the actor).
+fn subjects(event: &LogEvent) -> BTreeSet<&str> {
     let mut users: BTreeSet<&str> = event
         .targets_of_type("User")
         .map(|t| t.id.as_str())
@@ -255,15 +290,6 @@ fn risk_triggers(rules: &EventRules, event: &LogEvent) -> Vec<Trigger> {
         users.insert(actor);
     }
     users
-        .into_iter()
-        .map(|user| Trigger::Risk {
-            user: OktaUserId::from(user),
-            event_type: event.event_type.clone(),
-            event: event.uuid.clone(),
-            level: level.clone(),
-            raised,
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -309,6 +335,40 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_threat_locks_only_where_configured_whatever_the_request_s_fate() {
+        let threat = |result: &str| -> LogEvent {
+            serde_json::from_value(serde_json::json!({
+                "uuid": "e-9",
+                "published": "2026-11-20T10:00:00.000Z",
+                "eventType": "security.threat.detected",
+                "outcome": { "result": result },
+                "actor": { "id": "00u7", "type": "User", "alternateId": "b@acme.example" },
+                "target": [],
+            }))
+            .unwrap()
+        };
+        // Not a default lockdown type: a password spray would lock its victims.
+        assert!(classify(&EventRules::default(), &threat("DENY")).is_empty());
+        let mut rules = EventRules::default();
+        rules
+            .lockdown
+            .event_types
+            .push("security.threat.detected".into());
+        for result in ["DENY", "ALLOW", "RATE_LIMIT"] {
+            assert_eq!(
+                classify(&rules, &threat(result)),
+                [Trigger::Lockdown {
+                    user: "00u7".into(),
+                    event_type: "security.threat.detected".into(),
+                    event: "e-9".into(),
+                }],
+                "{result}: the actor is who the threat is about"
+            );
+        }
+        assert!(classify(&rules, &threat("FAILURE")).is_empty());
     }
 
     #[test]

@@ -129,7 +129,7 @@ fn a_protected_account_is_never_locked() {
     let before = scratch.read("examples/acme/m365/users.json");
     scratch.write(
         "events.jsonl",
-        &event("ev-9", "security.threat.detected", "SUCCESS", &admin),
+        &event("ev-9", "user.account.lock", "SUCCESS", &admin),
     );
     let (code, stdout, stderr) = watch(&scratch, &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -167,10 +167,13 @@ fn a_full_plan_that_would_unlock_an_incident_is_not_applied() {
     // A threat event, but Okta still says ACTIVE: the full plan would re-enable.
     scratch.write(
         "events.jsonl",
-        &event("ev-1", "security.threat.detected", "SUCCESS", INES),
+        // ThreatInsight records the request's fate, not SUCCESS.
+        &event("ev-1", "security.threat.detected", "DENY", INES),
     );
     let mut rules = scratch.read("okta365.yaml");
-    rules.push_str("events:\n  reconcile_on: [security.threat.detected]\n");
+    rules.push_str(
+        "events:\n  lockdown:\n    event_types: [security.threat.detected]\n  reconcile_on: [security.threat.detected]\n",
+    );
     scratch.write("okta365.yaml", &rules);
     let (code, stdout, stderr) = watch(&scratch, &["--apply"]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
