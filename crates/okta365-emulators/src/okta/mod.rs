@@ -37,6 +37,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use cli::{CliArgs, run};
+pub use server::ROUTES;
 pub use options::{
     Bucket, EventHook, Fault, Faults, OktaOptions, PageFault, PublicKey, RateLimits, ScriptedFault,
     ServiceApp,
