@@ -88,7 +88,10 @@ mod tests {
         assert_eq!(find(TABLE, "GET", &delta), Some("GET /v1.0/users/delta"));
         let user = segments_of("/v1.0/users/abc");
         assert_eq!(find(TABLE, "GET", &user), Some("GET /v1.0/users/{id}"));
-        assert_eq!(find(TABLE, "delete", &user), Some("DELETE /v1.0/users/{id}"));
+        assert_eq!(
+            find(TABLE, "delete", &user),
+            Some("DELETE /v1.0/users/{id}")
+        );
     }
 
     #[test]

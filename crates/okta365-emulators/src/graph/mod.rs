@@ -46,12 +46,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use router::ROUTES;
 pub use options::{
     ALL_ROLES, AppRegistration, CertificateCredential, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_TENANT_ID, FaultKind, FaultOptions, GraphOptions, InjectedFault, LagOptions,
     ThrottleOptions,
 };
+pub use router::ROUTES;
 
 use shared::Shared;
 
@@ -159,6 +159,32 @@ impl GraphEmulator {
             dir.managers.insert(user.to_owned(), manager.to_owned());
         }
         known
+    }
+
+    /// Flags `user` (an object id) as at risk, as an Identity Protection
+    /// detection would (`riskState: atRisk`, the given `riskLevel`: `low`,
+    /// `medium` or `high`), without spending the riskyUsers call budget;
+    /// returns whether the user exists.
+    pub fn flag_risky(&self, user: &str, level: &'static str) -> bool {
+        let dir = self.shared.dir();
+        let Some(found) = dir.users.get(user).cloned() else {
+            return false;
+        };
+        drop(dir);
+        self.shared
+            .risky
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(
+                user,
+                &found,
+                risky::Risk {
+                    level,
+                    state: "atRisk",
+                    detail: "none",
+                },
+            );
+        true
     }
 
     /// Redeems a guest's invitation (`externalUserState` becomes `Accepted`);

@@ -243,7 +243,7 @@ fn dispatch(
             users::get_manager(sh, req, key, now, who.require(READ_USERS)?)
         }
         ["users", key, "manager", "$ref"] => match m {
-            "GET" => users::get_manager(sh, req, key, now, who.require(READ_USERS)?),
+            "GET" => users::get_manager_ref(sh, key, now, who.require(READ_USERS)?),
             "PUT" => users::set_manager(sh, req, key, now, who.require(WRITE_USERS)?),
             "DELETE" => users::remove_manager(sh, key, now, who.require(WRITE_USERS)?),
             _ => return Err(method_not_allowed()),

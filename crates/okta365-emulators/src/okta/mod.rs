@@ -37,11 +37,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use cli::{CliArgs, run};
-pub use server::ROUTES;
 pub use options::{
     Bucket, EventHook, Fault, Faults, OktaOptions, PageFault, PublicKey, RateLimits, ScriptedFault,
     ServiceApp,
 };
+pub use server::ROUTES;
 
 use app::{App, AppRef, lock};
 use state::Org;
