@@ -285,6 +285,7 @@ fn okta_placeholders(emulator_url: &str) -> BTreeMap<&'static str, String> {
     BTreeMap::from([
         ("{active-user}", with_status("ACTIVE")),
         ("{suspended-user}", with_status("SUSPENDED")),
+        ("{provisioned-user}", with_status("PROVISIONED")),
         ("{deprovisioned-user}", with_status("DEPROVISIONED")),
         ("{group}", group),
         ("{member}", member),

@@ -423,8 +423,14 @@ fn change_status(app: &AppRef, key: &str, operation: &str) -> Result<(), ApiErro
             ))
     };
     let target = match operation {
+        // Okta's spec: activate takes STAGED or DEPROVISIONED users,
+        // reactivate PROVISIONED or RECOVERY ones.
         "activate" | "reactivate"
-            if matches!(status.as_str(), "STAGED" | "PROVISIONED" | "DEPROVISIONED") =>
+            if matches!(
+                (operation, status.as_str()),
+                ("activate", "STAGED" | "DEPROVISIONED")
+                    | ("reactivate", "PROVISIONED" | "RECOVERY")
+            ) =>
         {
             if user["credentials"]["password"].is_object() {
                 "ACTIVE"
