@@ -5,3 +5,4 @@
 
 pub mod graph;
 pub mod okta;
+pub mod routes;

@@ -35,6 +35,8 @@ CASES = [
     ("list-user-groups", "GET", "/api/v1/users/{member}/groups", "/api/v1/users/{id}/groups", None, 200, "ListUserGroups", {}),
     ("deactivate-user", "POST", "/api/v1/users/{active-user}/lifecycle/deactivate", "/api/v1/users/{id}/lifecycle/deactivate", None, 200, None, {}),
     ("activate-user-unknown", "POST", "/api/v1/users/00uNoSuchUser0000000/lifecycle/activate", "/api/v1/users/{id}/lifecycle/activate", None, 404, "ErrorResourceNotFound", {}),
+    ("reactivate-user", "POST", "/api/v1/users/{provisioned-user}/lifecycle/reactivate?sendEmail=false", "/api/v1/users/{id}/lifecycle/reactivate", None, 200, "schema:UserActivationToken", {}),
+    ("unlock-user", "POST", "/api/v1/users/{active-user}/lifecycle/unlock", "/api/v1/users/{id}/lifecycle/unlock", None, 200, None, {}),
     ("suspend-user", "POST", "/api/v1/users/{active-user}/lifecycle/suspend", "/api/v1/users/{id}/lifecycle/suspend", None, 200, None, {}),
     ("unsuspend-user", "POST", "/api/v1/users/{suspended-user}/lifecycle/unsuspend", "/api/v1/users/{id}/lifecycle/unsuspend", None, 200, None, {}),
     ("list-groups", "GET", "/api/v1/groups?limit=3", "/api/v1/groups", None, 200, "list-groups-examples", {}),
@@ -91,7 +93,7 @@ def main(spec_dir, commit):
             "response": {
                 "status": status,
                 "headers": {"Content-Type": "application/json"} if example else {},
-                "body": mgmt["components"]["examples"][example]["value"] if example else None,
+                "body": response_example(mgmt, example),
             },
             # Profiles hold whatever attributes a user or group has: compared by
             # type where both have a key, not by which keys the sample has.
@@ -118,6 +120,17 @@ def main(spec_dir, commit):
         }
         case.update(notes)
         write(out / f"{name}.json", case)
+
+
+def response_example(spec, example):
+    """The named example's value; for `schema:NAME` (an operation whose answer
+    has no example), the schema's own per-property examples."""
+    if not example:
+        return None
+    if example.startswith("schema:"):
+        schema = spec["components"]["schemas"][example.removeprefix("schema:")]
+        return {k: v["example"] for k, v in schema["properties"].items() if "example" in v}
+    return spec["components"]["examples"][example]["value"]
 
 
 def resolve(spec, ref):

@@ -138,6 +138,7 @@ pub(crate) fn assign(
     let mut updated = user.clone();
     updated["licenseAssignmentStates"] = Value::Array(states.clone());
     updated["assignedLicenses"] = assigned_from_states(&states);
+    updated["assignedPlans"] = assigned_plans(&dir.skus, &updated);
     adjust_seats(&mut dir, &held, &held_skus(&updated));
     dir.remember(&id, user.clone(), now, sh.opts.lag.stale_reads);
     dir.insert_user(id.clone(), updated.clone());
@@ -200,7 +201,99 @@ fn has_sku_id(record: &Value, sku: &str) -> bool {
 }
 
 /// The user properties a licence change touches.
-const LICENCE_PROPERTIES: [&str; 2] = ["assignedLicenses", "licenseAssignmentStates"];
+const LICENCE_PROPERTIES: [&str; 3] = [
+    "assignedLicenses",
+    "assignedPlans",
+    "licenseAssignmentStates",
+];
+
+/// A user's `assignedPlans` (Graph's `assignedPlan` resource:
+/// `assignedDateTime`, `capabilityStatus`, `service`, `servicePlanId`): the
+/// user-level service plans of each SKU in `assignedLicenses`, minus that
+/// licence's `disabledPlans`, once per plan. A plan the user already had
+/// keeps its `assignedDateTime`; a new one is dated by its licence state's
+/// `lastUpdatedDateTime` (else now). Plans of removed licences are dropped.
+pub(crate) fn assigned_plans(skus: &[Value], user: &Value) -> Value {
+    let earlier = |plan: &str| {
+        user["assignedPlans"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| {
+                p["servicePlanId"]
+                    .as_str()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(plan))
+            })
+            .map(|p| p["assignedDateTime"].clone())
+    };
+    let mut plans: Vec<Value> = Vec::new();
+    for licence in user["assignedLicenses"].as_array().into_iter().flatten() {
+        let Some(sku_id) = licence["skuId"].as_str() else {
+            continue;
+        };
+        let Some(sku) = skus.iter().find(|s| has_sku_id(s, sku_id)) else {
+            continue;
+        };
+        let disabled = |plan: &str| {
+            licence["disabledPlans"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| d.as_str().is_some_and(|d| d.eq_ignore_ascii_case(plan)))
+        };
+        let dated = user["licenseAssignmentStates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| has_sku_id(s, sku_id))
+            .map(|s| s["lastUpdatedDateTime"].clone())
+            .filter(Value::is_string)
+            .unwrap_or_else(|| json!(users::timestamp()));
+        let status = sku["capabilityStatus"].as_str().unwrap_or("Enabled");
+        for plan in sku["servicePlans"].as_array().into_iter().flatten() {
+            let Some(id) = plan["servicePlanId"].as_str() else {
+                continue;
+            };
+            if plan["appliesTo"] == "Company"
+                || disabled(id)
+                || plans.iter().any(|p| p["servicePlanId"] == id)
+            {
+                continue;
+            }
+            let name = plan["servicePlanName"].as_str().unwrap_or(id);
+            plans.push(json!({
+                "assignedDateTime": earlier(id).filter(Value::is_string).unwrap_or_else(|| dated.clone()),
+                "capabilityStatus": status,
+                "service": service_of(name),
+                "servicePlanId": id,
+            }));
+        }
+    }
+    Value::Array(plans)
+}
+
+/// The `service` Graph names for a service plan, as Microsoft's published
+/// user samples pair them (Exchange, SharePoint, Skype/Teams calling,
+/// Office apps, Azure RMS, Teams, Whiteboard, Entra ID P1/P2, To Do, Power
+/// Apps); any other plan is named by its `servicePlanName`.
+fn service_of(plan_name: &str) -> &str {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("EXCHANGE", "exchange"),
+        ("SHAREPOINT", "SharePoint"),
+        ("MCO", "MicrosoftCommunicationsOnline"),
+        ("OFFICESUBSCRIPTION", "MicrosoftOffice"),
+        ("RMS_S_", "RMSOnline"),
+        ("TEAMS", "TeamspaceAPI"),
+        ("WHITEBOARD", "WhiteboardServices"),
+        ("AAD_PREMIUM", "AADPremiumService"),
+        ("BPOS_S_TODO", "To-Do"),
+        ("POWERAPPS", "PowerAppsService"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| plan_name.starts_with(prefix))
+        .map_or(plan_name, |(_, service)| service)
+}
 
 /// Group-based licences seen in a snapshot: a group's own `assignedLicenses`
 /// if it has them, else those its members' states say it assigns.
@@ -308,6 +401,7 @@ fn set_states(
 ) {
     user["assignedLicenses"] = assigned_from_states(&states);
     user["licenseAssignmentStates"] = Value::Array(states);
+    user["assignedPlans"] = assigned_plans(&dir.skus, user);
     adjust_seats(dir, before, &held_skus(user));
     dir.insert_user(id.to_owned(), user.clone());
     dir.record_properties(Kind::User, id, LICENCE_PROPERTIES);

@@ -51,6 +51,7 @@ pub use options::{
     DEFAULT_TENANT_ID, FaultKind, FaultOptions, GraphOptions, InjectedFault, LagOptions,
     ThrottleOptions,
 };
+pub use router::ROUTES;
 
 use shared::Shared;
 
@@ -158,6 +159,32 @@ impl GraphEmulator {
             dir.managers.insert(user.to_owned(), manager.to_owned());
         }
         known
+    }
+
+    /// Flags `user` (an object id) as at risk, as an Identity Protection
+    /// detection would (`riskState: atRisk`, the given `riskLevel`: `low`,
+    /// `medium` or `high`), without spending the riskyUsers call budget;
+    /// returns whether the user exists.
+    pub fn flag_risky(&self, user: &str, level: &'static str) -> bool {
+        let dir = self.shared.dir();
+        let Some(found) = dir.users.get(user).cloned() else {
+            return false;
+        };
+        drop(dir);
+        self.shared
+            .risky
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(
+                user,
+                &found,
+                risky::Risk {
+                    level,
+                    state: "atRisk",
+                    detail: "none",
+                },
+            );
+        true
     }
 
     /// Redeems a guest's invitation (`externalUserState` becomes `Accepted`);

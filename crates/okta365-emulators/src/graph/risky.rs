@@ -79,7 +79,14 @@ pub(crate) fn handle(
             }),
         ),
         Route::Get(id) => match risky.users.get(&id) {
-            Some(user) => ApiResponse::json(200, user.clone()),
+            Some(user) => {
+                let mut body = user.clone();
+                body["@odata.context"] = json!(format!(
+                    "{}/v1.0/$metadata#identityProtection/riskyUsers/$entity",
+                    sh.base_url()
+                ));
+                ApiResponse::json(200, body)
+            }
             None => not_found(&id),
         },
         Route::Act(compromised) => {
@@ -96,35 +103,54 @@ pub(crate) fn handle(
                 }
             }
             drop(dir);
-            let stamp = super::users::timestamp();
             for (id, user) in found {
-                let (level, state, detail) = if compromised {
-                    (
-                        "high",
-                        "confirmedCompromised",
-                        "adminConfirmedUserCompromised",
-                    )
+                let risk = if compromised {
+                    Risk {
+                        level: "high",
+                        state: "confirmedCompromised",
+                        detail: "adminConfirmedUserCompromised",
+                    }
                 } else {
-                    ("none", "dismissed", "adminDismissedAllRiskForUser")
+                    Risk {
+                        level: "none",
+                        state: "dismissed",
+                        detail: "adminDismissedAllRiskForUser",
+                    }
                 };
-                risky.users.insert(
-                    id.clone(),
-                    json!({
-                        "id": id,
-                        "isDeleted": false,
-                        "isProcessing": false,
-                        "riskLastUpdatedDateTime": stamp,
-                        "riskLevel": level,
-                        "riskState": state,
-                        "riskDetail": detail,
-                        "userDisplayName": user["displayName"],
-                        "userPrincipalName": user["userPrincipalName"],
-                    }),
-                );
+                risky.record(&id, &user, risk);
             }
             ApiResponse::empty(204)
         }
     })
+}
+
+/// A risky user's `riskLevel`, `riskState` and `riskDetail`.
+#[derive(Clone, Copy)]
+pub(crate) struct Risk {
+    pub level: &'static str,
+    pub state: &'static str,
+    pub detail: &'static str,
+}
+
+impl RiskyUsers {
+    /// Stores `user`'s risk, as Identity Protection's riskyUser resource shows it.
+    pub(crate) fn record(&mut self, id: &str, user: &Value, risk: Risk) {
+        self.users.insert(
+            id.to_owned(),
+            json!({
+                "@odata.type": "#microsoft.graph.riskyUser",
+                "id": id,
+                "isDeleted": false,
+                "isProcessing": false,
+                "riskLastUpdatedDateTime": super::users::timestamp(),
+                "riskLevel": risk.level,
+                "riskState": risk.state,
+                "riskDetail": risk.detail,
+                "userDisplayName": user["displayName"],
+                "userPrincipalName": user["userPrincipalName"],
+            }),
+        );
+    }
 }
 
 enum Route {

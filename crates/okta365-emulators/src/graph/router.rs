@@ -93,6 +93,95 @@ const READ_DIRECTORY: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 
+/// Every route the Graph emulator serves (see [`crate::routes`]): the
+/// identity platform's, then Graph's. A request matching none is refused
+/// before any handler runs.
+pub const ROUTES: &[&str] = &[
+    "POST /{tenant}/oauth2/v2.0/token",
+    "GET /{tenant}/oauth2/v2.0/token",
+    "GET /{tenant}/v2.0/.well-known/openid-configuration",
+    "POST /v1.0/$batch",
+    "GET /v1.0/users",
+    "POST /v1.0/users",
+    "GET /v1.0/users/delta",
+    "GET /v1.0/users/$count",
+    "GET /v1.0/users/{id}",
+    "PATCH /v1.0/users/{id}",
+    "DELETE /v1.0/users/{id}",
+    "POST /v1.0/users/{id}/assignLicense",
+    "POST /v1.0/users/{id}/revokeSignInSessions",
+    "GET /v1.0/users/{id}/manager",
+    "GET /v1.0/users/{id}/manager/$ref",
+    "PUT /v1.0/users/{id}/manager/$ref",
+    "DELETE /v1.0/users/{id}/manager/$ref",
+    "GET /v1.0/users/{id}/memberOf",
+    "GET /v1.0/users/{id}/ownedObjects",
+    "GET /v1.0/groups",
+    "POST /v1.0/groups",
+    "GET /v1.0/groups/delta",
+    "GET /v1.0/groups/{id}",
+    "PATCH /v1.0/groups/{id}",
+    "DELETE /v1.0/groups/{id}",
+    "GET /v1.0/groups/{id}/transitiveMembers",
+    "GET /v1.0/groups/{id}/transitiveMembers/{cast}",
+    "GET /v1.0/groups/{id}/members",
+    "GET /v1.0/groups/{id}/members/{cast}",
+    "POST /v1.0/groups/{id}/members/$ref",
+    "DELETE /v1.0/groups/{id}/members/{id}/$ref",
+    "DELETE /v1.0/groups/{id}/members/{id}",
+    "GET /v1.0/groups/{id}/owners",
+    "GET /v1.0/groups/{id}/owners/{cast}",
+    "POST /v1.0/groups/{id}/owners/$ref",
+    "DELETE /v1.0/groups/{id}/owners/{id}/$ref",
+    "DELETE /v1.0/groups/{id}/owners/{id}",
+    "POST /v1.0/groups/{id}/assignLicense",
+    "PUT /v1.0/groups/{id}/team",
+    "GET /v1.0/groups/{id}/team",
+    "POST /v1.0/teams",
+    "GET /v1.0/teams/{id}",
+    "POST /v1.0/teams/{id}/archive",
+    "POST /v1.0/teams/{id}/unarchive",
+    "GET /v1.0/teams/{id}/operations/{id}",
+    "GET /v1.0/teams/{id}/members",
+    "POST /v1.0/teams/{id}/members",
+    "POST /v1.0/teams/{id}/members/add",
+    "GET /v1.0/teams/{id}/members/{id}",
+    "DELETE /v1.0/teams/{id}/members/{id}",
+    "POST /v1.0/invitations",
+    "GET /v1.0/identityProtection/riskyUsers",
+    "GET /v1.0/identityProtection/riskyUsers/{id}",
+    "POST /v1.0/identityProtection/riskyUsers/confirmCompromised",
+    "POST /v1.0/identityProtection/riskyUsers/dismiss",
+    "GET /v1.0/subscribedSkus",
+    "GET /v1.0/subscribedSkus/{id}",
+    "GET /v1.0/directoryObjects/{id}",
+    "GET /v1.0/directory/deletedItems/{id}",
+    "POST /v1.0/directory/deletedItems/{id}/restore",
+    "ANY /v1.0/me/**",
+];
+
+/// Refuses a call no [`ROUTES`] template matches: 405 when the path is
+/// served under another method, else Graph's unknown-segment 400.
+fn check_route(req: &ApiRequest, segs: &[&str]) -> Result<(), ApiResponse> {
+    // `microsoft.graph.delta` is the namespace-qualified name of `delta`.
+    let full: Vec<&str> = std::iter::once("v1.0")
+        .chain(segs.iter().map(|s| {
+            if s.eq_ignore_ascii_case("microsoft.graph.delta") {
+                "delta"
+            } else {
+                s
+            }
+        }))
+        .collect();
+    if crate::routes::find(ROUTES, &req.method, &full).is_some() {
+        Ok(())
+    } else if crate::routes::path_known(ROUTES, &full) {
+        Err(method_not_allowed())
+    } else {
+        Err(no_route(req))
+    }
+}
+
 /// Splits a path into segments, turning key syntax `users('x')` into `users`, `x`.
 pub(crate) fn segments(path: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -124,6 +213,7 @@ fn dispatch(
 ) -> Result<ApiResponse, ApiResponse> {
     let segs = segments(&req.path);
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    check_route(req, &s)?;
     let m = req.method.as_str();
     let is_delta = |x: &str| x == "delta" || x == "microsoft.graph.delta";
     Ok(match s.as_slice() {
@@ -153,7 +243,7 @@ fn dispatch(
             users::get_manager(sh, req, key, now, who.require(READ_USERS)?)
         }
         ["users", key, "manager", "$ref"] => match m {
-            "GET" => users::get_manager(sh, req, key, now, who.require(READ_USERS)?),
+            "GET" => users::get_manager_ref(sh, key, now, who.require(READ_USERS)?),
             "PUT" => users::set_manager(sh, req, key, now, who.require(WRITE_USERS)?),
             "DELETE" => users::remove_manager(sh, key, now, who.require(WRITE_USERS)?),
             _ => return Err(method_not_allowed()),

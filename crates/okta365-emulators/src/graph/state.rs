@@ -87,6 +87,9 @@ pub(crate) struct Directory {
     pub changes: Vec<Change>,
     pub seq: u64,
     pub rng: ChaCha8Rng,
+    /// The seed's users carried `assignedPlans`: write them back. (Graph
+    /// computes them; a snapshot without them stays without.)
+    pub keep_assigned_plans: bool,
 }
 
 /// The snapshot files, in the layout `src/providers/snapshot.rs` reads.
@@ -116,6 +119,7 @@ impl Directory {
             changes: Vec::new(),
             seq: 0,
             rng,
+            keep_assigned_plans: false,
         }
     }
 
@@ -132,6 +136,7 @@ impl Directory {
             BTreeMap::new()
         };
         state.skus = read_json(&m365.join(SKUS))?;
+        state.keep_assigned_plans = users.iter().any(|u| u.get("assignedPlans").is_some());
         for mut user in users {
             let id = object_id(&user, USERS)?;
             // The snapshot holds the manager as `$expand=manager($select=id)`
@@ -141,6 +146,7 @@ impl Directory {
             {
                 state.managers.insert(id.clone(), manager_id.to_owned());
             }
+            user["assignedPlans"] = super::licenses::assigned_plans(&state.skus, &user);
             state.insert_user(id, user);
         }
         for group in groups {
@@ -168,6 +174,11 @@ impl Directory {
             .iter()
             .map(|(id, user)| {
                 let mut user = user.clone();
+                if !self.keep_assigned_plans
+                    && let Some(fields) = user.as_object_mut()
+                {
+                    fields.remove("assignedPlans");
+                }
                 if let Some(manager) = self.managers.get(id) {
                     user["manager"] = serde_json::json!({ "id": manager });
                 }

@@ -218,6 +218,12 @@ pub(crate) fn get_operation(
     } else {
         "failed"
     };
+    // Relative, as the teamsAsyncOperation resource shows it: an archive
+    // names the group's team, a creation the team (its 202's Content-Location).
+    let location = match operation.operation_type {
+        "archiveTeam" | "unarchiveTeam" => format!("/groups('{id}')/team"),
+        _ => format!("/teams('{id}')"),
+    };
     ApiResponse::json(
         200,
         json!({
@@ -229,7 +235,7 @@ pub(crate) fn get_operation(
             "lastActionDateTime": timestamp(),
             "attemptsCount": 1,
             "targetResourceId": id,
-            "targetResourceLocation": format!("https://graph.microsoft.com/v1.0/teams('{id}')"),
+            "targetResourceLocation": location,
             "error": null,
         }),
     )

@@ -328,7 +328,31 @@ pub(crate) fn revoke_sessions(sh: &Shared, key: &str, now: Instant, _: Granted) 
     )
 }
 
-/// `GET /users/{id}/manager` (and `/manager/$ref`).
+/// `GET /users/{id}/manager/$ref`: a reference to the manager, as OData
+/// answers `$ref` (Graph's `@odata.id` uses its `/v2/{tenant}` form).
+pub(crate) fn get_manager_ref(sh: &Shared, key: &str, now: Instant, _: Granted) -> ApiResponse {
+    let dir = sh.dir();
+    let id = match resolve(&dir, sh, key, now) {
+        Ok(id) => id,
+        Err(e) => return e,
+    };
+    let Some(manager) = dir.managers.get(&id).filter(|m| dir.users.contains_key(*m)) else {
+        return not_found("manager");
+    };
+    let base = sh.base_url();
+    ApiResponse::json(
+        200,
+        json!({
+            "@odata.context": format!("{base}/v1.0/$metadata#directoryObjects/$entity"),
+            "@odata.id": format!(
+                "{base}/v2/{}/directoryObjects/{manager}/Microsoft.DirectoryServices.User",
+                sh.opts.tenant_id
+            ),
+        }),
+    )
+}
+
+/// `GET /users/{id}/manager`.
 pub(crate) fn get_manager(
     sh: &Shared,
     req: &ApiRequest,

@@ -85,11 +85,41 @@ pub enum Expr {
     },
 }
 
+/// Why an expression is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// It does not parse (or uses what the endpoint never takes, like `not`).
+    Syntax(String),
+    /// An attribute the endpoint does not know.
+    UnknownField(String),
+    /// An operator the endpoint does not take on that attribute.
+    Unsupported {
+        /// The operator.
+        op: Op,
+        /// The attribute.
+        path: String,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Syntax(why) => f.write_str(why),
+            Refusal::UnknownField(path) => write!(f, "field is not valid: {path}"),
+            Refusal::Unsupported { op, path } => write!(
+                f,
+                "The supplied combination of operator and field is not currently supported. Operator: {}, Field: {path}",
+                op.name()
+            ),
+        }
+    }
+}
+
 /// What an endpoint accepts: which operators on which attributes, and `not`.
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect {
     /// Checks one comparison.
-    pub check: fn(&str, Op) -> Result<(), String>,
+    pub check: fn(&str, Op) -> Result<(), Refusal>,
     /// Whether `not (…)` is allowed (only the System Log takes it).
     pub allows_not: bool,
 }
@@ -121,24 +151,29 @@ pub const LOG_FILTER: Dialect = Dialect {
 };
 
 /// Parses `text` and checks every comparison against `dialect`.
-pub fn parse(text: &str, dialect: Dialect) -> Result<Expr, String> {
-    let tokens = tokenize(text)?;
+pub fn parse(text: &str, dialect: Dialect) -> Result<Expr, Refusal> {
+    let tokens = tokenize(text).map_err(Refusal::Syntax)?;
     let mut parser = Parser { tokens, at: 0 };
-    let expr = parser.or()?;
-    if let Some(token) = parser.tokens.get(parser.at) {
-        return Err(format!("unexpected `{}` in `{text}`", token.text()));
+    let expr = parser.or().map_err(Refusal::Syntax)?;
+    if let Some((token, _)) = parser.tokens.get(parser.at) {
+        return Err(Refusal::Syntax(format!(
+            "unexpected `{}` in `{text}`",
+            token.text()
+        )));
     }
     check(&expr, dialect)?;
     Ok(expr)
 }
 
-fn check(expr: &Expr, dialect: Dialect) -> Result<(), String> {
+fn check(expr: &Expr, dialect: Dialect) -> Result<(), Refusal> {
     match expr {
         Expr::And(a, b) | Expr::Or(a, b) => {
             check(a, dialect)?;
             check(b, dialect)
         }
-        Expr::Not(_) if !dialect.allows_not => Err("`not` is not supported here".into()),
+        Expr::Not(_) if !dialect.allows_not => {
+            Err(Refusal::Syntax("`not` is not supported here".into()))
+        }
         Expr::Not(a) => check(a, dialect),
         Expr::Compare { path, op, .. } => (dialect.check)(path, *op),
     }
@@ -163,29 +198,30 @@ impl Token {
     }
 }
 
-fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+/// The tokens of `text`, each with the (0-based, in characters) position it starts at.
+fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, String> {
     let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(&c) = chars.peek() {
+    let mut chars = text.chars().enumerate().peekable();
+    while let Some(&(at, c)) = chars.peek() {
         match c {
             c if c.is_whitespace() => {
                 chars.next();
             }
             '(' => {
                 chars.next();
-                tokens.push(Token::Open);
+                tokens.push((Token::Open, at));
             }
             ')' => {
                 chars.next();
-                tokens.push(Token::Close);
+                tokens.push((Token::Close, at));
             }
             '"' => {
                 chars.next();
                 let mut literal = String::new();
                 loop {
-                    match chars.next() {
+                    match chars.next().map(|(_, c)| c) {
                         Some('\\') => match chars.next() {
-                            Some(escaped) => literal.push(escaped),
+                            Some((_, escaped)) => literal.push(escaped),
                             None => return Err(format!("unterminated string in `{text}`")),
                         },
                         Some('"') => break,
@@ -193,18 +229,18 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                         None => return Err(format!("unterminated string in `{text}`")),
                     }
                 }
-                tokens.push(Token::Literal(Value::String(literal)));
+                tokens.push((Token::Literal(Value::String(literal)), at));
             }
             _ => {
                 let mut word = String::new();
-                while let Some(&c) = chars.peek() {
+                while let Some(&(_, c)) = chars.peek() {
                     if c.is_whitespace() || c == '(' || c == ')' || c == '"' {
                         break;
                     }
                     word.push(c);
                     chars.next();
                 }
-                tokens.push(Token::Word(word));
+                tokens.push((Token::Word(word), at));
             }
         }
     }
@@ -212,13 +248,20 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
 }
 
 struct Parser {
-    tokens: Vec<Token>,
+    tokens: Vec<(Token, usize)>,
     at: usize,
 }
 
+/// The operators Okta's System Log names when it meets an unknown one.
+const EXPECTED_OPERATORS: &str = "eq,co,sw,pr,gt,ge,lt,le";
+
 impl Parser {
     fn peek_keyword(&self, keyword: &str) -> bool {
-        matches!(self.tokens.get(self.at), Some(Token::Word(w)) if w.eq_ignore_ascii_case(keyword))
+        matches!(self.tokens.get(self.at), Some((Token::Word(w), _)) if w.eq_ignore_ascii_case(keyword))
+    }
+
+    fn token(&self, at: usize) -> Option<&Token> {
+        self.tokens.get(at).map(|(t, _)| t)
     }
 
     fn or(&mut self) -> Result<Expr, String> {
@@ -242,12 +285,12 @@ impl Parser {
     }
 
     fn primary(&mut self) -> Result<Expr, String> {
-        let token = self.tokens.get(self.at).cloned();
+        let token = self.token(self.at).cloned();
         self.at += 1;
         match token {
             Some(Token::Open) => {
                 let inner = self.or()?;
-                match self.tokens.get(self.at) {
+                match self.token(self.at) {
                     Some(Token::Close) => {
                         self.at += 1;
                         Ok(inner)
@@ -260,10 +303,12 @@ impl Parser {
             }
             Some(Token::Word(path)) => {
                 let op = match self.tokens.get(self.at) {
-                    Some(Token::Word(w)) => {
-                        Op::parse(w).ok_or_else(|| format!("unknown operator `{w}`"))?
-                    }
-                    Some(other) => {
+                    Some((Token::Word(w), position)) => Op::parse(w).ok_or_else(|| {
+                        format!(
+                            "Unrecognized attribute operator '{w}' at position {position}. Expected: {EXPECTED_OPERATORS}"
+                        )
+                    })?,
+                    Some((other, _)) => {
                         return Err(format!("expected an operator, found `{}`", other.text()));
                     }
                     None => return Err(format!("`{path}` needs an operator")),
@@ -276,7 +321,7 @@ impl Parser {
                         value: Value::Null,
                     });
                 }
-                let value = match self.tokens.get(self.at).cloned() {
+                let value = match self.token(self.at).cloned() {
                     Some(Token::Literal(v)) => v,
                     Some(Token::Word(w)) => word_literal(&w)?,
                     _ => return Err(format!("`{path} {}` needs a value", op.name())),
@@ -384,81 +429,78 @@ fn ordered(ordering: std::cmp::Ordering, op: Op) -> bool {
 
 /// `GET /api/v1/users?search=`: any attribute; `eq sw gt ge lt le pr`, and
 /// `co` only on four profile attributes; no `ne`.
-fn user_search(path: &str, op: Op) -> Result<(), String> {
+fn user_search(path: &str, op: Op) -> Result<(), Refusal> {
+    let contains_ok = matches!(
+        path,
+        "profile.firstName" | "profile.lastName" | "profile.email" | "profile.login"
+    );
     match op {
-        Op::Ne | Op::Ew => Err(format!(
-            "operator `{}` is not supported by user search",
-            op.name()
-        )),
-        Op::Co
-            if !matches!(
-                path,
-                "profile.firstName" | "profile.lastName" | "profile.email" | "profile.login"
-            ) =>
-        {
-            Err(format!("`co` is not supported on `{path}`"))
-        }
+        Op::Ne | Op::Ew => Err(unsupported(op, path)),
+        Op::Co if !contains_ok => Err(unsupported(op, path)),
         _ => Ok(()),
     }
 }
 
 /// `GET /api/v1/users?filter=`: a few attributes, `eq` only, except
 /// `lastUpdated`, which also takes `gt ge lt le`.
-fn user_filter(path: &str, op: Op) -> Result<(), String> {
+fn user_filter(path: &str, op: Op) -> Result<(), Refusal> {
+    const EQ_ONLY: [&str; 6] = [
+        "status",
+        "id",
+        "profile.login",
+        "profile.email",
+        "profile.firstName",
+        "profile.lastName",
+    ];
     match (path, op) {
         ("lastUpdated", Op::Eq | Op::Gt | Op::Ge | Op::Lt | Op::Le) => Ok(()),
-        (
-            "status" | "id" | "profile.login" | "profile.email" | "profile.firstName"
-            | "profile.lastName",
-            Op::Eq,
-        ) => Ok(()),
-        (
-            "status" | "id" | "profile.login" | "profile.email" | "profile.firstName"
-            | "profile.lastName",
-            _,
-        ) => Err(format!("filter supports only `eq` on `{path}`")),
-        _ => Err(format!("`{path}` cannot be filtered on: use search")),
+        (path, Op::Eq) if EQ_ONLY.contains(&path) => Ok(()),
+        (path, _) if EQ_ONLY.contains(&path) || path == "lastUpdated" => Err(unsupported(op, path)),
+        _ => Err(Refusal::UnknownField(path.to_owned())),
     }
 }
 
 /// `GET /api/v1/groups?search=`: `eq sw gt ge lt le`, `co` only on the name
 /// and description.
-fn group_search(path: &str, op: Op) -> Result<(), String> {
+fn group_search(path: &str, op: Op) -> Result<(), Refusal> {
     if path.starts_with("_embedded") || path.starts_with("_links") || path == "objectClass" {
-        return Err(format!("`{path}` cannot be searched"));
+        return Err(Refusal::UnknownField(path.to_owned()));
     }
     match op {
-        Op::Ne | Op::Ew | Op::Pr => Err(format!(
-            "operator `{}` is not supported by group search",
-            op.name()
-        )),
+        Op::Ne | Op::Ew | Op::Pr => Err(unsupported(op, path)),
         Op::Co if !matches!(path, "profile.name" | "profile.description") => {
-            Err(format!("`co` is not supported on `{path}`"))
+            Err(unsupported(op, path))
         }
         _ => Ok(()),
     }
 }
 
 /// `GET /api/v1/groups?filter=`: `id`, `type` (eq), and the two timestamps.
-fn group_filter(path: &str, op: Op) -> Result<(), String> {
+fn group_filter(path: &str, op: Op) -> Result<(), Refusal> {
     match (path, op) {
         ("id" | "type", Op::Eq) => Ok(()),
         ("lastUpdated" | "lastMembershipUpdated", Op::Eq | Op::Gt | Op::Ge | Op::Lt | Op::Le) => {
             Ok(())
         }
-        _ => Err(format!(
-            "`{path} {}` cannot be used in a group filter",
-            op.name()
-        )),
+        ("id" | "type" | "lastUpdated" | "lastMembershipUpdated", _) => Err(unsupported(op, path)),
+        _ => Err(Refusal::UnknownField(path.to_owned())),
     }
 }
 
-/// `GET /api/v1/logs?filter=`: every operator, any attribute but `published`.
-fn log_filter(path: &str, _op: Op) -> Result<(), String> {
+/// `GET /api/v1/logs?filter=`: every operator, any attribute but `published`
+/// (which conflicts with `since`/`until`).
+fn log_filter(path: &str, op: Op) -> Result<(), Refusal> {
     if path == "published" {
-        Err("`published` cannot be filtered on: use since and until".into())
+        Err(unsupported(op, path))
     } else {
         Ok(())
+    }
+}
+
+fn unsupported(op: Op, path: &str) -> Refusal {
+    Refusal::Unsupported {
+        op,
+        path: path.to_owned(),
     }
 }
 

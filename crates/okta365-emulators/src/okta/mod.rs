@@ -41,6 +41,7 @@ pub use options::{
     Bucket, EventHook, Fault, Faults, OktaOptions, PageFault, PublicKey, RateLimits, ScriptedFault,
     ServiceApp,
 };
+pub use server::ROUTES;
 
 use app::{App, AppRef, lock};
 use state::Org;

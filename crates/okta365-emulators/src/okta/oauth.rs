@@ -128,13 +128,43 @@ fn issue(app: &AppRef, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAu
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
+    // The texts below are the published examples of Okta's OAuth spec
+    // (OAuthError400UnsupportedGrantType, …_MultipleClientCreds,
+    // …_AssertionTypeInvalid, OAuthError401InvalidClient_NoCreds) and, for a
+    // secret sent to the org authorization server, its service-app guide.
     if field("grant_type") != Some("client_credentials") {
         return Err(bad_request(
             "unsupported_grant_type",
-            "The authorization grant type is not supported by the authorization server. Configured grant types: [client_credentials].",
+            "The grant type in the request isn't supported.",
         ));
     }
-    if field("client_assertion_type") != Some(JWT_BEARER) || field("client_assertion").is_none() {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "));
+    let secret = field("client_secret").is_some();
+    let assertion = field("client_assertion").is_some();
+    if [basic, secret, assertion]
+        .iter()
+        .filter(|given| **given)
+        .count()
+        > 1
+    {
+        return Err(bad_request(
+            "invalid_request",
+            "Can't supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a `client_assertion` in the post body.",
+        ));
+    }
+    if assertion && field("client_assertion_type") != Some(JWT_BEARER) {
+        return Err(bad_request(
+            "invalid_request",
+            "The `client_assertion_type` is invalid.",
+        ));
+    }
+    if !basic && !secret && !assertion {
+        return Err(invalid_client("No client credentials found"));
+    }
+    if !assertion {
         return Err(invalid_client(
             "Client Credentials requests to the Org Authorization Server must use the private_key_jwt token_endpoint_auth_method.",
         ));
@@ -154,10 +184,7 @@ fn issue(app: &AppRef, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAu
         .map(str::to_owned)
         .collect();
     if requested.is_empty() {
-        return Err(bad_request(
-            "invalid_scope",
-            "The authorization server requires a 'scope' parameter.",
-        ));
+        return Err(bad_request("invalid_scope", "No scopes were requested."));
     }
     let refused: Vec<&str> = requested
         .iter()

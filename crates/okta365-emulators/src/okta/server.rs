@@ -28,6 +28,35 @@ use super::{auth, control, faults, groups, logs, oauth, users};
 #[derive(Clone)]
 struct ConnectionReset(Arc<Notify>);
 
+/// Every route the Okta emulator serves (see [`crate::routes`]); a request
+/// matching none is refused (404, or 405 for a served path) once it is
+/// authenticated. `_emulator/` control routes are not Okta's and not listed.
+pub const ROUTES: &[&str] = &[
+    "GET /api/v1/users",
+    "POST /api/v1/users",
+    "GET /api/v1/users/{id}",
+    "POST /api/v1/users/{id}",
+    "PUT /api/v1/users/{id}",
+    "DELETE /api/v1/users/{id}",
+    "GET /api/v1/users/{id}/groups",
+    "POST /api/v1/users/{id}/lifecycle/activate",
+    "POST /api/v1/users/{id}/lifecycle/reactivate",
+    "POST /api/v1/users/{id}/lifecycle/deactivate",
+    "POST /api/v1/users/{id}/lifecycle/suspend",
+    "POST /api/v1/users/{id}/lifecycle/unsuspend",
+    "POST /api/v1/users/{id}/lifecycle/unlock",
+    "GET /api/v1/groups",
+    "POST /api/v1/groups",
+    "GET /api/v1/groups/{id}",
+    "PUT /api/v1/groups/{id}",
+    "DELETE /api/v1/groups/{id}",
+    "GET /api/v1/groups/{id}/users",
+    "PUT /api/v1/groups/{id}/users/{id}",
+    "DELETE /api/v1/groups/{id}/users/{id}",
+    "GET /api/v1/logs",
+    "POST /oauth2/v1/token",
+];
+
 /// Every route of the emulator.
 pub fn router(app: AppRef) -> Router {
     let api = Router::new()
@@ -124,11 +153,11 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
             None => match route.scope.map(|scope| write_scope(&method, scope)) {
                 Some(scope) => {
                     match auth::authorize(&app, &method, &path, request.headers(), scope) {
-                        Ok(()) => next.run(request).await,
+                        Ok(()) => routed(&method, &path, request, next).await,
                         Err(refused) => *refused,
                     }
                 }
-                None => next.run(request).await,
+                None => routed(&method, &path, request, next).await,
             },
         }
     };
@@ -145,6 +174,19 @@ async fn gate(State(app): State<AppRef>, request: Request, next: Next) -> Respon
         }
     }
     response
+}
+
+/// Runs the handler of a [`ROUTES`] entry; anything else is Okta's 404
+/// (or 405 for a path served under other methods).
+async fn routed(method: &axum::http::Method, path: &str, request: Request, next: Next) -> Response {
+    let segments = crate::routes::segments_of(path);
+    if crate::routes::find(ROUTES, method.as_str(), &segments).is_some() {
+        next.run(request).await
+    } else if crate::routes::path_known(ROUTES, &segments) {
+        method_not_allowed().await
+    } else {
+        not_found(request).await
+    }
 }
 
 /// The scope a request needs: writes to users and groups need the

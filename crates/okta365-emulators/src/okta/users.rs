@@ -105,7 +105,10 @@ fn search_cutoff(app: &AppRef) -> jiff::Timestamp {
         .unwrap_or(jiff::Timestamp::MIN)
 }
 
-/// Parses the `name` parameter with `dialect`; a bad expression is Okta's E0000031.
+/// Parses the `name` parameter with `dialect`. A bad expression is Okta's
+/// E0000031, worded as Okta words it: a syntax error carries the one cause
+/// "Invalid search syntax.", an unknown attribute or an operator the
+/// attribute does not take carries none.
 pub fn parse_param(
     params: &Params,
     name: &str,
@@ -113,9 +116,13 @@ pub fn parse_param(
 ) -> Result<Option<Expr>, ApiError> {
     match param(params, name) {
         None => Ok(None),
-        Some(text) => expr::parse(text, dialect)
-            .map(Some)
-            .map_err(|why| ApiError::new("E0000031").cause(format!("{name}: {why}"))),
+        Some(text) => expr::parse(text, dialect).map(Some).map_err(|why| {
+            let error = ApiError::new("E0000031");
+            match why {
+                expr::Refusal::Syntax(_) => error.cause("Invalid search syntax."),
+                expr::Refusal::UnknownField(_) | expr::Refusal::Unsupported { .. } => error,
+            }
+        }),
     }
 }
 
@@ -371,12 +378,39 @@ fn update_user(
 /// `POST /api/v1/users/{id}/lifecycle/{operation}` → 200.
 pub async fn lifecycle(
     State(app): State<AppRef>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
     Path((key, operation)): Path<(String, String)>,
 ) -> Response {
-    change_status(&app, &key, &operation).unwrap_or_else(IntoResponse::into_response)
+    change_status(&app, &key, &operation)
+        .map(|()| activation_answer(&app, &headers, &params, &operation))
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
-fn change_status(app: &AppRef, key: &str, operation: &str) -> Result<Response, ApiError> {
+/// What a lifecycle operation answers: `activate` and `reactivate` with
+/// `sendEmail=false` (reactivate's default) give the user's activation
+/// token and link (Identity Engine form), everything else `{}`.
+fn activation_answer(
+    app: &AppRef,
+    headers: &HeaderMap,
+    params: &Params,
+    operation: &str,
+) -> Response {
+    let default_send = operation != "reactivate";
+    let send_email = param(params, "sendEmail").map_or(default_send, |v| v == "true");
+    if send_email || !matches!(operation, "activate" | "reactivate") {
+        return axum::Json(json!({})).into_response();
+    }
+    let token = app.org().random_text(20);
+    let base = paging::base_url(headers);
+    axum::Json(json!({
+        "activationUrl": format!("{base}/tokens/{token}/verify"),
+        "activationToken": token,
+    }))
+    .into_response()
+}
+
+fn change_status(app: &AppRef, key: &str, operation: &str) -> Result<(), ApiError> {
     let mut org = app.org();
     let user = find_user(&org.users, key).ok_or_else(|| ApiError::not_found(key, "User"))?;
     let id = user["id"].as_str().unwrap_or_default().to_owned();
@@ -389,8 +423,14 @@ fn change_status(app: &AppRef, key: &str, operation: &str) -> Result<Response, A
             ))
     };
     let target = match operation {
+        // Okta's spec: activate takes STAGED or DEPROVISIONED users,
+        // reactivate PROVISIONED or RECOVERY ones.
         "activate" | "reactivate"
-            if matches!(status.as_str(), "STAGED" | "PROVISIONED" | "DEPROVISIONED") =>
+            if matches!(
+                (operation, status.as_str()),
+                ("activate", "STAGED" | "DEPROVISIONED")
+                    | ("reactivate", "PROVISIONED" | "RECOVERY")
+            ) =>
         {
             if user["credentials"]["password"].is_object() {
                 "ACTIVE"
@@ -402,12 +442,13 @@ fn change_status(app: &AppRef, key: &str, operation: &str) -> Result<Response, A
         "suspend" if status == "ACTIVE" => "SUSPENDED",
         "unsuspend" if status == "SUSPENDED" => "ACTIVE",
         "unlock" if status == "LOCKED_OUT" => "ACTIVE",
+        // Okta also unlocks an ACTIVE user blocked from unknown devices: a success.
+        "unlock" if status == "ACTIVE" => return Ok(()),
         "activate" | "reactivate" | "suspend" | "unsuspend" | "unlock" => return Err(not_allowed()),
         _ => return Err(ApiError::not_found(operation, "Endpoint")),
     };
     org.set_status(&id, target, jiff::Timestamp::now())
-        .map_err(|e| mutation_error(e, operation))?;
-    Ok(axum::Json(json!({})).into_response())
+        .map_err(|e| mutation_error(e, operation))
 }
 
 /// `DELETE /api/v1/users/{id}` → 204: deactivates a user that is not yet

@@ -247,6 +247,83 @@ async fn deleting_through_members_without_ref_needs_user_write_permission() {
 }
 
 #[tokio::test]
+async fn assigned_plans_are_the_skus_user_plans_minus_the_disabled_ones() {
+    let t = Tenant::start(acme_options()).await;
+    let (_, created) = t.post("/users", new_user("plans.test@acme.example")).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    t.patch(&format!("/users/{id}"), json!({"usageLocation": "GB"}))
+        .await;
+    let sku = sku(&t, E3).await;
+    let user_plans: Vec<String> = sku["servicePlans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["appliesTo"] != "Company")
+        .map(|p| p["servicePlanId"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(user_plans.len() > 2, "E3 has user plans to disable");
+    let disabled = &user_plans[1];
+    let (status, user) = t
+        .post(
+            &format!("/users/{id}/assignLicense"),
+            json!({"addLicenses": [{"skuId": E3, "disabledPlans": [disabled]}], "removeLicenses": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let plans = user["assignedPlans"].as_array().unwrap().clone();
+    let ids: Vec<&str> = plans
+        .iter()
+        .map(|p| p["servicePlanId"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = user_plans
+        .iter()
+        .map(String::as_str)
+        .filter(|p| p != disabled)
+        .collect();
+    assert_eq!(
+        ids, expected,
+        "every enabled user plan, once, in the SKU's order"
+    );
+    for plan in &plans {
+        let keys: Vec<&String> = plan.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "assignedDateTime",
+                "capabilityStatus",
+                "service",
+                "servicePlanId"
+            ]
+        );
+        assert_eq!(plan["capabilityStatus"], "Enabled");
+        assert!(plan["assignedDateTime"].as_str().unwrap().ends_with('Z'));
+    }
+    let exchange = sku["servicePlans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["servicePlanName"] == "EXCHANGE_S_ENTERPRISE")
+        .unwrap()["servicePlanId"]
+        .clone();
+    assert!(
+        plans
+            .iter()
+            .any(|p| p["servicePlanId"] == exchange && p["service"] == "exchange"),
+        "Exchange Online is the `exchange` service, as Graph names it"
+    );
+    let (_, read) = t.get(&format!("/users/{id}?$select=assignedPlans")).await;
+    assert_eq!(read["assignedPlans"], Value::Array(plans));
+    let (_, removed) = t
+        .post(
+            &format!("/users/{id}/assignLicense"),
+            json!({"addLicenses": [], "removeLicenses": [E3]}),
+        )
+        .await;
+    assert_eq!(removed["assignedPlans"], json!([]));
+    t.emu.stop().await;
+}
+
+#[tokio::test]
 async fn licences_need_a_usage_location_free_seats_and_direct_assignment() {
     let t = Tenant::start(acme_options()).await;
     let (_, created) = t.post("/users", new_user("lic.test@acme.example")).await;

@@ -457,5 +457,57 @@ async fn token_requests_need_the_form_grant_and_assertion_type() {
             .unwrap()
             .contains("private_key_jwt")
     );
+    // The published examples of Okta's OAuth spec, word for word.
+    let form = |extra: &[(&'static str, &'static str)]| {
+        let mut fields = vec![
+            ("grant_type", "client_credentials"),
+            ("scope", "okta.users.read"),
+        ];
+        fields.extend_from_slice(extra);
+        fields
+    };
+    let cases: [(Vec<(&str, &str)>, u16, &str, &str); 3] = [
+        (
+            form(&[]),
+            401,
+            "invalid_client",
+            "No client credentials found",
+        ),
+        (
+            form(&[
+                ("client_assertion", "x.y.z"),
+                ("client_assertion_type", "jwt"),
+            ]),
+            400,
+            "invalid_request",
+            "The `client_assertion_type` is invalid.",
+        ),
+        (
+            form(&[("client_assertion", "x.y.z"), ("client_secret", "s")]),
+            400,
+            "invalid_request",
+            "Can't supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a `client_assertion` in the post body.",
+        ),
+    ];
+    for (fields, status, error, description) in cases {
+        let answer = http().post(&url).form(&fields).send().await.unwrap();
+        assert_eq!(answer.status(), status, "{description}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"], error);
+        assert_eq!(body["error_description"], description);
+    }
+    let grant: Value = http()
+        .post(&url)
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        grant["error_description"],
+        "The grant type in the request isn't supported."
+    );
     emulator.stop().await;
 }

@@ -37,8 +37,18 @@ async fn a_plain_list_omits_deprovisioned_users_while_search_returns_them() {
     ))
     .await;
     assert_eq!(filtered.len(), deprovisioned.len());
+    // Okta's published answers: an operator the attribute does not take has
+    // no cause; a search that does not parse has one, "Invalid search syntax.".
     let bad = get(&search(r#"status ne "ACTIVE""#)).await;
-    assert_okta_error(bad, 400, "E0000031").await;
+    let body = assert_okta_error(bad, 400, "E0000031").await;
+    assert_eq!(body["errorSummary"], "Invalid search criteria.");
+    assert_eq!(body["errorCauses"], serde_json::json!([]));
+    let unparsed = get(&search(r#"status eq "ACTIVE" and"#)).await;
+    let body = assert_okta_error(unparsed, 400, "E0000031").await;
+    assert_eq!(
+        body["errorCauses"],
+        serde_json::json!([{"errorSummary": "Invalid search syntax."}])
+    );
     emulator.stop().await;
 }
 
@@ -140,7 +150,12 @@ async fn group_search_filter_and_stats_follow_okta() {
         urlencode(r#"profile.name eq "x""#)
     ))
     .await;
-    assert_okta_error(refused, 400, "E0000031").await;
+    let body = assert_okta_error(refused, 400, "E0000031").await;
+    assert_eq!(
+        body["errorCauses"],
+        serde_json::json!([]),
+        "as Okta answers a filter it does not take"
+    );
     let stats: Vec<Value> = get(&format!("{base}/api/v1/groups?q=Every&expand=stats"))
         .await
         .json()
