@@ -9,11 +9,11 @@
 
 use std::collections::BTreeSet;
 
-use super::Trigger;
+use super::{RuleLines, Trigger};
 use crate::events::LockdownRules;
 use crate::model::state::LiveState;
 use crate::plan::action::{GroupRef, UserRef};
-use crate::plan::{Action, Change, FORMAT_VERSION, Op, Plan, PlanSettings, Reason, Summary};
+use crate::plan::{Action, Change, FORMAT_VERSION, Op, Plan, PlanSettings, Summary};
 use crate::policy::types::Protected;
 
 /// A lockdown plan, and what was left out and why.
@@ -39,8 +39,8 @@ pub struct LockdownInput<'a> {
     pub protected: &'a Protected,
     /// Planner settings (the ownership marker, the time).
     pub settings: &'a PlanSettings,
-    /// Where the rules come from (the config file), for the reasons.
-    pub source: &'a str,
+    /// Where the rules were written, for the reasons.
+    pub lines: &'a RuleLines,
 }
 
 /// Plans the lockdown of every user a [`Trigger::Lockdown`] names.
@@ -48,7 +48,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
     let LockdownInput {
         live,
         settings,
-        source,
+        lines,
         ..
     } = *input;
     let protected = crate::plan::protected::accounts(input.protected, live);
@@ -104,7 +104,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
                 "Okta user {user} ({event_type}): no Office 365 account okta365 manages"
             ));
         }
-        let reason = Reason::new(source, 0, format!("lockdown: {event_type}, event {event}"));
+        let reason = lines.lockdown(event_type, event);
         for account in accounts {
             if protected.contains(&account.id) {
                 skipped.push(format!(
@@ -260,7 +260,7 @@ mod tests {
                 policy_groups,
                 protected,
                 settings: &settings(),
-                source: "okta365.yaml",
+                lines: &RuleLines::unplaced("okta365.yaml"),
             },
         )
     }

@@ -10,11 +10,13 @@
 
 pub mod breaker;
 pub mod hook;
+mod lines;
 mod lockdown;
 mod log_event;
 mod relay;
 mod settings;
 
+pub use lines::RuleLines;
 pub use lockdown::{Lockdown, LockdownInput, lockdown};
 pub use log_event::{LogEvent, LogTarget};
 pub use relay::{Relay, RelayInput, relay};

@@ -9,13 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{RelayRules, Trigger};
+use super::{RelayRules, RuleLines, Trigger};
 use crate::model::ObjectId;
 use crate::model::state::LiveState;
 use crate::plan::action::{GroupRef, UserRef};
-use crate::plan::{
-    Action, ActionKind, Change, FORMAT_VERSION, Op, Plan, PlanSettings, Reason, Summary,
-};
+use crate::plan::{Action, ActionKind, Change, FORMAT_VERSION, Op, Plan, PlanSettings, Summary};
 use crate::policy::types::Protected;
 
 /// What a relay is planned from, besides the triggers.
@@ -30,8 +28,8 @@ pub struct RelayInput<'a> {
     pub settings: &'a PlanSettings,
     /// Accounts (object ids) the relay put in the group and has not taken out.
     pub relayed: &'a BTreeSet<ObjectId>,
-    /// Where the rules come from (the config file), for the reasons.
-    pub source: &'a str,
+    /// Where the rules were written, for the reasons.
+    pub lines: &'a RuleLines,
 }
 
 /// A relay plan, who it is for, and what was left out and why.
@@ -52,7 +50,7 @@ pub fn relay(triggers: &[Trigger], input: &RelayInput) -> Relay {
         live,
         rules,
         settings,
-        source,
+        lines,
         ..
     } = *input;
     let mut skipped = Vec::new();
@@ -107,9 +105,8 @@ pub fn relay(triggers: &[Trigger], input: &RelayInput) -> Relay {
                 "Okta user {user} ({event_type}, {shown_level}): no Office 365 account okta365 manages"
             ));
         }
-        let reason = Reason::new(
-            source,
-            0,
+        let reason = lines.relay(
+            event_type,
             format!("risk relay: {event_type} ({shown_level}), event {event}"),
         );
         for account in accounts {
@@ -294,7 +291,7 @@ mod tests {
                 protected: &protected,
                 settings: &PlanSettings::new("2026-11-20T10:00:00Z".parse().unwrap()),
                 relayed: &relayed,
-                source: "okta365.yaml",
+                lines: &RuleLines::unplaced("okta365.yaml"),
             },
         )
     }

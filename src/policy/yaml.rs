@@ -36,6 +36,15 @@ impl SpanIndex {
         }
     }
 
+    /// Line and column of what was written at `pointer` (its key if it is
+    /// a mapping value), or `None` when the file does not hold it.
+    pub fn written(&self, pointer: &str) -> Option<(u32, u32)> {
+        self.keys
+            .get(pointer)
+            .or_else(|| self.values.get(pointer))
+            .copied()
+    }
+
     /// Line and column of the mapping key whose value is at `pointer`
     /// (falls back to the value's position).
     pub fn key(&self, pointer: &str) -> (u32, u32) {

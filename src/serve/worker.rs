@@ -17,7 +17,7 @@ use super::metrics::{Metrics, label};
 use crate::apply::graph::RiskyPacer;
 use crate::apply::{ActionResult, GraphBackend, Report, SnapshotBackend};
 use crate::cli::{Failure, Workspace};
-use crate::events::{self, EventRules, LogEvent, Trigger};
+use crate::events::{self, EventRules, LogEvent, RuleLines, Trigger};
 use crate::model::ObjectId;
 use crate::model::state::LiveState;
 use crate::plan::{Action, ActionKind, FORMAT_VERSION, Plan, Summary};
@@ -45,8 +45,8 @@ pub struct Context {
     pub writer: tokio::sync::Mutex<()>,
     /// Spaces Identity Protection calls.
     pub pacer: Arc<RiskyPacer>,
-    /// The config file, named in the reasons of event actions.
-    pub source: String,
+    /// Where the event rules were written, named in the reasons of event actions.
+    pub lines: RuleLines,
     /// Poked when events start waiting for a full plan.
     pub plan_wanted: tokio::sync::Notify,
     /// Poked when new events are journaled.
@@ -61,7 +61,7 @@ impl Context {
         checked: Checked,
         journal: Arc<Journal>,
         alert: Box<dyn Alert>,
-        source: String,
+        lines: RuleLines,
     ) -> Result<Self, Failure> {
         let rules = workspace.config.events.clone();
         if let Some(relay) = &rules.relay
@@ -81,7 +81,7 @@ impl Context {
             alert,
             writer: tokio::sync::Mutex::new(()),
             pacer: Arc::default(),
-            source,
+            lines,
             plan_wanted: tokio::sync::Notify::new(),
             wake: tokio::sync::Notify::new(),
         })
@@ -450,7 +450,7 @@ async fn act(
             policy_groups: &policy_groups,
             protected: &ctx.checked.policy.protected,
             settings: &settings,
-            source: &ctx.source,
+            lines: &ctx.lines,
         },
     );
     let relayed: BTreeSet<ObjectId> = ctx
@@ -470,7 +470,7 @@ async fn act(
                 protected: &ctx.checked.policy.protected,
                 settings: &settings,
                 relayed: &relayed,
-                source: &ctx.source,
+                lines: &ctx.lines,
             },
         )
     });

@@ -79,8 +79,13 @@ fn a_suspension_event_locks_the_account_at_once_and_audits_it() {
         "{audit}"
     );
     for r in &records {
+        let reason = &r["reasons"][0];
+        assert!(reason["rule"].as_str().unwrap().contains("ev-1"), "{r}");
+        // The example config writes no event rules: the default one acted.
+        assert_eq!(reason["file"], "okta365.yaml", "{r}");
+        assert_eq!(reason["line"], 0, "{r}");
         assert!(
-            r["reasons"][0]["rule"].as_str().unwrap().contains("ev-1"),
+            reason["rule"].as_str().unwrap().ends_with("a default rule"),
             "{r}"
         );
     }
@@ -182,6 +187,19 @@ fn a_full_plan_that_would_unlock_an_incident_is_not_applied() {
         "{stderr}"
     );
     assert_eq!(m365_user(&scratch, "ines.garcia")["accountEnabled"], false);
+    // The lockdown's reason is the config line that lists the event type.
+    let listed = rules
+        .lines()
+        .position(|l| l.contains("event_types: [security.threat.detected]"))
+        .unwrap()
+        + 1;
+    let audit = scratch.read(".okta365/audit.jsonl");
+    let disable: serde_json::Value = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["kind"] == "disable_user")
+        .unwrap();
+    assert_eq!(disable["reasons"][0]["line"], listed, "{disable}");
 }
 
 #[test]

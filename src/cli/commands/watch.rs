@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::cli::terminal::Ui;
 use crate::cli::{Cli, Failure, Workspace};
+use crate::events::RuleLines;
 use crate::events::hook::{self, Received};
 use crate::providers::events::LineFeed;
 use crate::serve::alert::LogAlert;
@@ -60,8 +61,21 @@ pub(crate) fn context(cli: &Cli, ui: &Ui, journal: Option<&PathBuf>) -> Result<C
             path.display()
         );
     }
-    let source = cli.config.display().to_string();
-    Context::new(workspace, checked, journal, Box::new(LogAlert), source)
+    let lines = rule_lines(&cli.config, &workspace.config.events);
+    Context::new(workspace, checked, journal, Box::new(LogAlert), lines)
+}
+
+/// Where the config file wrote the event rules (it was read and parsed
+/// once already: a second read that fails only loses the line numbers).
+fn rule_lines(config: &std::path::Path, rules: &crate::events::EventRules) -> RuleLines {
+    let file = config.display().to_string();
+    std::fs::read_to_string(config)
+        .ok()
+        .and_then(|text| crate::policy::yaml::parse(&text).ok())
+        .map_or_else(
+            || RuleLines::unplaced(&file),
+            |(_, spans)| RuleLines::new(&file, &spans, rules),
+        )
 }
 
 /// Runs `watch` until the event input ends and the journaled work is done.
