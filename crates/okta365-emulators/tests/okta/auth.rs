@@ -466,7 +466,13 @@ async fn token_requests_need_the_form_grant_and_assertion_type() {
         fields.extend_from_slice(extra);
         fields
     };
-    let cases: [(Vec<(&str, &str)>, u16, &str, &str); 3] = [
+    let cases: [(Vec<(&str, &str)>, u16, &str, &str); 4] = [
+        (
+            vec![("grant_type", "password")],
+            400,
+            "unsupported_grant_type",
+            "The grant type in the request isn't supported.",
+        ),
         (
             form(&[]),
             401,
@@ -496,18 +502,5 @@ async fn token_requests_need_the_form_grant_and_assertion_type() {
         assert_eq!(body["error"], error);
         assert_eq!(body["error_description"], description);
     }
-    let grant: Value = http()
-        .post(&url)
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        grant["error_description"],
-        "The grant type in the request isn't supported."
-    );
     emulator.stop().await;
 }
