@@ -466,7 +466,14 @@ async fn token_requests_need_the_form_grant_and_assertion_type() {
         fields.extend_from_slice(extra);
         fields
     };
-    let cases: [(Vec<(&str, &str)>, u16, &str, &str); 4] = [
+    // (form fields, status, error, error_description)
+    type Refusal = (
+        Vec<(&'static str, &'static str)>,
+        u16,
+        &'static str,
+        &'static str,
+    );
+    let cases: [Refusal; 4] = [
         (
             vec![("grant_type", "password")],
             400,
