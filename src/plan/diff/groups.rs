@@ -100,21 +100,31 @@ impl<'a> Differ<'a> {
         };
         let (members, owners) = (set(&self.live.members), set(&self.live.owners));
         let read = live.is_none_or(|g| self.live.members.contains_key(&g.id));
-        let mut wanted: HashSet<ObjectId> = HashSet::new();
-        let mut wanted_owners: HashSet<ObjectId> = HashSet::new();
+        let mut wanted: HashSet<&'a ObjectId> = HashSet::with_capacity(want.members.len());
+        let mut wanted_owners: HashSet<&'a ObjectId> = HashSet::new();
         for (okta_id, role) in &want.members {
-            let Some(user) = self.resolved.get(okta_id).cloned() else {
+            let Some(user) = self.resolved.get(okta_id) else {
                 continue;
             };
-            if let Some(id) = &user.id {
-                wanted.insert(id.clone());
-                if role.value == TeamRole::Owner {
-                    wanted_owners.insert(id.clone());
+            let owner = role.value == TeamRole::Owner;
+            // The live account's own id: the sets borrow the live state.
+            if let Some((&id, _)) = user
+                .id
+                .as_ref()
+                .and_then(|id| self.users_by_id.get_key_value(id))
+            {
+                wanted.insert(id);
+                if owner {
+                    wanted_owners.insert(id);
                 }
                 if self.protected.contains(id) {
                     continue;
                 }
+                if members.contains(id) && (!owner || owners.contains(id)) {
+                    continue; // most memberships: nothing to do, nothing cloned
+                }
             }
+            let user = user.clone();
             self.add_member(want, group, &user, role, &members, &owners);
         }
         if owners.is_empty() && wanted_owners.is_empty() && !self.wants_owner(want) {

@@ -101,7 +101,8 @@ impl<'a> Differ<'a> {
         let mut remove = Vec::new();
         let mut changes = Vec::new();
         let mut reasons = Vec::new();
-        let direct: BTreeMap<&str, Vec<&str>> = live
+        // SKU id → its disabled plans, sorted by SKU id (a user holds a few).
+        let mut direct: Vec<(&str, Vec<&str>)> = live
             .map(|l| {
                 let states = &l.license_assignment_states;
                 if states.is_empty() {
@@ -128,25 +129,34 @@ impl<'a> Differ<'a> {
                 }
             })
             .unwrap_or_default();
+        // A SKU listed twice keeps its last entry, as a map collected from it would.
+        direct.reverse();
+        direct.sort_by(|a, b| a.0.cmp(b.0));
+        direct.dedup_by(|a, b| a.0 == b.0);
         let mut wanted_ids = BTreeSet::new();
         for (part, plans) in &want.licenses {
             let Some(sku) = self.skus.get(part).copied() else {
                 continue;
             }; // reported by compile
             wanted_ids.insert(sku.sku_id.as_str());
-            let mut disabled: Vec<(String, String)> = plans
+            // Borrowed until a change is certain: most users need none.
+            let mut disabled: Vec<(&str, &str)> = plans
                 .value
                 .iter()
                 .filter_map(|name| {
                     sku.service_plans
                         .iter()
                         .find(|p| p.service_plan_name == *name)
-                        .map(|p| (p.service_plan_id.0.to_string(), name.clone()))
+                        .map(|p| (p.service_plan_id.as_str(), name.as_str()))
                 })
                 .collect();
-            disabled.sort();
-            let disabled_ids: BTreeSet<&str> = disabled.iter().map(|(id, _)| id.as_str()).collect();
-            let names = disabled.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>();
+            disabled.sort_unstable();
+            disabled.dedup();
+            let unchanged = |have: &[&str]| {
+                have.len() >= disabled.len()
+                    && have.iter().all(|id| disabled.iter().any(|(d, _)| d == id))
+                    && disabled.iter().all(|(d, _)| have.contains(d))
+            };
             let describe = |names: &[String]| {
                 if names.is_empty() {
                     "assigned".to_owned()
@@ -154,10 +164,17 @@ impl<'a> Differ<'a> {
                     format!("assigned, disabled: {}", names.join(", "))
                 }
             };
-            match direct.get(sku.sku_id.as_str()) {
-                Some(have) if have.iter().copied().collect::<BTreeSet<_>>() == disabled_ids => {
-                    continue;
-                }
+            let have = direct
+                .iter()
+                .find(|(id, _)| *id == sku.sku_id.as_str())
+                .map(|(_, plans)| plans);
+            if have.is_some_and(|have| unchanged(have))
+                || have.is_none() && live.is_some_and(|l| l.inherits_sku(&sku.sku_id))
+            {
+                continue; // as wanted, or group-based licensing covers it
+            }
+            let names: Vec<String> = disabled.iter().map(|(_, n)| (*n).to_owned()).collect();
+            match have {
                 Some(have) => {
                     let have_names: Vec<String> = have
                         .iter()
@@ -174,7 +191,6 @@ impl<'a> Differ<'a> {
                         new: Some(describe(&names)),
                     });
                 }
-                None if live.is_some_and(|l| l.inherits_sku(&sku.sku_id)) => continue, // group-based licensing covers it
                 None => changes.push(Change {
                     field: format!("license {part}"),
                     old: None,
@@ -187,7 +203,7 @@ impl<'a> Differ<'a> {
                 sku: part.to_owned(),
                 disabled_plans: disabled
                     .iter()
-                    .map(|(id, _)| crate::model::ServicePlanId::from(id.as_str()))
+                    .map(|(id, _)| crate::model::ServicePlanId::from(*id))
                     .collect(),
                 disabled_plan_names: names,
             });
@@ -198,16 +214,27 @@ impl<'a> Differ<'a> {
         // An account linked by this plan is not managed yet: licences are
         // only added to it; removals wait for the next plan.
         let linking = live.is_some_and(|l| self.marker_of(l).is_none());
-        for sku_id in direct.keys() {
+        for (sku_id, _) in &direct {
             if wanted_ids.contains(sku_id) || linking {
                 continue;
             }
-            let part = self.sku_name(sku_id);
-            let Some(governors) = self.input.desired.governed_skus.get(&part) else {
+            let part = self
+                .live
+                .skus
+                .iter()
+                .find(|s| s.sku_id.as_str() == *sku_id)
+                .map_or(*sku_id, |s| s.sku_part_number.as_str());
+            let Some(governors) = self.input.desired.governed_skus.get(part) else {
                 // No policy line governs this SKU: left exactly as it is.
-                *self.ungoverned_licences.entry(part).or_default() += 1;
+                match self.ungoverned_licences.get_mut(part) {
+                    Some(count) => *count += 1,
+                    None => {
+                        self.ungoverned_licences.insert(part.to_owned(), 1);
+                    }
+                }
                 continue;
             };
+            let part = part.to_owned();
             reasons.extend(governors.iter().map(|r| {
                 r.with_rule(format!(
                     "{} governs {part}: not granted to this user",

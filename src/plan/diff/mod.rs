@@ -164,22 +164,21 @@ impl<'a> Differ<'a> {
         let live = input.live;
         let settings = input.settings;
         let mut marker: BTreeMap<&str, Vec<&User>> = BTreeMap::new();
-        let mut by_property: BTreeMap<String, HashMap<String, &User>> = BTreeMap::new();
         let mut properties: BTreeSet<&str> =
             settings.match_by.iter().map(|p| p.graph.as_str()).collect();
         // Guests are found by mail; these must stay unique (disputes).
         properties.extend(["mail", "userPrincipalName", "mailNickname"]);
+        let mut by_property: BTreeMap<String, HashMap<String, &User>> = properties
+            .iter()
+            .map(|p| ((*p).to_owned(), HashMap::with_capacity(live.users.len())))
+            .collect();
         for u in &live.users {
             if let Some(id) = settings.okta_id_attribute.get_str(u) {
                 marker.entry(id).or_default().push(u);
             }
-            for p in &properties {
+            for (p, index) in by_property.iter_mut() {
                 if let Some(v) = u.property(p).filter(|v| !v.is_empty()) {
-                    by_property
-                        .entry((*p).to_owned())
-                        .or_default()
-                        .entry(lower(&v))
-                        .or_insert(u);
+                    index.entry(lower(&v)).or_insert(u);
                 }
             }
         }

@@ -9,6 +9,18 @@ use crate::compile::DesiredUser;
 const UNIQUE_PROPERTIES: [&str; 3] = ["userPrincipalName", "mail", "mailNickname"];
 
 /// Every rule behind a desired user's attributes (the reasons of a create).
+/// Two or more people after one unique value (lower-cased), or one person
+/// after a value another account holds.
+struct Clash<'a> {
+    value: String,
+    /// The account that holds the value today.
+    holder: Option<&'a User>,
+    /// The claimant (index into the people) who owns `holder`.
+    incumbent: Option<usize>,
+    /// The other claimants.
+    newcomers: Vec<usize>,
+}
+
 fn all_reasons(want: &DesiredUser) -> Vec<Reason> {
     dedup(
         want.attributes
@@ -51,17 +63,22 @@ impl<'a> Differ<'a> {
             }
         }
         let mut disputed: HashSet<&OktaUserId> = HashSet::new();
-        // One account, several people.
-        let mut by_account: BTreeMap<&ObjectId, Vec<&'a DesiredUser>> = BTreeMap::new();
+        // One account, several people (hashed: a sorted map of every
+        // account cost more than the rest of the user diff; only the
+        // disputes are sorted, for a stable order of the errors).
+        let mut by_account: HashMap<&ObjectId, Vec<&'a DesiredUser>> =
+            HashMap::with_capacity(people.len());
         for (_, want, found) in &people {
             if let Some(live) = found {
                 by_account.entry(&live.id).or_default().push(want);
             }
         }
-        for (id, claimants) in &by_account {
-            if claimants.len() < 2 {
-                continue;
-            }
+        let mut shared: Vec<(&ObjectId, Vec<&'a DesiredUser>)> = by_account
+            .into_iter()
+            .filter(|(_, claimants)| claimants.len() > 1)
+            .collect();
+        shared.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (id, claimants) in &shared {
             let upn = self
                 .users_by_id
                 .get(*id)
@@ -85,35 +102,51 @@ impl<'a> Differ<'a> {
         people.retain(|(okta_id, _, _)| !disputed.contains(okta_id));
         // Unique values: two people, or a person and someone else's account.
         for property in UNIQUE_PROPERTIES {
-            let mut claims: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            // Nearly every value has one claimant: kept inline, no allocation.
+            let mut claims: HashMap<String, smallvec::SmallVec<[usize; 1]>> =
+                HashMap::with_capacity(people.len());
             for (i, (_, want, _)) in people.iter().enumerate() {
                 if let Some(v) = want.attributes.get(property) {
                     claims.entry(lower(&v.value)).or_default().push(i);
                 }
             }
-            for (value, claimants) in claims {
-                let holder = self
-                    .by_property
-                    .get(property)
-                    .and_then(|index| index.get(&value))
-                    .copied();
-                let incumbent = claimants
-                    .iter()
-                    .copied()
-                    .find(|&i| matches!((people[i].2, holder), (Some(a), Some(h)) if a.id == h.id));
-                let newcomers: Vec<usize> = claimants
-                    .iter()
-                    .copied()
-                    .filter(|&i| Some(i) != incumbent)
-                    .collect();
-                let clash = match (incumbent, holder) {
-                    (Some(_), _) => !newcomers.is_empty(),
-                    (None, Some(_)) => true,
-                    (None, None) => newcomers.len() > 1,
-                };
-                if !clash {
-                    continue;
-                }
+            let index = self.by_property.get(property);
+            let owns = |i: usize, holder: Option<&User>| matches!((people[i].2, holder), (Some(a), Some(h)) if a.id == h.id);
+            let mut clashes: Vec<Clash<'a>> = claims
+                .into_iter()
+                .filter_map(|(value, claimants)| {
+                    let holder = index.and_then(|index| index.get(&value)).copied();
+                    if let [only] = claimants[..]
+                        && (holder.is_none() || owns(only, holder))
+                    {
+                        return None; // one person, a free value or their own account's
+                    }
+                    let incumbent = claimants.iter().copied().find(|&i| owns(i, holder));
+                    let newcomers: Vec<usize> = claimants
+                        .into_iter()
+                        .filter(|&i| Some(i) != incumbent)
+                        .collect();
+                    let clash = match (incumbent, holder) {
+                        (Some(_), _) => !newcomers.is_empty(),
+                        (None, Some(_)) => true,
+                        (None, None) => newcomers.len() > 1,
+                    };
+                    clash.then_some(Clash {
+                        value,
+                        holder,
+                        incumbent,
+                        newcomers,
+                    })
+                })
+                .collect();
+            clashes.sort_unstable_by(|a, b| a.value.cmp(&b.value));
+            for Clash {
+                value,
+                holder,
+                incumbent,
+                newcomers,
+            } in clashes
+            {
                 let describe = |i: usize| {
                     let want = people[i].1;
                     let at = want
