@@ -52,6 +52,7 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
         ..
     } = *input;
     let protected = crate::plan::protected::accounts(input.protected, live);
+    let managed = super::managed_accounts(live, settings);
     let mut skipped = Vec::new();
     let sensitive: Vec<_> = input
         .rules
@@ -94,18 +95,14 @@ pub fn lockdown(triggers: &[Trigger], input: &LockdownInput) -> Lockdown {
             continue;
         }
         events.push(event.as_str());
-        let accounts: Vec<_> = live
-            .users
-            .iter()
-            .filter(|u| settings.okta_id_attribute.get(u).as_deref() == Some(user.as_str()))
-            .collect();
+        let accounts = managed.get(user.as_str()).map_or(&[][..], Vec::as_slice);
         if accounts.is_empty() {
             skipped.push(format!(
                 "Okta user {user} ({event_type}): no Office 365 account okta365 manages"
             ));
         }
         let reason = lines.lockdown(event_type, event);
-        for account in accounts {
+        for &account in accounts {
             if protected.contains(&account.id) {
                 skipped.push(format!(
                     "{} ({event_type}): protected account, left untouched",

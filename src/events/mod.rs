@@ -31,6 +31,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::OktaUserId;
+use crate::model::graph::User;
+use crate::model::state::LiveState;
+use crate::plan::PlanSettings;
 
 /// Which events do what (`events:` in the config), and how `okta365 serve`
 /// receives, journals and retries them.
@@ -271,6 +274,22 @@ fn risk_triggers(rules: &EventRules, event: &LogEvent) -> Vec<Trigger> {
             raised,
         })
         .collect()
+}
+
+/// The accounts okta365 manages, by the Okta id their marker holds: read
+/// once per batch of triggers, not once per trigger.
+fn managed_accounts<'a>(
+    live: &'a LiveState,
+    settings: &PlanSettings,
+) -> std::collections::HashMap<&'a str, Vec<&'a User>> {
+    let mut by_okta_id: std::collections::HashMap<&str, Vec<&User>> =
+        std::collections::HashMap::new();
+    for user in &live.users {
+        if let Some(okta_id) = settings.okta_id_attribute.get_str(user) {
+            by_okta_id.entry(okta_id).or_default().push(user);
+        }
+    }
+    by_okta_id
 }
 
 /// Whether an event type reports something Okta observed (a threat, a risk)

@@ -78,6 +78,7 @@ pub fn relay(triggers: &[Trigger], input: &RelayInput) -> Relay {
         return finish(actions, events, skipped, settings);
     };
     let protected = crate::plan::protected::accounts(input.protected, live);
+    let managed = super::managed_accounts(live, settings);
     let members: BTreeSet<&ObjectId> = live.members.get(&group.id).into_iter().flatten().collect();
     let group_ref = GroupRef {
         id: Some(group.id.clone()),
@@ -95,11 +96,7 @@ pub fn relay(triggers: &[Trigger], input: &RelayInput) -> Relay {
             continue;
         };
         let shown_level = level.as_deref().unwrap_or("no level");
-        let accounts: Vec<_> = live
-            .users
-            .iter()
-            .filter(|u| settings.okta_id_attribute.get(u).as_deref() == Some(user.as_str()))
-            .collect();
+        let accounts = managed.get(user.as_str()).map_or(&[][..], Vec::as_slice);
         if accounts.is_empty() {
             skipped.push(format!(
                 "Okta user {user} ({event_type}, {shown_level}): no Office 365 account okta365 manages"
@@ -109,7 +106,7 @@ pub fn relay(triggers: &[Trigger], input: &RelayInput) -> Relay {
             event_type,
             format!("risk relay: {event_type} ({shown_level}), event {event}"),
         );
-        for account in accounts {
+        for &account in accounts {
             let upn = &account.user_principal_name;
             if protected.contains(&account.id) {
                 skipped.push(format!(
