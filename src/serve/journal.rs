@@ -550,14 +550,20 @@ impl Journal {
         tx.commit().map_err(|e| self.fail(e))
     }
 
-    /// Events waiting for a full plan.
-    pub fn awaiting_plan(&self) -> Result<Vec<String>, JournalError> {
+    /// The one column `sql` selects, every row.
+    fn column<T: rusqlite::types::FromSql, C: FromIterator<T>>(
+        &self,
+        sql: &str,
+    ) -> Result<C, JournalError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT uuid FROM events WHERE reconcile = 1 ORDER BY seq")
-            .map_err(|e| self.fail(e))?;
+        let mut stmt = conn.prepare(sql).map_err(|e| self.fail(e))?;
         let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.fail(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+    }
+
+    /// Events waiting for a full plan.
+    pub fn awaiting_plan(&self) -> Result<Vec<String>, JournalError> {
+        self.column("SELECT uuid FROM events WHERE reconcile = 1 ORDER BY seq")
     }
 
     /// A full plan covering `uuids` ended. Events whose own actions are
@@ -659,12 +665,7 @@ impl Journal {
 
     /// UPNs (lowercase) of accounts event mode locked, which a full plan must not sign back in.
     pub fn locked_accounts(&self) -> Result<BTreeSet<String>, JournalError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT upn FROM locked")
-            .map_err(|e| self.fail(e))?;
-        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.fail(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+        self.column("SELECT upn FROM locked")
     }
 
     /// Lets full plans sign `upn` back in (the incident is over). Returns whether it was locked.
@@ -680,12 +681,7 @@ impl Journal {
 
     /// Accounts (object ids) the relay put in its group.
     pub fn relayed(&self) -> Result<BTreeSet<String>, JournalError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT account FROM relayed")
-            .map_err(|e| self.fail(e))?;
-        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.fail(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+        self.column("SELECT account FROM relayed")
     }
 
     /// Records a relay membership added (`true`) or removed.
@@ -726,14 +722,9 @@ impl Journal {
 
     /// Milliseconds from receipt to completed lockdown, of every event with one.
     pub fn lockdown_latencies(&self) -> Result<Vec<i64>, JournalError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT lockdown_ms - received_ms FROM events WHERE lockdown_ms IS NOT NULL ORDER BY 1",
-            )
-            .map_err(|e| self.fail(e))?;
-        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.fail(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+        self.column(
+            "SELECT lockdown_ms - received_ms FROM events WHERE lockdown_ms IS NOT NULL ORDER BY 1",
+        )
     }
 
     /// Unfinished or failed events, newest first, for people: `(uuid, type, state, note)`.
